@@ -1,0 +1,49 @@
+# Set-up that a fresh machine needs: `make demo` and `make test` are the two entry points.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+EXTRAS ?= models,media,test
+export HF_HUB_DISABLE_TELEMETRY := 1
+
+.PHONY: demo test bench lint clean venv system-deps
+
+venv: $(VENV)/.installed
+
+# Keep a torch that is already importable (a CUDA build on a GPU box); otherwise take the pinned CPU
+# build first, so nothing later pulls an unpinned torch with gigabytes of CUDA packages.
+$(VENV)/.installed: pyproject.toml
+	@if $(PYTHON) -c "import torch" >/dev/null 2>&1; then \
+	  echo "using the torch already importable by $(PYTHON)"; \
+	  $(PYTHON) -m venv --system-site-packages $(VENV); \
+	else \
+	  $(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q --upgrade pip && \
+	  $(PY) -m pip install -q torch==2.13.0; \
+	fi
+	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	@touch $@
+
+# Debian tools the tests use to make real media (speech) and drive the UI in a real terminal.
+system-deps:
+	@missing=""; for t in espeak-ng:espeak-ng tmux:tmux; do \
+	  command -v $${t%%:*} >/dev/null || missing="$$missing $${t##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "note: install$$missing for the full test suite"; fi; fi
+
+demo: venv
+	HF_HUB_OFFLINE=1 $(VENV)/bin/vexplore index sample_data
+	HF_HUB_OFFLINE=1 $(VENV)/bin/vexplore search sample_data "planets orbiting a distant star" -k 5
+	HF_HUB_OFFLINE=1 $(VENV)/bin/vexplore sample_data
+
+test: venv system-deps
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: venv
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/run_all.py
+
+lint: venv
+	$(PY) -m ruff check engine tui tests benchmarks
+
+clean:
+	rm -rf $(VENV) sample_data/.vexplore .pytest_cache

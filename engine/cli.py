@@ -1,0 +1,217 @@
+"""The `vexplore` command: every UI action as a headless command with JSON output. Kept thin: each
+command parses options, calls one engine function and prints."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from .errors import UserError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class _Group(click.Group):
+    """`vexplore [PATH]` opens the explorer; any other first word is a subcommand."""
+
+    def parse_args(self, ctx, args):
+        if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help", "--version")):
+            args = ["open", *args]
+        return super().parse_args(ctx, args)
+
+
+def _json_line(obj, stream=None) -> None:
+    stream = stream or sys.stdout
+    stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    stream.flush()
+
+
+def _fail(message: str) -> None:
+    from .printable import printable
+
+    click.echo(f"vexplore: error: {printable(message)}", err=True)
+    sys.exit(2)
+
+
+def _run(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except UserError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo("vexplore: interrupted", err=True)
+        sys.exit(130)
+
+
+store_option = click.option("--store", type=click.Path(file_okay=False), default=None,
+                            help="Store folder (default: PATH/.vexplore, or the user cache when PATH is read-only).")
+model_option = click.option("--model", "model", default=None, help="Which indexed model answers (default: the one for the query's modality).")
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.version_option(package_name="vexplore")
+def main() -> None:
+    """Look inside embeddings: index a folder, browse nearest neighbours, search, inspect, compare.
+
+    `vexplore PATH` opens the explorer; the commands below do the same work headless."""
+
+
+@main.command("open")
+@click.argument("path", default=".", type=click.Path())
+@store_option
+def open_cmd(path: str, store: str | None) -> None:
+    """Open the explorer over PATH (the default when no command is given)."""
+    from vexplore.tui.app import run_app
+
+    _run(run_app, Path(path), store)
+
+
+@main.command()
+@click.argument("path", type=click.Path())
+@click.option("--model", "models", multiple=True, help="Model alias, HF id, local path or hub: spec (repeatable).")
+@store_option
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or mps.")
+@click.option("--batch-size", type=click.IntRange(1, 65536), default=None, help="Parts per model call.")
+@click.option("--workers", type=click.IntRange(0, 64), default=None, help="Decoder processes (default: cores-1).")
+@click.option("--trust-remote-code", is_flag=True, help="Allow model repos to run their own Python code.")
+@click.option("--json", "as_json", is_flag=True, help="Progress as JSON lines on stderr, summary as JSON on stdout.")
+def index(path, models, store, device, batch_size, workers, trust_remote_code, as_json) -> None:
+    """Embed new and changed files of PATH and bring the index up to date."""
+    from .pipeline import Options, index_folder
+    from .progress import JsonReporter, RichReporter
+    from .store import find_store_dir
+
+    root = Path(path)
+    if not root.is_dir():
+        _fail(f"{path}: not a folder" if root.exists() else f"{path}: no such folder")
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    opts = Options(list(models), device, batch_size, workers, trust_remote_code)
+    reporter = JsonReporter() if as_json else RichReporter()
+    with reporter:
+        summary = _run(index_folder, root, find_store_dir(root, store, create=True), opts, reporter.emit, stop)
+    if as_json:
+        _json_line(summary)
+    else:
+        reporter.summary(summary)
+
+
+@main.command()
+@click.argument("path", type=click.Path())
+@click.argument("query")
+@click.option("-k", "k", type=click.IntRange(1, 10000), default=10, show_default=True)
+@model_option
+@store_option
+@click.option("--device", default="auto", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def search(path, query, k, model, store, device, as_json) -> None:
+    """Files nearest to a free-text QUERY (text files; images too with a CLIP model)."""
+    from .query import open_explorer
+
+    explorer = _run(open_explorer, Path(path), store)
+    used, hits = _run(explorer.search, query, k, model, device)
+    if as_json:
+        _json_line({"query": query, "model": used.name, "results": [h.as_json() for h in hits]})
+    else:
+        from .render import hits_table
+
+        hits_table(f"{query!r} — {used.name}", hits)
+
+
+@main.command()
+@click.argument("path", type=click.Path())
+@click.argument("file", required=False)
+@click.option("--all", "all_files", is_flag=True, help="Neighbours of every indexed file (JSON Lines with --json).")
+@click.option("-k", "k", type=click.IntRange(1, 10000), default=10, show_default=True)
+@model_option
+@store_option
+@click.option("--json", "as_json", is_flag=True)
+def neighbors(path, file, all_files, k, model, store, as_json) -> None:
+    """Nearest neighbours of FILE (a path relative to PATH, or inside it), or of every file with --all."""
+    from .query import open_explorer
+
+    if bool(file) == all_files:
+        _fail("give either FILE or --all")
+    root = Path(path)
+    explorer = _run(open_explorer, root, store)
+    if all_files:
+        from .render import hits_table
+
+        for fpath, used, hits in _run(lambda: list(explorer.all_neighbors(k, model))):
+            if as_json:
+                _json_line({"path": fpath, "model": used, "neighbors": [h.as_json() for h in hits]})
+            else:
+                hits_table(f"{fpath} — {used}", hits)
+        return
+    rel = _relative(root, file)
+    used, hits = _run(explorer.neighbors, rel, k, model)
+    if as_json:
+        _json_line({"path": rel, "model": used.name, "neighbors": [h.as_json() for h in hits]})
+    else:
+        from .render import hits_table
+
+        hits_table(f"{rel} — {used.name}", hits)
+
+
+def _relative(root: Path, file: str) -> str:
+    """FILE as the catalog spells it: relative to root with '/' separators, whether given relative or not."""
+    candidate = Path(file)
+    for base in (Path.cwd(), root):
+        full = (base / candidate) if not candidate.is_absolute() else candidate
+        try:
+            return full.resolve().relative_to(root.resolve()).as_posix()
+        except (ValueError, OSError):
+            continue
+    return candidate.as_posix()
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+def models(as_json) -> None:
+    """Models vexplore knows by name, and whether their weights are here (offline)."""
+    from .models import registry
+
+    rows = []
+    for spec in registry.aliases():
+        loc = registry.locate(spec)
+        rows.append({"name": spec.name, "modalities": list(spec.modalities), "dim": spec.dim,
+                     "backend": spec.backend, "available": loc.available, "source": loc.describe(),
+                     "text_queries": spec.text_queries, "description": spec.description})
+    if as_json:
+        _json_line(rows)
+    else:
+        from .render import models_table
+
+        models_table(rows)
+
+
+@main.command()
+@click.argument("path", type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["npy", "parquet"]), required=True)
+@model_option
+@store_option
+@click.option("--out", required=True, type=click.Path(dir_okay=False))
+def export(path, fmt, model, store, out) -> None:
+    """Write one model's vectors with their paths (npy + a .json sidecar, or parquet)."""
+    from .export import export_vectors
+    from .query import open_explorer
+
+    explorer = _run(open_explorer, Path(path), store)
+    n, used = _run(export_vectors, explorer, fmt, model, Path(out))
+    click.echo(f"wrote {n} vectors of {used} to {out}", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,5 @@
+"""The one exception type the CLI turns into a single clear line (exit 2) instead of a traceback."""
+
+
+class UserError(Exception):
+    """Something the user can fix: a bad path, an unknown model, a missing store, a busy store."""

@@ -1,0 +1,73 @@
+"""Decoding files into parts, in loader worker processes when decoding is heavy (images, audio, video)
+so the model never waits on Pillow or PyAV; inline for text, where workers would cost more than they save."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from .models.base import Adapter, Decoded, DecodeError
+from .store import FileRow
+
+
+def file_path(root: Path, f: FileRow) -> Path:
+    return Path(os.fsdecode(os.path.join(os.fsencode(root), f.raw)))
+
+
+def decode_one(adapter: Adapter, root: Path, f: FileRow) -> Decoded | str:
+    """The decoded file, or the reason it could not be decoded. Never raises for a bad file."""
+    try:
+        decoded = adapter.decode(file_path(root, f), f.modality)
+        if not decoded.parts:
+            return "nothing to embed in this file"
+        return decoded
+    except DecodeError as exc:
+        return str(exc)
+    except FileNotFoundError:
+        return "file vanished before it could be read"
+    except PermissionError:
+        return "permission denied"
+    except MemoryError:
+        return "file too large to decode in memory"
+    except Exception as exc:  # noqa: BLE001 - a file must never crash the run
+        return f"cannot decode: {type(exc).__name__}: {str(exc)[:200]}"
+
+
+class _Files:
+    """A map-style dataset over catalog rows for torch's DataLoader."""
+
+    def __init__(self, adapter: Adapter, root: Path, files: list[FileRow]):
+        self.adapter, self.root, self.files = adapter, root, files
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> tuple[int, Decoded | str]:
+        return i, decode_one(self.adapter, self.root, self.files[i])
+
+
+def _as_is(item):
+    return item
+
+
+def default_workers() -> int:
+    return max(0, min(8, len(os.sched_getaffinity(0)) - 1))
+
+
+def decoded(adapter: Adapter, root: Path, files: list[FileRow], workers: int | None = None
+            ) -> Iterator[tuple[FileRow, Decoded | str]]:
+    """(file, decoded or reason) for every file, in order."""
+    workers = default_workers() if workers is None else workers
+    if not adapter.decode_in_workers or workers == 0 or len(files) < 2:
+        for f in files:
+            yield f, decode_one(adapter, root, f)
+        return
+    from torch.utils.data import DataLoader
+
+    loader = DataLoader(
+        _Files(adapter, root, files), batch_size=None, shuffle=False, num_workers=workers,
+        collate_fn=_as_is, prefetch_factor=4, pin_memory=False,
+    )
+    for i, item in loader:
+        yield files[i], item

@@ -1,0 +1,80 @@
+"""Model names → specs → adapters. Aliases come from the family modules; any HF id, local path or
+`hub:` spec is accepted too. Importing this module never imports torch: families load lazily."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+
+from .base import Adapter, Location, ModelError, ModelSpec
+from .resolve import hf_cached, read_config
+
+# Family modules in vexplore.engine.models; each defines SPECS, DEFAULT_PRIORITY, detect(), locate()
+# and ADAPTER. Order matters only for detection of unknown local folders.
+FAMILIES = ["text"]
+
+
+def _family(name: str) -> ModuleType:
+    return importlib.import_module(f"vexplore.engine.models.{name}")
+
+
+def families() -> list[ModuleType]:
+    return [_family(name) for name in FAMILIES]
+
+
+def aliases() -> list[ModelSpec]:
+    return [spec for fam in families() for spec in fam.SPECS]
+
+
+def _detect(name: str, folder: Path | None) -> ModelSpec | None:
+    config = read_config(folder) if folder else {}
+    for fam in families():
+        spec = fam.detect(name, folder, config)
+        if spec is not None:
+            return spec
+    return None
+
+
+def resolve(name: str) -> ModelSpec:
+    """The spec for a user-given model name: alias, hub spec, local path or HF id."""
+    for spec in aliases():
+        if spec.name == name:
+            return spec
+    local = Path(name).expanduser()
+    if local.exists():
+        spec = _detect(str(local.resolve()), local)
+        if spec is None:
+            raise ModelError(f"{name}: a folder, but not a model vexplore knows how to load")
+        return spec
+    spec = _detect(name, hf_cached(name) if "/" in name else None)
+    if spec is None:
+        known = ", ".join(s.name for s in aliases())
+        raise ModelError(f"unknown model {name!r}; known aliases: {known} (or a Hugging Face id or local path)")
+    return spec
+
+
+def locate(spec: ModelSpec) -> Location:
+    return _family(spec.family).locate(spec)
+
+
+def create(spec: ModelSpec) -> Adapter:
+    """An adapter for spec, with its weights located (not loaded yet)."""
+    location = locate(spec)
+    return _family(spec.family).ADAPTER(spec, location)
+
+
+def default_for(modality: str) -> ModelSpec | None:
+    """The best model for a modality that works offline now, else the first that could be downloaded."""
+    ranked = sorted(
+        ((fam.DEFAULT_PRIORITY.get(spec.name, {}).get(modality), spec) for fam in families() for spec in fam.SPECS),
+        key=lambda pair: pair[0] if pair[0] is not None else 1e9,
+    )
+    candidates = [spec for rank, spec in ranked if rank is not None]
+    for spec in candidates:
+        if locate(spec).available:
+            return spec
+    for spec in candidates:
+        if locate(spec).source == "download":
+            return spec
+    return None

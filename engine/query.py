@@ -1,0 +1,141 @@
+"""Reading the store: nearest neighbours of a file, free-text search, which model answers what.
+
+Neighbours need no ML imports at all; a text query loads only the model that embeds it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import UserError
+from .index import VectorIndex
+from .store import ModelRow, Store
+
+
+@dataclass
+class Hit:
+    path: str
+    score: float
+    labels: list | None = None
+
+    def as_json(self) -> dict:
+        out = {"path": self.path, "score": round(float(self.score), 6)}
+        if self.labels:
+            out["labels"] = self.labels
+        return out
+
+
+class Explorer:
+    """Queries over one store; keeps indexes open between queries (the TUI holds one of these)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._indexes: dict[str, VectorIndex] = {}
+        self._adapters: dict[str, object] = {}
+
+    def models(self) -> list[ModelRow]:
+        return [m for m in self.store.models() if m.rows > 0]
+
+    def model(self, name: str | None, modality: str | None = None, text_query: bool = False) -> ModelRow:
+        """The model asked for, else the one that fits the query's modality (first indexed wins)."""
+        models = self.models()
+        if not models:
+            raise UserError("the store holds no vectors yet: run `vexplore index` first")
+        if name is not None:
+            for m in models:
+                if m.name == name:
+                    return m
+            raise UserError(f"model {name!r} is not indexed here; indexed: {', '.join(m.name for m in models)}")
+        fits = [m for m in models if (text_query and m.text_queries and "text" in m.modalities)
+                or (modality is not None and modality in m.modalities)]
+        if text_query and not fits:
+            fits = [m for m in models if m.text_queries]
+        if not fits:
+            what = "text queries" if text_query else f"{modality} files"
+            indexed = ", ".join(f"{m.name} ({'/'.join(m.modalities)})" for m in models)
+            raise UserError(f"no indexed model handles {what}; indexed: {indexed}")
+        return fits[0]
+
+    def index(self, model: ModelRow) -> VectorIndex:
+        current = self.store.model(model.name) or model
+        cached = self._indexes.get(model.name)
+        if cached is None or cached.model.generation != current.generation:
+            cached = VectorIndex(self.store, current).open(persist=not self.store.readonly)
+            self._indexes[model.name] = cached
+        return cached
+
+    def _hits(self, model: ModelRow, ids: np.ndarray, scores: np.ndarray, exclude: int | None,
+              k: int) -> list[Hit]:
+        keep = [(int(i), float(s)) for i, s in zip(ids, scores) if int(i) != exclude][:k]
+        paths = self.store.paths_by_id(i for i, _ in keep)
+        labels = self.store.labels(model, (i for i, _ in keep))
+        return [Hit(paths[i], s, labels.get(i)) for i, s in keep if i in paths]
+
+    def neighbors(self, path: str, k: int = 10, model_name: str | None = None) -> tuple[ModelRow, list[Hit]]:
+        f = self.store.file_by_path(path)
+        if f is None:
+            raise UserError(f"{path}: not in the index (is the path relative to the folder?)")
+        model = self.model(model_name, modality=f.modality)
+        vector = self.store.file_vector(model, f.id)
+        if vector is None:
+            reason = next((r for p, m, r in self.store.errors(model) if p == path), None)
+            raise UserError(f"{path}: has no vector for model {model.name!r}" + (f" ({reason})" if reason else ""))
+        ids, scores = self.index(model).knn(vector, k + 1)
+        return model, self._hits(model, ids[0], scores[0], f.id, k)
+
+    def all_neighbors(self, k: int = 10, model_name: str | None = None) -> Iterator[tuple[str, str, list[Hit]]]:
+        """(path, model, neighbours) for every embedded file of every model (or the one asked for)."""
+        models = [self.model(model_name)] if model_name else self.models()
+        for model in models:
+            ids, rows = self.store.embedded(model)
+            if not len(ids):
+                continue
+            index = self.index(model)
+            paths = self.store.paths_by_id(ids)
+            vectors = self.store.vectors(model)
+            for start in range(0, len(ids), 512):
+                chunk_ids = ids[start : start + 512]
+                got, scores = index.knn(np.asarray(vectors[rows[start : start + 512]]), k + 1)
+                for fid, g, s in zip(chunk_ids, got, scores):
+                    yield paths[int(fid)], model.name, self._hits(model, g, s, int(fid), k)
+
+    def search(self, query: str, k: int = 10, model_name: str | None = None, device: str = "auto"
+               ) -> tuple[ModelRow, list[Hit]]:
+        if not query.strip():
+            raise UserError("empty query")
+        model = self.model(model_name, text_query=True)
+        if not model.text_queries:
+            raise UserError(f"model {model.name!r} embeds {'/'.join(model.modalities)} and has no text tower, "
+                            "so it cannot be searched by text; index with a text or CLIP model")
+        vector = self.query_vector(model, query, device)
+        ids, scores = self.index(model).knn(vector, k)
+        return model, self._hits(model, ids[0], scores[0], None, k)
+
+    def query_vector(self, model: ModelRow, query: str, device: str = "auto") -> np.ndarray:
+        adapter = self._adapters.get(model.name)
+        if adapter is None:
+            from .devices import pick_device
+            from .models import registry
+
+            adapter = registry.create(registry.resolve(model.name))
+            adapter.load(pick_device(device))
+            self._adapters[model.name] = adapter
+        return adapter.embed_text([query])[0]  # type: ignore[attr-defined]
+
+
+def open_explorer(root: Path, store: str | Path | None = None) -> Explorer:
+    from .store import find_store_dir
+
+    if not root.exists():
+        raise UserError(f"{root}: no such folder")
+    directory = find_store_dir(root, store)
+    return Explorer(Store(root, directory, readonly=not _writable(directory)))
+
+
+def _writable(directory: Path) -> bool:
+    import os
+
+    return os.access(directory, os.W_OK)

@@ -1,0 +1,31 @@
+"""Plain-terminal output of the headless commands (rich tables; file data always literal)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .printable import printable
+
+
+def hits_table(title: str, hits) -> None:
+    table = Table(title=Text(printable(title)), title_justify="left", show_edge=False)
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("score", justify="right")
+    table.add_column("path")
+    table.add_column("labels", style="dim")
+    for rank, hit in enumerate(hits, 1):
+        labels = ", ".join(f"{name} {p:.0%}" for name, p in (hit.labels or [])[:3])
+        table.add_row(str(rank), f"{hit.score:.3f}", Text(printable(hit.path)), Text(printable(labels)))
+    Console(highlight=False).print(table)
+
+
+def models_table(rows: list[dict]) -> None:
+    table = Table(show_edge=False)
+    for col in ("name", "modalities", "dim", "backend", "offline", "source"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], "/".join(r["modalities"]), str(r["dim"] or "?"), r["backend"],
+                      "yes" if r["available"] else "no", Text(printable(r["source"])))
+    Console(highlight=False).print(table)

@@ -1,0 +1,398 @@
+"""The store: a SQLite catalog (WAL) plus, per model, a row-addressable float32 vector file and an
+hnswlib index. Layout and format are documented in the README; nothing is pickled.
+
+Crash safety: vectors are appended and fsynced *before* the catalog transaction that references them
+commits, and the catalog records how many rows are valid; rows past that count (a crash between the
+two) are truncated the next time a writer opens the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import UserError
+from .scan import Entry
+
+SCHEMA_VERSION = 1
+STORE_DIRNAME = ".vexplore"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,      -- relative to the root, '/'-separated, printable
+    raw BLOB NOT NULL,              -- the same path as the file system spells it (bytes)
+    modality TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    hash TEXT,                      -- blake2b-128 of the content
+    meta TEXT,                      -- JSON facts for previews (duration, resolution, windows, ...)
+    thumb BLOB,                     -- small PNG/JPEG thumbnail for the UI
+    text TEXT                       -- transcript or extracted text, when a model produced one
+);
+CREATE TABLE IF NOT EXISTS models (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    family TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    modalities TEXT NOT NULL,       -- JSON list
+    dim INTEGER NOT NULL,
+    rows INTEGER NOT NULL DEFAULT 0,        -- valid rows in vectors.f32
+    generation INTEGER NOT NULL DEFAULT 0,  -- bumped by every commit; the index records the one it saw
+    text_queries INTEGER NOT NULL DEFAULT 0,
+    info TEXT                       -- JSON: device, source, created
+);
+CREATE TABLE IF NOT EXISTS embeddings (
+    model_id INTEGER NOT NULL,
+    file_id INTEGER NOT NULL,
+    row INTEGER,                    -- the file vector's row; window vectors follow it (row+1 .. row+parts)
+    parts INTEGER NOT NULL DEFAULT 1,
+    norm REAL,                      -- norm of the pooled vector before normalisation
+    labels TEXT,                    -- JSON [[class, prob], ...] for classifier models
+    size INTEGER NOT NULL,          -- the file's fingerprint when it was embedded
+    mtime_ns INTEGER NOT NULL,
+    error TEXT,                     -- why this file could not be embedded (row is NULL then)
+    PRIMARY KEY (model_id, file_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS embeddings_file ON embeddings(file_id);
+"""
+
+
+class StoreError(UserError):
+    """A store that is missing, unreadable or from a newer vexplore; the message is one line."""
+
+
+def _slug(name: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[-48:].strip("._") or "model"
+    return f"{safe}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+
+
+def _fallback_dir(root: Path) -> Path:
+    from platformdirs import user_cache_dir
+
+    key = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
+    return Path(user_cache_dir("vexplore")) / "stores" / f"{root.resolve().name}-{key}"
+
+
+def find_store_dir(root: Path, store: str | Path | None = None, create: bool = False) -> Path:
+    """Where the store of root lives: --store, else root/.vexplore, else the user cache dir when root
+    is read-only. With create=False an absent store is an error that tells the user what to run."""
+    if store is not None:
+        return Path(store).expanduser().resolve()
+    inside = root / STORE_DIRNAME
+    fallback = _fallback_dir(root)
+    if (inside / "catalog.sqlite").exists():
+        return inside
+    if (fallback / "catalog.sqlite").exists():
+        return fallback
+    if not create:
+        raise StoreError(f"no index for {root} yet: run `vexplore index {root}` first")
+    return inside if os.access(root, os.W_OK) else fallback
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    id: int
+    name: str
+    family: str
+    backend: str
+    modalities: tuple[str, ...]
+    dim: int
+    rows: int
+    generation: int
+    text_queries: bool
+    info: dict
+
+
+@dataclass(frozen=True)
+class FileRow:
+    id: int
+    path: str
+    raw: bytes
+    modality: str
+    size: int
+    mtime_ns: int
+    hash: str | None
+    meta: dict
+
+
+class Store:
+    """One folder's store. Many readers, one writer (the writer holds the lock in lock.py)."""
+
+    def __init__(self, root: Path, directory: Path, create: bool = False, readonly: bool = False):
+        self.root = root
+        self.dir = directory
+        self.readonly = readonly
+        path = directory / "catalog.sqlite"
+        if not path.exists() and not create:
+            raise StoreError(f"no index for {root} yet: run `vexplore index {root}` first")
+        if create:
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(directory, 0o700)
+        try:
+            if readonly:
+                self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+            else:
+                self.db = sqlite3.connect(path, timeout=30)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=FULL")
+                self.db.executescript(SCHEMA)
+                self._check_version(write=True)
+            self._check_version()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"catalog {path} is unreadable ({exc}); move it aside and re-index") from exc
+        self._memmaps: dict[int, tuple[int, np.ndarray]] = {}
+
+    def _check_version(self, write: bool = False) -> None:
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None and write:
+            with self.db:
+                self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('root', ?)", (str(self.root.resolve()),))
+        elif row is not None and int(row[0]) > SCHEMA_VERSION:
+            raise StoreError(f"store {self.dir} was written by a newer vexplore (schema {row[0]})")
+
+    def close(self) -> None:
+        self._memmaps.clear()
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- files -------------------------------------------------------------------------------
+    def files(self) -> dict[str, FileRow]:
+        rows = self.db.execute("SELECT id, path, raw, modality, size, mtime_ns, hash, meta FROM files")
+        return {r[1]: FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}")) for r in rows}
+
+    def file_by_path(self, path: str) -> FileRow | None:
+        r = self.db.execute(
+            "SELECT id, path, raw, modality, size, mtime_ns, hash, meta FROM files WHERE path=?", (path,)
+        ).fetchone()
+        return FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}")) if r else None
+
+    def paths_by_id(self, ids: Iterable[int]) -> dict[int, str]:
+        ids = [int(i) for i in ids]
+        out: dict[int, str] = {}
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            out.update(self.db.execute(f"SELECT id, path FROM files WHERE id IN ({marks})", chunk).fetchall())
+        return out
+
+    def sync_files(self, entries: list[Entry], hashes: dict[str, str]) -> tuple[list[int], int, int]:
+        """Make the catalog match a scan: insert new, update changed, delete gone files.
+        Returns (removed file ids, new count, changed count)."""
+        known = {p: (i, s, m) for i, p, s, m in self.db.execute("SELECT id, path, size, mtime_ns FROM files")}
+        seen = set()
+        new = changed = 0
+        with self.db:
+            for e in entries:
+                seen.add(e.path)
+                old = known.get(e.path)
+                if old is None:
+                    new += 1
+                    self.db.execute(
+                        "INSERT INTO files(path, raw, modality, size, mtime_ns, hash) VALUES (?,?,?,?,?,?)",
+                        (e.path, e.raw, e.modality, e.size, e.mtime_ns, hashes.get(e.path)),
+                    )
+                elif (old[1], old[2]) != (e.size, e.mtime_ns):
+                    changed += 1
+                    self.db.execute(
+                        "UPDATE files SET size=?, mtime_ns=?, hash=?, modality=? WHERE id=?",
+                        (e.size, e.mtime_ns, hashes.get(e.path), e.modality, old[0]),
+                    )
+            gone = [known[p][0] for p in known.keys() - seen]
+            for start in range(0, len(gone), 900):
+                chunk = gone[start : start + 900]
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(f"DELETE FROM embeddings WHERE file_id IN ({marks})", chunk)
+                self.db.execute(f"DELETE FROM files WHERE id IN ({marks})", chunk)
+            if gone:
+                self.db.execute("UPDATE models SET generation = generation + 1")
+        return gone, new, changed
+
+    # ---- models ------------------------------------------------------------------------------
+    def models(self) -> list[ModelRow]:
+        rows = self.db.execute(
+            "SELECT id, name, family, backend, modalities, dim, rows, generation, text_queries, info "
+            "FROM models ORDER BY id"
+        ).fetchall()
+        return [
+            ModelRow(r[0], r[1], r[2], r[3], tuple(json.loads(r[4])), r[5], r[6], r[7], bool(r[8]),
+                     json.loads(r[9] or "{}"))
+            for r in rows
+        ]
+
+    def model(self, name: str) -> ModelRow | None:
+        return next((m for m in self.models() if m.name == name), None)
+
+    def ensure_model(self, name: str, family: str, backend: str, modalities: tuple[str, ...], dim: int,
+                     text_queries: bool, info: dict) -> ModelRow:
+        existing = self.model(name)
+        if existing is not None:
+            if existing.dim != dim:
+                raise StoreError(f"model {name!r} is stored with dim {existing.dim} but now gives {dim}")
+            with self.db:
+                self.db.execute("UPDATE models SET info=?, modalities=? WHERE id=?",
+                                (json.dumps(info), json.dumps(list(modalities)), existing.id))
+            return self.model(name)  # type: ignore[return-value]
+        with self.db:
+            self.db.execute(
+                "INSERT INTO models(name, family, backend, modalities, dim, text_queries, info) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (name, family, backend, json.dumps(list(modalities)), dim, int(text_queries),
+                 json.dumps(info | {"created": time.time()})),
+            )
+        self.model_dir(self.model(name)).mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
+        return self.model(name)  # type: ignore[return-value]
+
+    def model_dir(self, model: ModelRow) -> Path:
+        return self.dir / "models" / _slug(model.name)
+
+    def vector_path(self, model: ModelRow) -> Path:
+        return self.model_dir(model) / "vectors.f32"
+
+    # ---- embeddings --------------------------------------------------------------------------
+    def stale(self, model: ModelRow) -> list[FileRow]:
+        """Files of the model's modalities with no embedding for their current fingerprint."""
+        marks = ",".join("?" * len(model.modalities))
+        rows = self.db.execute(
+            f"SELECT f.id, f.path, f.raw, f.modality, f.size, f.mtime_ns, f.hash, f.meta FROM files f "
+            f"LEFT JOIN embeddings e ON e.file_id = f.id AND e.model_id = ? "
+            f"WHERE f.modality IN ({marks}) AND (e.file_id IS NULL OR e.size != f.size OR e.mtime_ns != f.mtime_ns) "
+            f"ORDER BY f.path",
+            (model.id, *model.modalities),
+        )
+        return [FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}")) for r in rows]
+
+    def repair_vectors(self, model: ModelRow) -> None:
+        """Drop rows past the committed count (left by a crash between append and commit)."""
+        path = self.vector_path(model)
+        valid = model.rows * model.dim * 4
+        if path.exists() and path.stat().st_size > valid:
+            with open(path, "r+b") as fh:
+                fh.truncate(valid)
+                os.fsync(fh.fileno())
+
+    def commit_batch(self, model: ModelRow, results: list[dict]) -> ModelRow:
+        """Append the vectors of a batch, fsync, then record them in one catalog transaction.
+
+        Each result: file (FileRow), and either vector (+ windows, norm, labels, meta, thumb, text) or error.
+        """
+        current = self.model(model.name)
+        assert current is not None
+        row = current.rows
+        blocks: list[np.ndarray] = []
+        records = []
+        for res in results:
+            f: FileRow = res["file"]
+            if "error" in res:
+                records.append((current.id, f.id, None, 0, None, None, f.size, f.mtime_ns, res["error"]))
+                continue
+            windows = res.get("windows")
+            block = [res["vector"][None, :]] + ([windows] if windows is not None and len(windows) > 1 else [])
+            stacked = np.concatenate(block).astype("<f4", copy=False)
+            blocks.append(stacked)
+            labels = json.dumps(res["labels"]) if res.get("labels") else None
+            records.append((current.id, f.id, row, len(stacked) - 1 or 1, res["norm"], labels,
+                            f.size, f.mtime_ns, None))
+            row += len(stacked)
+        if blocks:
+            path = self.vector_path(current)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "ab") as fh:
+                if fh.tell() != current.rows * current.dim * 4:  # never trust a longer file
+                    fh.truncate(current.rows * current.dim * 4)
+                    fh.seek(0, os.SEEK_END)
+                fh.write(np.concatenate(blocks).tobytes())
+                fh.flush()
+                os.fsync(fh.fileno())
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?,?,?,?,?,?,?,?,?)", records)
+            for res in results:
+                if res.get("meta") or res.get("thumb") is not None or res.get("text") is not None:
+                    f = res["file"]
+                    self.db.execute(
+                        "UPDATE files SET meta=?, thumb=COALESCE(?, thumb), text=COALESCE(?, text) WHERE id=?",
+                        (json.dumps(f.meta | res.get("meta", {})), res.get("thumb"), res.get("text"), f.id),
+                    )
+            self.db.execute("UPDATE models SET rows=?, generation=generation+1 WHERE id=?", (row, current.id))
+        self._memmaps.pop(current.id, None)
+        return self.model(model.name)  # type: ignore[return-value]
+
+    def vectors(self, model: ModelRow) -> np.ndarray:
+        """All valid rows of the model's vector file, memory-mapped read-only."""
+        cached = self._memmaps.get(model.id)
+        if cached is not None and cached[0] == model.rows:
+            return cached[1]
+        path = self.vector_path(model)
+        if model.rows == 0 or not path.exists():
+            arr = np.zeros((0, model.dim), dtype=np.float32)
+        else:
+            if path.stat().st_size < model.rows * model.dim * 4:
+                raise StoreError(f"vector file {path} is shorter than the catalog says; re-index with --rebuild")
+            arr = np.memmap(path, dtype="<f4", mode="r", shape=(model.rows, model.dim))
+        self._memmaps[model.id] = (model.rows, arr)
+        return arr
+
+    def embedded(self, model: ModelRow) -> tuple[np.ndarray, np.ndarray]:
+        """(file ids, rows) of every file that has a vector for this model, ordered by file id."""
+        got = self.db.execute(
+            "SELECT file_id, row FROM embeddings WHERE model_id=? AND row IS NOT NULL ORDER BY file_id",
+            (model.id,),
+        ).fetchall()
+        arr = np.array(got, dtype=np.int64).reshape(-1, 2)
+        return arr[:, 0], arr[:, 1]
+
+    def count_embedded(self, model: ModelRow) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM embeddings WHERE model_id=? AND row IS NOT NULL",
+                               (model.id,)).fetchone()[0]
+
+    def file_vector(self, model: ModelRow, file_id: int) -> np.ndarray | None:
+        r = self.db.execute("SELECT row FROM embeddings WHERE model_id=? AND file_id=?",
+                            (model.id, file_id)).fetchone()
+        if r is None or r[0] is None:
+            return None
+        return np.array(self.vectors(model)[r[0]])
+
+    def window_vectors(self, model: ModelRow, file_id: int) -> np.ndarray | None:
+        """The per-window (or per-frame) vectors of a file, when it had more than one part."""
+        r = self.db.execute("SELECT row, parts FROM embeddings WHERE model_id=? AND file_id=?",
+                            (model.id, file_id)).fetchone()
+        if r is None or r[0] is None:
+            return None
+        vecs = self.vectors(model)
+        return np.array(vecs[r[0] + 1 : r[0] + 1 + r[1]]) if r[1] > 1 else np.array(vecs[r[0] : r[0] + 1])
+
+    def labels(self, model: ModelRow, file_ids: Iterable[int]) -> dict[int, list]:
+        ids = list(file_ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f"SELECT file_id, labels FROM embeddings WHERE model_id=? AND labels IS NOT NULL AND file_id IN ({marks})",
+            (model.id, *ids),
+        )
+        return {fid: json.loads(lab) for fid, lab in rows}
+
+    def errors(self, model: ModelRow | None = None) -> Iterator[tuple[str, str, str]]:
+        """(path, model name, reason) of every file that failed to embed."""
+        sql = ("SELECT f.path, m.name, e.error FROM embeddings e JOIN files f ON f.id=e.file_id "
+               "JOIN models m ON m.id=e.model_id WHERE e.error IS NOT NULL")
+        args: tuple = ()
+        if model is not None:
+            sql += " AND e.model_id=?"
+            args = (model.id,)
+        yield from self.db.execute(sql + " ORDER BY f.path", args)
