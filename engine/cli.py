@@ -213,5 +213,62 @@ def export(path, fmt, model, store, out) -> None:
     click.echo(f"wrote {n} vectors of {used} to {out}", err=True)
 
 
+@main.command()
+@click.argument("path", type=click.Path())
+@model_option
+@store_option
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True,
+              help="Neighbours per file for the k-NN figures.")
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=0.95, show_default=True,
+              help="Cosine at or above which two files count as near-duplicates.")
+@click.option("--clusters", type=click.IntRange(1, 256), default=None, help="k-means clusters (default: 2-8 by size).")
+@click.option("--projection", type=click.Choice(["pca", "umap"]), default="pca", show_default=True,
+              help="umap needs umap-learn installed.")
+@click.option("--knn-sample", type=click.IntRange(0), default=10000, show_default=True,
+              help="Files queried for the k-NN figures on big stores (0: every file).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout (keys in the README).")
+def stats(path, model, store, k, threshold, clusters, projection, knn_sample, as_json) -> None:
+    """Statistics of one model's vectors: norms, dimensions, anisotropy, PCA, intrinsic dimension,
+    hubness, duplicates, outliers, clusters, a 2-D projection and the index's recall."""
+    from .query import open_explorer
+    from .stats import StatsOptions, vector_stats
+
+    explorer = _run(open_explorer, Path(path), store)
+    opts = StatsOptions(k=k, duplicate_threshold=threshold, clusters=clusters, projection=projection,
+                        knn_sample=knn_sample or None)
+    report = _run(vector_stats, explorer, model, opts)
+    if as_json:
+        _json_line(report)
+    else:
+        from .stats.render import print_stats
+
+        print_stats(report)
+
+
+@main.command()
+@click.argument("path", type=click.Path())
+@click.option("--models", "models", required=True, help="Two indexed models, comma-separated: A,B.")
+@store_option
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+def compare(path, models, store, k, as_json) -> None:
+    """Compare two models indexed on the same files: neighbour overlap, the files they disagree on most,
+    and (for a folder of labelled sub-folders) which model keeps each label together."""
+    from .compare import compare_models
+    from .query import open_explorer
+
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    if len(names) != 2:
+        _fail("--models takes exactly two model names separated by a comma, e.g. --models minilm,mpnet")
+    explorer = _run(open_explorer, Path(path), store)
+    report = _run(compare_models, explorer, names[0], names[1], k)
+    if as_json:
+        _json_line(report)
+    else:
+        from .stats.render import print_compare
+
+        print_compare(report)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -20,6 +20,7 @@ from .store import ModelRow, Store
 M = 16
 EF_CONSTRUCTION = 200
 RECALL_TARGET = 0.98
+TIE = 1e-5  # cosines this close count as equal when scoring recall (float32 rounding differs by path)
 EF_LADDER = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 
 
@@ -113,26 +114,53 @@ class VectorIndex:
     def tune(self, sample: int = 200, k: int = 10) -> None:
         """Pick the smallest ef whose recall@k against exact search on a sample meets the target."""
         assert self.hnsw is not None
-        ids, rows = self.store.embedded(self.model)
-        n = len(ids)
-        if n <= k + 1:
+        if self.store.count_embedded(self.model) <= k + 1:
             self.ef, self.recall = max(k, 16), 1.0
             self.hnsw.set_ef(self.ef)
             return
-        vecs = normalise(self.store.vectors(self.model)[rows])
-        rng = np.random.default_rng(0)
-        pick = rng.choice(n, size=min(sample, n), replace=False)
+        curve = self.recall_curve(sample, k)
+        self.ef, self.recall = curve[-1]
+
+    def probe(self, sample: int, k: int, seed: int = 0, data: tuple[np.ndarray, np.ndarray] | None = None
+              ) -> tuple[np.ndarray, list[set[int]], np.ndarray, int]:
+        """Sample queries, their exact k nearest file ids and k-th best cosine (brute force over every
+        stored vector). data: (file ids, normalised vectors) when the caller already holds them."""
+        if data is None:
+            ids, rows = self.store.embedded(self.model)
+            data = ids, normalise(self.store.vectors(self.model)[rows])
+        ids, vecs = data
+        n = len(ids)
+        pick = np.random.default_rng(seed).choice(n, size=min(sample, n), replace=False)
         queries = vecs[pick]
         kk = min(k, n)
-        exact = np.argsort(-(queries @ vecs.T), axis=1)[:, :kk]
-        truth = [set(ids[row].tolist()) for row in exact]
+        sims = queries @ vecs.T
+        top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]  # a full argsort is needlessly slow on big stores
+        kth = np.take_along_axis(sims, top, axis=1).min(axis=1)
+        return queries, [set(ids[row].tolist()) for row in top], kth, kk
+
+    def recall_at(self, ef: int, queries: np.ndarray, truth: list[set[int]], kth: np.ndarray, k: int) -> float:
+        """Recall@k of the index at this ef against exact search. A hit tied with the exact k-th
+        neighbour counts as found: among equally near files any one is a right answer."""
+        assert self.hnsw is not None
+        self.hnsw.set_ef(max(ef, k))
+        labels, distances = self.hnsw.knn_query(queries, k=k)
+        self.hnsw.set_ef(max(self.ef, k))
+        tied = (1.0 - distances) >= (kth[:, None] - TIE)
+        hits = [sum(lab in truth[i] or bool(tied[i, j]) for j, lab in enumerate(row))
+                for i, row in enumerate(labels.tolist())]
+        return float(np.mean(hits)) / k
+
+    def recall_curve(self, sample: int = 200, k: int = 10, target: float = RECALL_TARGET,
+                     seed: int = 0) -> list[tuple[int, float]]:
+        """(ef, recall@k) up the ladder, stopping at the first ef that meets target (or the ladder's end)."""
+        queries, truth, kth, kk = self.probe(sample, k, seed)
+        curve = []
         for ef in EF_LADDER:
-            self.hnsw.set_ef(max(ef, kk))
-            labels, _ = self.hnsw.knn_query(queries, k=kk)
-            recall = float(np.mean([len(truth[i] & set(labels[i].tolist())) / kk for i in range(len(pick))]))
-            if recall >= RECALL_TARGET or ef == EF_LADDER[-1]:
-                self.ef, self.recall = max(ef, kk), recall
-                return
+            recall = self.recall_at(max(ef, kk), queries, truth, kth, kk)
+            curve.append((max(ef, kk), recall))
+            if recall >= target:
+                break
+        return curve
 
     # ---- updates -----------------------------------------------------------------------------
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:

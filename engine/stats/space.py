@@ -1,0 +1,102 @@
+"""The shape of a vector space from the vectors alone: norms, per-dimension spread, anisotropy,
+pairwise cosines and principal components. Linear-time figures are exact; quadratic ones use a sample
+(the caller records which)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+BINS = 24
+DEAD_STD = 1e-6  # a dimension whose spread is below this (absolute, on unit vectors) carries nothing
+DOMINANT_FACTOR = 10.0  # a dimension with 10× the mean variance, or 10× the mean |mean|, dominates
+PCA_TOP = 20
+
+
+def histogram(values: np.ndarray, bins: int = BINS, lo: float | None = None, hi: float | None = None) -> dict:
+    """{"edges": [bins+1 floats], "counts": [bins ints]} — the shape every histogram in the report has."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) == 0:
+        return {"edges": [], "counts": []}
+    lo = float(values.min()) if lo is None else lo
+    hi = float(values.max()) if hi is None else hi
+    if hi <= lo:
+        hi = lo + 1e-6
+    counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
+    return {"edges": [round(float(e), 6) for e in edges], "counts": counts.tolist()}
+
+
+def summary(values: np.ndarray, bins: int = BINS) -> dict:
+    """min / mean / median / max / std and a histogram of a set of numbers."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) == 0:
+        return {"min": None, "mean": None, "median": None, "max": None, "std": None, "histogram": histogram(values)}
+    return {
+        "min": float(values.min()),
+        "mean": float(values.mean()),
+        "median": float(np.median(values)),
+        "max": float(values.max()),
+        "std": float(values.std()),
+        "histogram": histogram(values, bins),
+    }
+
+
+def per_dimension(x: np.ndarray) -> dict:
+    """Mean and std of every dimension, and the dimensions that are dead (no spread) or dominant
+    (they carry a disproportionate share of the variance or sit far from zero on every vector)."""
+    mean = x.mean(axis=0, dtype=np.float64)
+    std = x.std(axis=0, dtype=np.float64)
+    var = std**2
+    dead = np.flatnonzero(std < DEAD_STD)
+    loud = (var > DOMINANT_FACTOR * var.mean()) | (np.abs(mean) > DOMINANT_FACTOR * np.abs(mean).mean())
+    return {
+        "mean": [round(float(v), 6) for v in mean],
+        "std": [round(float(v), 6) for v in std],
+        "dead": dead.tolist(),
+        "dominant": np.flatnonzero(loud).tolist(),
+        "top_variance": np.argsort(-var, kind="stable")[:5].tolist(),
+        "top_abs_mean": np.argsort(-np.abs(mean), kind="stable")[:5].tolist(),
+    }
+
+
+def anisotropy(x: np.ndarray) -> dict:
+    """How much the vectors share one direction. The mean cosine over all pairs i≠j is exact in linear
+    time for unit vectors: (‖Σx‖² − Σ‖x‖²) / (n(n−1))."""
+    n = len(x)
+    total = x.sum(axis=0, dtype=np.float64)
+    sq = float(np.einsum("ij,ij->", x, x, dtype=np.float64))
+    mean_pair = (float(total @ total) - sq) / (n * (n - 1)) if n > 1 else None
+    centroid = total / max(n, 1)
+    c_norm = float(np.linalg.norm(centroid))
+    to_centroid = (x @ (centroid / c_norm).astype(np.float32)) if c_norm > 0 else np.zeros(n, np.float32)
+    return {
+        "mean_pairwise_cosine": mean_pair,
+        "centroid_norm": c_norm,
+        "cosine_to_centroid": summary(to_centroid),
+    }
+
+
+def pairwise_cosines(x: np.ndarray) -> np.ndarray:
+    """Every pairwise cosine (i<j) of a set of unit vectors: call it on a sample."""
+    sims = x @ x.T
+    return sims[np.triu_indices(len(x), k=1)]
+
+
+def principal_axes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, eigenvalues descending, eigenvectors as columns) of the covariance of x."""
+    mean = x.mean(axis=0, dtype=np.float64)
+    centred = (x - mean.astype(np.float32)).astype(np.float32)
+    cov = (centred.T @ centred).astype(np.float64) / max(len(x) - 1, 1)
+    values, vectors = np.linalg.eigh(cov)
+    order = np.argsort(-values)
+    return mean, np.clip(values[order], 0.0, None), vectors[:, order]
+
+
+def explained_variance(eigenvalues: np.ndarray, top: int = PCA_TOP) -> dict:
+    total = float(eigenvalues.sum())
+    ratio = eigenvalues / total if total > 0 else np.zeros_like(eigenvalues)
+    cumulative = np.cumsum(ratio)
+    return {
+        "explained_variance_ratio": [round(float(r), 6) for r in ratio[:top]],
+        "cumulative": [round(float(c), 6) for c in cumulative[:top]],
+        "components_for_90": int(np.searchsorted(cumulative, 0.9 - 1e-9) + 1) if total > 0 else 0,
+    }
