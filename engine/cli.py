@@ -224,7 +224,7 @@ def export(path, fmt, model, store, out) -> None:
 @click.option("--clusters", type=click.IntRange(1, 256), default=None, help="k-means clusters (default: 2-8 by size).")
 @click.option("--projection", type=click.Choice(["pca", "umap"]), default="pca", show_default=True,
               help="umap needs umap-learn installed.")
-@click.option("--knn-sample", type=click.IntRange(0), default=10000, show_default=True,
+@click.option("--knn-sample", type=click.IntRange(0), default=5000, show_default=True,
               help="Files queried for the k-NN figures on big stores (0: every file).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout (keys in the README).")
 def stats(path, model, store, k, threshold, clusters, projection, knn_sample, as_json) -> None:

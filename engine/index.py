@@ -134,7 +134,7 @@ class VectorIndex:
         queries = vecs[pick]
         kk = min(k, n)
         sims = queries @ vecs.T
-        top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]  # a full argsort is needlessly slow on big stores
+        top = np.argpartition(sims, n - kk, axis=1)[:, n - kk :]  # a full sort is needlessly slow on big stores
         kth = np.take_along_axis(sims, top, axis=1).min(axis=1)
         return queries, [set(ids[row].tolist()) for row in top], kth, kk
 

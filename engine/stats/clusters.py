@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-FIT_SAMPLE = 10_000
+FIT_SAMPLE = 5_000
 BLOCK = 8192
 
 
@@ -41,7 +41,7 @@ def _seed(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     return np.array(centres, dtype=np.float32)
 
 
-def _lloyd(x: np.ndarray, centres: np.ndarray, iters: int, tol: float = 1e-6) -> tuple[np.ndarray, float]:
+def _lloyd(x: np.ndarray, centres: np.ndarray, iters: int, tol: float = 1e-4) -> tuple[np.ndarray, float]:
     prev = np.inf
     k = len(centres)
     for _ in range(iters):

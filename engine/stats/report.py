@@ -22,7 +22,7 @@ from . import space
 
 PAIR_SAMPLE = 2_000  # vectors → ~2M pairwise cosines
 PCA_SAMPLE = 20_000
-KNN_SAMPLE = 10_000  # index queries; every vector when the store is no bigger
+KNN_SAMPLE = 5_000  # index queries; every vector when the store is no bigger
 POINTS = 2_000  # points drawn in the projection
 RECALL_QUERIES = 200
 
@@ -83,7 +83,9 @@ def vector_stats(explorer: Explorer, model_name: str | None = None, opts: StatsO
     n = len(ids)
     if n == 0:
         raise UserError(f"model {model.name!r} has no vectors yet: run `vexplore index` first")
-    x = normalise(store.vectors(model)[rows])
+    x = np.ascontiguousarray(store.vectors(model)[rows])
+    if not np.allclose(np.einsum("ij,ij->i", x, x), 1.0, atol=1e-3):  # stored unit-length; others are fixed
+        x = normalise(x)
     path_of = store.paths_by_id(ids)
     paths = [path_of[int(i)] for i in ids]
     norms = store.raw_norms(model, ids)
@@ -99,8 +101,9 @@ def vector_stats(explorer: Explorer, model_name: str | None = None, opts: StatsO
 
     clock.step("space")
     report["norms"] = {"source": "raw (before normalisation)", **space.summary(norms[np.isfinite(norms)])}
-    report["per_dim"] = space.per_dimension(x)
-    report["anisotropy"] = space.anisotropy(x)
+    mean, std = space.mean_std(x)
+    report["per_dim"] = space.per_dimension(mean, std)
+    report["anisotropy"] = space.anisotropy(x, mean)
     pair_rows = _sample(rng, n, PAIR_SAMPLE)
     note("pairwise_cosine", len(pair_rows))
     report["pairwise_cosine"] = space.summary(space.pairwise_cosines(x[pair_rows]))
@@ -108,7 +111,7 @@ def vector_stats(explorer: Explorer, model_name: str | None = None, opts: StatsO
     clock.step("pca")
     pca_rows = _sample(rng, n, PCA_SAMPLE)
     note("pca", len(pca_rows))
-    mean, eigenvalues, axes = space.principal_axes(x[pca_rows])
+    pca_mean, eigenvalues, axes = space.principal_axes(x[pca_rows])
     report["pca"] = space.explained_variance(eigenvalues)
 
     clock.step("index")
@@ -144,7 +147,7 @@ def vector_stats(explorer: Explorer, model_name: str | None = None, opts: StatsO
     clock.step("projection")
     point_rows = _sample(rng, n, opts.points)
     note("projection", len(point_rows))
-    coords = proj.coordinates(x[point_rows], mean, axes, opts.projection, opts.seed)
+    coords = proj.coordinates(x[point_rows], pca_mean, axes, opts.projection, opts.seed)
     report["projection"] = {"method": opts.projection, "umap_available": proj.umap_available(),
                             "points": proj.points(coords, point_rows, paths, labels)}
     clock.step(None)

@@ -40,11 +40,23 @@ def summary(values: np.ndarray, bins: int = BINS) -> dict:
     }
 
 
-def per_dimension(x: np.ndarray) -> dict:
+def mean_std(x: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """Per-dimension mean and std in float64, a block at a time (no n×d float64 copy), shifted by the
+    first row so that a dimension with a large mean and a tiny spread keeps its precision."""
+    shift = x[0].astype(np.float64)
+    total = np.zeros(x.shape[1])
+    squares = np.zeros(x.shape[1])
+    for start in range(0, len(x), block):
+        chunk = x[start : start + block].astype(np.float64) - shift
+        total += chunk.sum(axis=0)
+        squares += np.einsum("ij,ij->j", chunk, chunk)
+    mean = total / len(x)
+    return mean + shift, np.sqrt(np.maximum(squares / len(x) - mean**2, 0.0))
+
+
+def per_dimension(mean: np.ndarray, std: np.ndarray) -> dict:
     """Mean and std of every dimension, and the dimensions that are dead (no spread) or dominant
     (they carry a disproportionate share of the variance or sit far from zero on every vector)."""
-    mean = x.mean(axis=0, dtype=np.float64)
-    std = x.std(axis=0, dtype=np.float64)
     var = std**2
     dead = np.flatnonzero(std < DEAD_STD)
     loud = (var > DOMINANT_FACTOR * var.mean()) | (np.abs(mean) > DOMINANT_FACTOR * np.abs(mean).mean())
@@ -58,12 +70,12 @@ def per_dimension(x: np.ndarray) -> dict:
     }
 
 
-def anisotropy(x: np.ndarray) -> dict:
-    """How much the vectors share one direction. The mean cosine over all pairs i≠j is exact in linear
-    time for unit vectors: (‖Σx‖² − Σ‖x‖²) / (n(n−1))."""
+def anisotropy(x: np.ndarray, mean: np.ndarray) -> dict:
+    """How much the vectors share one direction (mean: the per-dimension mean of x). The mean cosine over
+    all pairs i≠j is exact in linear time for unit vectors: (‖Σx‖² − Σ‖x‖²) / (n(n−1))."""
     n = len(x)
-    total = x.sum(axis=0, dtype=np.float64)
-    sq = float(np.einsum("ij,ij->", x, x, dtype=np.float64))
+    total = mean * n
+    sq = float(np.einsum("ij,ij->i", x, x).sum(dtype=np.float64))
     mean_pair = (float(total @ total) - sq) / (n * (n - 1)) if n > 1 else None
     centroid = total / max(n, 1)
     c_norm = float(np.linalg.norm(centroid))
