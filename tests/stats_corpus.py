@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import functools
 import random
+import sqlite3
 from pathlib import Path
+
+import numpy as np
 
 TOPICS = {
     "astronomy": ["The telescope captured a distant galaxy", "Astronomers measured the orbit of the planet",
@@ -53,8 +56,13 @@ def tiny_model(base: Path) -> Path:
     """A random 1-layer BERT behind a character-level WordPiece vocabulary, saved as a
     sentence-transformers folder: a deliberately poor model that the real text adapter loads by path."""
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
     from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    try:  # sentence-transformers ≥ 6 moved the module classes
+        from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    except ImportError:
+        from sentence_transformers.models import Pooling, Transformer
 
     folder = base / "tiny-random-st"
     hf = base / "tiny-random-hf"
@@ -67,8 +75,8 @@ def tiny_model(base: Path) -> Path:
     config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=512)
     BertModel(config).save_pretrained(hf)
-    transformer = models.Transformer(str(hf), max_seq_length=256)
-    pooling = models.Pooling(transformer.get_word_embedding_dimension(), pooling_mode="mean")
+    transformer = Transformer(str(hf), max_seq_length=256)
+    pooling = Pooling(config.hidden_size, pooling_mode="mean")
     SentenceTransformer(modules=[transformer, pooling], device="cpu").save(str(folder))
     return folder
 
@@ -86,3 +94,47 @@ def indexed(base: Path) -> tuple[Path, str]:
                                                                             workers=0))
     assert summary["failed"] == 0, summary["errors"]
     return root, registry.resolve(str(tiny)).name
+
+
+def raw_vectors(root: Path, model: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(paths, vectors, stored norms) read straight from the store's files with sqlite3 and numpy."""
+    from vexplore.engine.store import _slug
+
+    store = root / ".vexplore"
+    db = sqlite3.connect(store / "catalog.sqlite")
+    mid, dim, nrows = db.execute("SELECT id, dim, rows FROM models WHERE name=?", (model,)).fetchone()
+    got = db.execute("SELECT f.path, e.row, e.norm FROM embeddings e JOIN files f ON f.id=e.file_id "
+                     "WHERE e.model_id=? AND e.row IS NOT NULL ORDER BY e.file_id", (mid,)).fetchall()
+    allvec = np.fromfile(store / "models" / _slug(model) / "vectors.f32", dtype="<f4").reshape(nrows, dim)
+    db.close()
+    return [g[0] for g in got], allvec[[g[1] for g in got]], np.array([g[2] for g in got])
+
+
+def exact_knn(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Brute-force k nearest neighbours (self excluded): the reference the index is checked against."""
+    sims = x @ x.T
+    np.fill_diagonal(sims, -np.inf)
+    order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    return order, np.take_along_axis(sims, order, axis=1)
+
+
+def synthetic_store(root: Path, vectors: np.ndarray, name: str = "synthetic") -> Path:
+    """Rows written through the real Store and an index built by the real VectorIndex (no model)."""
+    from vexplore.engine.index import VectorIndex
+    from vexplore.engine.scan import Entry
+    from vexplore.engine.store import Store, find_store_dir
+
+    root.mkdir(parents=True)
+    vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    with Store(root, find_store_dir(root, create=True), create=True) as store:
+        entries = [Entry(f"g{i % 3}/f{i:05d}.txt", f"g{i % 3}/f{i:05d}.txt".encode(), "text", 10, 0)
+                   for i in range(len(vectors))]
+        store.sync_files(entries, {})
+        model = store.ensure_model(name, "synthetic", "none", ("text",), vectors.shape[1], False, {})
+        files = store.files()
+        model = store.commit_batch(model, [{"file": files[e.path], "vector": v.astype(np.float32), "norm": 2.0}
+                                           for e, v in zip(entries, vectors)])
+        index = VectorIndex(store, model)
+        index.build()
+        index.save()
+    return root

@@ -41,26 +41,28 @@ def _seed(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     return np.array(centres, dtype=np.float32)
 
 
-def _lloyd(x: np.ndarray, centres: np.ndarray, iters: int, tol: float = 1e-4) -> tuple[np.ndarray, float]:
-    prev = np.inf
+def _lloyd(x: np.ndarray, centres: np.ndarray, iters: int) -> tuple[np.ndarray, float]:
+    """Lloyd iterations until no point changes cluster (or iters run out)."""
     k = len(centres)
+    previous = None
+    inertia = np.inf
     for _ in range(iters):
         labels, dist = _nearest(x, centres)
         inertia = float(dist.sum())
+        if previous is not None and np.array_equal(labels, previous):
+            break
+        previous = labels
         onehot = np.zeros((k, len(x)), np.float32)
         onehot[labels, np.arange(len(x))] = 1.0
         sizes = np.bincount(labels, minlength=k)
-        empty = np.flatnonzero(sizes == 0)
         centres = (onehot @ x) / np.maximum(sizes, 1)[:, None].astype(np.float32)
+        empty = np.flatnonzero(sizes == 0)
         if len(empty):  # restart an empty cluster at the points worst served so far
             centres[empty] = x[np.argsort(-dist)[: len(empty)]]
-        if prev - inertia <= tol * max(prev, 1e-12) and not len(empty):
-            break
-        prev = inertia
     return centres, inertia
 
 
-def kmeans(x: np.ndarray, k: int, seed: int = 0, iters: int = 50, n_init: int = 3,
+def kmeans(x: np.ndarray, k: int, seed: int = 0, iters: int = 50, n_init: int | None = None,
            fit_sample: int = FIT_SAMPLE) -> tuple[np.ndarray, np.ndarray, float, int]:
     """(centres [k, d], label of every row, inertia over all rows, rows used to fit). Cluster 0 is the
     largest, so colours and ids stay in a readable order."""
@@ -68,6 +70,8 @@ def kmeans(x: np.ndarray, k: int, seed: int = 0, iters: int = 50, n_init: int = 
     k = max(1, min(k, len(x)))
     fit = x if len(x) <= fit_sample else x[np.sort(rng.choice(len(x), fit_sample, replace=False))]
     best: tuple[np.ndarray, float] | None = None
+    if n_init is None:  # restarts are cheap on small sets, where one bad seeding shows most
+        n_init = 10 if len(fit) <= 2000 else 3
     for _ in range(n_init):
         centres, inertia = _lloyd(fit, _seed(fit, k, rng), iters)
         if best is None or inertia < best[1]:

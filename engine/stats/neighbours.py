@@ -9,6 +9,8 @@ import numpy as np
 
 from ..index import EF_LADDER, VectorIndex
 
+TWONN_MIN_R = 2e-3  # Euclidean distance of unit vectors at cosine 0.999998: float32 noise below that
+
 
 @dataclass
 class Knn:
@@ -112,11 +114,12 @@ def hubness(knn: Knn, n: int, paths: list[str], top: int = 10) -> dict:
 
 def twonn_dimension(knn: Knn) -> float | None:
     """TwoNN intrinsic dimension (Facco et al. 2017), maximum-likelihood form: d = N / Σ ln(r2/r1) with
-    r1, r2 the Euclidean distances to the first two neighbours. Exact duplicates (r1 = 0) are left out."""
+    r1, r2 the Euclidean distances to the first two neighbours. Duplicates (r1 below what float32 cosines
+    can resolve) are left out: their ratio is noise."""
     if knn.sims.shape[1] < 2:
         return None
     r = np.sqrt(np.clip(2.0 - 2.0 * knn.sims[:, :2].astype(np.float64), 0.0, None))
-    ok = r[:, 0] > 1e-6
+    ok = r[:, 0] > TWONN_MIN_R
     mu = r[ok, 1] / r[ok, 0]
     total = float(np.log(mu).sum())
     return float(ok.sum() / total) if total > 0 else None
