@@ -194,6 +194,9 @@ def test_canvas_picks_points():
     s = Scatter(xy, np.arange(4), 10, 5)
     text = s.render(selected=0).plain
     assert len(text.splitlines()) == 5 and all(len(line) == 10 for line in text.splitlines())
+    assert sum(0x2800 < ord(ch) <= 0x28FF for ch in text) == 4  # four corners, one braille cell each
+    sparse = Scatter(xy, np.arange(4), 40, 10).render().plain
+    assert sparse.count("●") == 4 and not any(0x2800 < ord(ch) <= 0x28FF for ch in sparse)
     assert s.nearest(9, 0) == 3 and s.nearest(0, 4) == 0  # y grows upwards
     assert s.step(0, 1, 0) == 1 and s.step(0, 0, -1) == 2 and s.step(3, 1, 0) == 3
 

@@ -80,7 +80,7 @@ async def _stats_screen_shows_histograms_projection_and_duplicates(root: Path, t
         view = screen.query_one(ProjectionView)
         assert len(view.points) == 26
         drawn = view.render().plain
-        assert any(0x2800 < ord(ch) <= 0x28FF for ch in drawn)  # braille dots
+        assert drawn.count("●") >= 10  # few points: one marker each (shared cells merge)
         first = view.selected
         view.focus()
         await pilot.press("right")

@@ -10,6 +10,8 @@ from rich.text import Text
 
 # Bit of each dot in a braille cell, by [row][column] (Unicode braille patterns, U+2800 + bits).
 DOT_BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.int64)
+SPARSE = 0.02  # at most one point per 50 cells: draw markers, not dots
+MARKER = "●"
 PALETTE = ("#4e9af1", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#edc948", "#76b7b2", "#ff9da7",
            "#9c755f", "#bab0ac")
 
@@ -36,6 +38,8 @@ class Scatter:
         return len(self.col)
 
     def render(self, selected: int | None = None) -> Text:
+        """Braille dots when the points are many; a ● per point when they are few enough to stand alone."""
+        few = len(self) <= SPARSE * self.width * self.height
         bits = np.zeros((self.height, self.width), np.int64)
         np.bitwise_or.at(bits, (self.row, self.col), DOT_BITS[self.dot_y % 4, self.dot_x % 2])
         owner = np.full((self.height, self.width), -1, np.int64)
@@ -45,10 +49,11 @@ class Scatter:
             for c in range(self.width):
                 b = int(bits[r, c])
                 style = Style(color=colour(int(owner[r, c]))) if b else Style()
+                glyph = (MARKER if few else chr(0x2800 + b)) if b else " "
                 if selected is not None and (r, c) == (int(self.row[selected]), int(self.col[selected])):
                     style = Style(color="black", bgcolor="white", bold=True)
-                    b = b or 0xFF
-                text.append(chr(0x2800 + b) if b else " ", style)
+                    glyph = MARKER if few else chr(0x2800 + (b or 0xFF))
+                text.append(glyph, style)
             if r < self.height - 1:
                 text.append("\n")
         return text

@@ -1,8 +1,11 @@
 """Two models side by side on the same files: how much their neighbourhoods overlap, which model keeps
 the user's labelled folders together, and the files they disagree on most with both neighbour lists.
+In the neighbour lists ● marks a file both models list, and a green name shares the file's label.
 Selecting a file dismisses the screen with its path (None on Escape)."""
 
 from __future__ import annotations
+
+from pathlib import PurePosixPath
 
 from rich.text import Text
 from textual import work
@@ -130,7 +133,9 @@ class CompareScreen(Screen[str | None]):
                 key = f"side-{side}:{i}:{j}"
                 self._row_paths[key] = hit["path"]
                 mark = Text("●", style="green") if hit["path"] in shared else Text("○", style="dim")
-                table.add_row(mark, f"{hit['score']:.3f}", Text(printable(hit["path"])), key=key)
+                same_label = row["label"] is not None and PurePosixPath(hit["path"]).parent.name == row["label"]
+                table.add_row(mark, f"{hit['score']:.3f}",
+                              Text(printable(hit["path"]), style="green" if same_label else ""), key=key)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = str(event.row_key.value)

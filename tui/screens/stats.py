@@ -23,6 +23,8 @@ from vexplore.engine.store import Store
 
 from .projection import ProjectionView
 
+TABS = (("overview", "Overview"), ("projection", "Projection"), ("duplicates", "Duplicates"),
+        ("outliers", "Outliers"), ("hubs", "Hubs"), ("clusters", "Clusters"), ("index", "Index"))
 HISTOGRAMS = (  # (id, title, where in the report)
     ("norms", "raw norm (before normalisation)", ("norms",)),
     ("pairwise", "pairwise cosine", ("pairwise_cosine",)),
@@ -75,17 +77,20 @@ class StatsScreen(Screen[str | None]):
     DEFAULT_CSS = """
     StatsScreen #stats-title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
     StatsScreen LoadingIndicator { height: 3; }
+    StatsScreen #stats-tabs { height: 1fr; }
+    StatsScreen TabPane { height: 1fr; padding: 0; }
     StatsScreen .hist { height: 4; margin: 0 1 1 1; }
     StatsScreen .hist Sparkline { height: 3; }
     StatsScreen .hist-title { width: 100%; color: $text-muted; }
     StatsScreen #figures { margin: 1; }
-    StatsScreen #projection-info, StatsScreen #legend { height: auto; padding: 0 1; }
+    StatsScreen #projection-info, StatsScreen #legend { height: 1; padding: 0 1; }
     StatsScreen DataTable { height: 1fr; }
     """
     BINDINGS = [
         Binding("escape", "close", "Back"),
         Binding("c", "toggle_colour", "Colour by cluster/folder"),
         Binding("r", "recompute", "Recompute"),
+        *(Binding(str(i), f"show_tab('{tab}')", f"{title}", show=False) for i, (tab, title) in enumerate(TABS, 1)),
     ]
 
     def __init__(self, explorer: Explorer, model_name: str | None, options: StatsOptions | None = None):
@@ -100,7 +105,7 @@ class StatsScreen(Screen[str | None]):
         yield Static(Text(f"statistics — {printable(self.model_name or 'first model')}"), id="stats-title")
         yield LoadingIndicator()
         with TabbedContent(id="stats-tabs"):
-            with TabPane("Overview", id="tab-overview"), VerticalScroll():
+            with TabPane("1 Overview", id="tab-overview"), VerticalScroll():
                 yield Static(id="figures")
                 for key, title, _ in HISTOGRAMS:
                     with VerticalScroll(classes="hist"):
@@ -108,15 +113,14 @@ class StatsScreen(Screen[str | None]):
                         yield Sparkline([], id=f"hist-{key}")
                 yield Label("PCA explained variance (top components)", classes="hist-title")
                 yield Sparkline([], id="hist-pca", classes="hist")
-            with TabPane("Projection", id="tab-projection"):
+            with TabPane("2 Projection", id="tab-projection"):
                 yield ProjectionView(id="projection")
                 yield Static(id="legend")
                 yield Static(id="projection-info")
-            for key, title in (("duplicates", "Duplicates"), ("outliers", "Outliers"), ("hubs", "Hubs"),
-                               ("clusters", "Clusters")):
-                with TabPane(title, id=f"tab-{key}"):
+            for number, (key, title) in enumerate(TABS[2:6], 3):
+                with TabPane(f"{number} {title}", id=f"tab-{key}"):
                     yield DataTable(id=key, cursor_type="row", zebra_stripes=True)
-            with TabPane("Index", id="tab-index"):
+            with TabPane("7 Index", id="tab-index"):
                 yield Static(id="index")
         yield Footer()
 
@@ -240,6 +244,13 @@ class StatsScreen(Screen[str | None]):
         path = self._row_paths.get(str(event.row_key.value))
         if path is not None:
             self.dismiss(path)
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = f"tab-{tab}"
+        focus = {"projection": ProjectionView, "duplicates": "#duplicates", "outliers": "#outliers",
+                 "hubs": "#hubs", "clusters": "#clusters"}.get(tab)
+        if focus is not None:
+            self.query_one(focus).focus()
 
     def action_toggle_colour(self) -> None:
         if self.report is not None:
