@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from vexplore.engine.index import VectorIndex, normalise
 from vexplore.engine.query import open_explorer
 from vexplore.engine.scan import Entry

@@ -10,9 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import stats_corpus
-from stats_corpus import exact_knn, raw_vectors, synthetic_store
 from click.testing import CliRunner
-
+from stats_corpus import exact_knn, raw_vectors, synthetic_store
 from vexplore.engine.cli import main
 from vexplore.engine.compare import compare_models, folder_labels
 from vexplore.engine.errors import UserError
@@ -86,9 +85,8 @@ def test_unlabelled_folder_gives_null_agreement(tmp_path):
     r = compare_models(open_explorer(root), "first", "second", k=3)
     assert r["label_agreement_at_k"] is not None and 0 <= r["overlap_at_k"] <= 1
     # ... and the same vectors in a flat folder are not.
-    with Store(root, find_store_dir(root)) as store:
-        with store.db:
-            store.db.execute("UPDATE files SET path = replace(path, '/', '-')")
+    with Store(root, find_store_dir(root)) as store, store.db:
+        store.db.execute("UPDATE files SET path = replace(path, '/', '-')")
     r = compare_models(open_explorer(root), "first", "second", k=3)
     assert r["label_agreement_at_k"] is None and r["better_label_agreement"] is None
 

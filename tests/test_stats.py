@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import stats_corpus
-from stats_corpus import exact_knn, raw_vectors, synthetic_store
 from click.testing import CliRunner
-
+from stats_corpus import exact_knn, raw_vectors, synthetic_store
 from vexplore.engine.cli import main
 from vexplore.engine.query import open_explorer
 from vexplore.engine.stats import StatsOptions, vector_stats

@@ -5,6 +5,7 @@ asyncio.run, so no async pytest plugin is needed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 from pathlib import Path
 
@@ -13,7 +14,6 @@ import stats_corpus
 from rich.console import Console
 from textual.app import App
 from textual.widgets import DataTable, Sparkline, Static, TabbedContent
-
 from vexplore.engine.query import open_explorer
 from vexplore.tui.screens.compare import CompareScreen
 from vexplore.tui.screens.projection import ProjectionView
@@ -39,10 +39,15 @@ class Host(App):
         self.push_screen(self.child, self.results.append)
 
 
-async def _ready(pilot, screen) -> None:
-    await pilot.pause()
-    await screen.workers.wait_for_complete()
-    await pilot.pause()
+@contextlib.asynccontextmanager
+async def shown(screen, size: tuple[int, int] = (110, 40)):
+    """Run a Host app with screen pushed and its worker finished; yields (app, pilot)."""
+    app = Host(screen)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await screen.workers.wait_for_complete()
+        await pilot.pause()
+        yield app, pilot
 
 
 def _text(static: Static) -> str:
@@ -62,9 +67,7 @@ def test_stats_screen_shows_histograms_projection_and_duplicates(labelled):
 
 async def _stats_screen_shows_histograms_projection_and_duplicates(root: Path, tiny: str) -> None:
     screen = StatsScreen(open_explorer(root), "minilm")
-    app = Host(screen)
-    async with app.run_test(size=(110, 40)) as pilot:
-        await _ready(pilot, screen)
+    async with shown(screen) as (app, pilot):
         assert screen.report is not None and screen.report["count"] == 26
         for key in ("norms", "pairwise", "centroid", "knn", "pca"):
             data = screen.query_one(f"#hist-{key}", Sparkline).data
@@ -102,9 +105,7 @@ def test_stats_screen_row_opens_file_and_escape_returns_none(labelled):
 
 async def _stats_screen_row_opens_file_and_escape_returns_none(root: Path, tiny: str) -> None:
     screen = StatsScreen(open_explorer(root), "minilm")
-    app = Host(screen)
-    async with app.run_test(size=(110, 40)) as pilot:
-        await _ready(pilot, screen)
+    async with shown(screen) as (app, pilot):
         screen.query_one(TabbedContent).active = "tab-outliers"
         await pilot.pause()
         screen.query_one("#outliers", DataTable).focus()
@@ -113,9 +114,7 @@ async def _stats_screen_row_opens_file_and_escape_returns_none(root: Path, tiny:
     assert app.results == [stats_corpus.OUTLIER]
 
     screen = StatsScreen(open_explorer(root), "no-such-model")
-    app = Host(screen)
-    async with app.run_test(size=(110, 40)) as pilot:
-        await _ready(pilot, screen)
+    async with shown(screen) as (app, pilot):
         assert "not indexed here" in _text(screen.query_one("#stats-title", Static))
         await pilot.press("escape")
         await pilot.pause()
@@ -128,9 +127,7 @@ def test_compare_screen_ranks_minilm_and_shows_both_neighbour_lists(labelled):
 
 async def _compare_screen_ranks_minilm_and_shows_both_neighbour_lists(root: Path, tiny: str) -> None:
     screen = CompareScreen(open_explorer(root), "minilm", tiny, k=5)
-    app = Host(screen)
-    async with app.run_test(size=(140, 44)) as pilot:
-        await _ready(pilot, screen)
+    async with shown(screen, (140, 44)) as (app, pilot):
         summary = _text(screen.query_one("#summary", Static))
         assert "minilm keeps your labels together better" in summary
         different = screen.query_one("#different", DataTable)

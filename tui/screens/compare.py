@@ -6,15 +6,15 @@ Selecting a file dismisses the screen with its path (None on Escape)."""
 from __future__ import annotations
 
 from pathlib import PurePosixPath
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, LoadingIndicator, Static
-
 from vexplore.engine.compare import compare_models
 from vexplore.engine.errors import UserError
 from vexplore.engine.printable import printable
@@ -63,7 +63,7 @@ class CompareScreen(Screen[str | None]):
     CompareScreen #sides DataTable { height: 1fr; }
     CompareScreen Label { padding: 0 1; color: $text-muted; }
     """
-    BINDINGS = [Binding("escape", "close", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Back")]
 
     def __init__(self, explorer: Explorer, model_a: str, model_b: str, k: int = 10):
         super().__init__()

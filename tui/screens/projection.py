@@ -3,14 +3,15 @@ cluster or by folder; Enter on a point asks to open its file."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.events import Click
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-
 from vexplore.engine.stats.canvas import Scatter
 
 
@@ -21,7 +22,7 @@ class ProjectionView(Widget, can_focus=True):
     ProjectionView { height: 1fr; min-height: 8; border: round $primary-darken-2; }
     ProjectionView:focus { border: round $accent; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "move(-1, 0)", "←", show=False),
         Binding("right", "move(1, 0)", "→", show=False),
         Binding("up", "move(0, -1)", "↑", show=False),

@@ -4,16 +4,26 @@ the screen with its path (`push_screen(StatsScreen(...), callback)` receives it;
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label, LoadingIndicator, Sparkline, Static, TabbedContent, TabPane
-
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Label,
+    LoadingIndicator,
+    Sparkline,
+    Static,
+    TabbedContent,
+    TabPane,
+)
 from vexplore.engine.errors import UserError
 from vexplore.engine.printable import printable
 from vexplore.engine.query import Explorer
@@ -86,7 +96,7 @@ class StatsScreen(Screen[str | None]):
     StatsScreen #projection-info, StatsScreen #legend { height: 1; padding: 0 1; }
     StatsScreen DataTable { height: 1fr; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Back"),
         Binding("c", "toggle_colour", "Colour by cluster/folder"),
         Binding("r", "recompute", "Recompute"),
