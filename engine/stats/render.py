@@ -27,12 +27,12 @@ def _num(v, digits: int = 4) -> str:
 
 
 def _dist_row(table: Table, name: str, s: dict) -> None:
-    h = s["histogram"]
-    span = f"{h['edges'][0]:.3g} … {h['edges'][-1]:.3g}" if h["edges"] else ""
-    table.add_row(name, _num(s["min"]), _num(s["mean"]), _num(s["max"]), bars(h["counts"]), span)
+    table.add_row(name, _num(s["min"]), _num(s["mean"]), _num(s["max"]), bars(s["histogram"]["counts"]))
 
 
-def _paths_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> Table:
+def _paths_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> Table | Text:
+    if not rows:
+        return Text(f"{title}: none", style="italic")
     table = Table(title=title, title_justify="left", show_edge=False)
     for h in headers:
         table.add_column(h)
@@ -44,13 +44,13 @@ def _paths_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ..
 def stats_view(r: dict) -> Group:
     head = Text(f"{printable(r['model'])}: {r['count']} vectors, dim {r['dim']}, {r['dtype']} "
                 f"({r['seconds']:.2f} s)", style="bold")
-    dists = Table(title="distributions", title_justify="left", show_edge=False)
-    for col in ("", "min", "mean", "max", "histogram", "range"):
-        dists.add_column(col)
+    dists = Table(title="distributions (histogram from min to max)", title_justify="left", show_edge=False)
+    for col in ("", "min", "mean", "max", "histogram"):
+        dists.add_column(col, no_wrap=True)
     _dist_row(dists, "raw norm", r["norms"])
-    _dist_row(dists, "cosine to centroid", r["anisotropy"]["cosine_to_centroid"])
-    _dist_row(dists, "pairwise cosine", r["pairwise_cosine"])
-    _dist_row(dists, f"{r['knn']['k']}-NN cosine distance", r["knn"]["distance"])
+    _dist_row(dists, "cos to centroid", r["anisotropy"]["cosine_to_centroid"])
+    _dist_row(dists, "pairwise cos", r["pairwise_cosine"])
+    _dist_row(dists, f"{r['knn']['k']}-NN distance", r["knn"]["distance"])
 
     pca, idx, dim = r["pca"], r["index"], r["per_dim"]
     figures = Table(title="space", title_justify="left", show_edge=False, show_header=False)

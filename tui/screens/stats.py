@@ -203,7 +203,8 @@ class StatsScreen(Screen[str | None]):
             groups = np.array([index[p["folder"]] for p in pts], dtype=np.int64)
             names = {i: f for f, i in index.items()}
         self.query_one(ProjectionView).set_points(pts, groups)
-        legend = Text(f"{self.report['projection']['method'].upper()} · colour by {self.colour_by} (c): ")
+        legend = Text(f"{self.report['projection']['method'].upper()} · colour by {self.colour_by} (c): ",
+                      no_wrap=True, overflow="ellipsis")
         for gid, name in list(names.items())[:12]:
             legend.append("■ ", style=colour(gid))
             legend.append(printable(name) + "  ")
