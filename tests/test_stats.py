@@ -3,7 +3,6 @@ pipeline with MiniLM and a tiny random model, and a synthetic store for the samp
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from vexplore.engine.query import open_explorer
 from vexplore.engine.stats import StatsOptions, vector_stats
 from vexplore.engine.stats.canvas import Scatter
 from vexplore.engine.stats.neighbours import TWONN_MIN_R
+from vexplore.engine.stats.projection import umap_available
 
 pytestmark = pytest.mark.slow
 
@@ -215,7 +215,7 @@ def test_cli_stats_json_and_errors(labelled):
     assert plain.exit_code == 0 and "near-duplicates" in plain.output and "projection (pca)" in plain.output
     failures = [(["stats", str(root), "--model", "nope"], "not indexed here"),
                 (["stats", str(root / "missing")], "no such folder")]
-    if importlib.util.find_spec("umap") is None:
+    if not umap_available():
         failures.append((["stats", str(root), "--projection", "umap"], "umap-learn"))
     for args, message in failures:
         res = runner.invoke(main, args)

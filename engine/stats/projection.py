@@ -14,7 +14,9 @@ METHODS = ("pca", "umap")
 
 
 def umap_available() -> bool:
-    return importlib.util.find_spec("umap") is not None
+    """Whether umap-learn is installed (a left-over empty `umap` folder is a namespace package: no)."""
+    spec = importlib.util.find_spec("umap")
+    return spec is not None and spec.origin is not None
 
 
 def folder_of(path: str) -> str:
@@ -32,11 +34,15 @@ def coordinates(x: np.ndarray, mean: np.ndarray, axes: np.ndarray, method: str, 
             raise UserError("UMAP needs umap-learn: `pip install umap-learn` (PCA works without it)")
         if len(x) < 4:
             raise UserError("UMAP needs at least 4 vectors")
+        import warnings
+
         import umap
 
         reducer = umap.UMAP(n_components=2, metric="cosine", random_state=seed,
                             n_neighbors=min(15, len(x) - 1))
-        return np.asarray(reducer.fit_transform(x), dtype=np.float64)
+        with warnings.catch_warnings():  # a seeded UMAP warns that it runs single-threaded
+            warnings.simplefilter("ignore", UserWarning)
+            return np.asarray(reducer.fit_transform(x), dtype=np.float64)
     raise UserError(f"unknown projection {method!r}; choose one of {', '.join(METHODS)}")
 
 

@@ -29,6 +29,7 @@ from vexplore.engine.printable import printable
 from vexplore.engine.query import Explorer
 from vexplore.engine.stats import StatsOptions, vector_stats
 from vexplore.engine.stats.canvas import colour
+from vexplore.engine.stats.projection import umap_available
 from vexplore.engine.store import Store
 
 from .projection import ProjectionView
@@ -100,6 +101,7 @@ class StatsScreen(Screen[str | None]):
         Binding("escape", "close", "Back"),
         Binding("c", "toggle_colour", "Colour by cluster/folder"),
         Binding("r", "recompute", "Recompute"),
+        Binding("u", "toggle_projection", "PCA/UMAP"),
         *(Binding(str(i), f"show_tab('{tab}')", f"{title}", show=False) for i, (tab, title) in enumerate(TABS, 1)),
     ]
 
@@ -267,6 +269,13 @@ class StatsScreen(Screen[str | None]):
         if self.report is not None:
             self.colour_by = "folder" if self.colour_by == "cluster" else "cluster"
             self._colour_projection()
+
+    def action_toggle_projection(self) -> None:
+        if self.options.projection == "pca" and not umap_available():
+            self.notify("UMAP needs umap-learn (pip install umap-learn); PCA is shown", severity="warning")
+            return
+        self.options.projection = "umap" if self.options.projection == "pca" else "pca"
+        self.action_recompute()
 
     def action_recompute(self) -> None:
         self.query_one(LoadingIndicator).display = True
