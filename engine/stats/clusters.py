@@ -7,6 +7,8 @@ import numpy as np
 
 FIT_SAMPLE = 5_000
 BLOCK = 8192
+EXACT_UP_TO = 2_000  # sets this small run Lloyd to a fixed point, with 10 restarts
+TOL = 1e-4
 
 
 def default_k(n: int) -> int:
@@ -42,16 +44,18 @@ def _seed(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _lloyd(x: np.ndarray, centres: np.ndarray, iters: int) -> tuple[np.ndarray, float]:
-    """Lloyd iterations until no point changes cluster (or iters run out)."""
+    """Lloyd iterations until no point changes cluster; on big sets, also once the inertia improves by
+    less than TOL (the last few reassignments there cost much and change nothing visible)."""
     k = len(centres)
-    previous = None
+    tol = 0.0 if len(x) <= EXACT_UP_TO else TOL
+    previous, prev_inertia = None, np.inf
     inertia = np.inf
     for _ in range(iters):
         labels, dist = _nearest(x, centres)
         inertia = float(dist.sum())
-        if previous is not None and np.array_equal(labels, previous):
+        if previous is not None and (np.array_equal(labels, previous) or prev_inertia - inertia <= tol * inertia):
             break
-        previous = labels
+        previous, prev_inertia = labels, inertia
         onehot = np.zeros((k, len(x)), np.float32)
         onehot[labels, np.arange(len(x))] = 1.0
         sizes = np.bincount(labels, minlength=k)
@@ -71,7 +75,7 @@ def kmeans(x: np.ndarray, k: int, seed: int = 0, iters: int = 50, n_init: int | 
     fit = x if len(x) <= fit_sample else x[np.sort(rng.choice(len(x), fit_sample, replace=False))]
     best: tuple[np.ndarray, float] | None = None
     if n_init is None:  # restarts are cheap on small sets, where one bad seeding shows most
-        n_init = 10 if len(fit) <= 2000 else 3
+        n_init = 10 if len(fit) <= EXACT_UP_TO else 3
     for _ in range(n_init):
         centres, inertia = _lloyd(fit, _seed(fit, k, rng), iters)
         if best is None or inertia < best[1]:
