@@ -97,7 +97,11 @@ class VectorIndex:
             self.save()
         return self
 
+    def _refresh(self) -> None:
+        self.model = self.store.model(self.model.name) or self.model
+
     def build(self) -> None:
+        self._refresh()
         ids, rows = self.store.embedded(self.model)
         vectors = self.store.vectors(self.model)[rows] if len(rows) else np.zeros((0, self.model.dim), "f4")
         index = hnswlib.Index(space="cosine", dim=self.model.dim)
@@ -113,6 +117,7 @@ class VectorIndex:
     def tune(self, sample: int = 200, k: int = 10) -> None:
         """Pick the smallest ef whose recall@k against exact search on a sample meets the target."""
         assert self.hnsw is not None
+        self._refresh()
         ids, rows = self.store.embedded(self.model)
         n = len(ids)
         if n <= k + 1:
@@ -154,7 +159,7 @@ class VectorIndex:
 
     def save(self) -> None:
         assert self.hnsw is not None
-        self.model = self.store.model(self.model.name) or self.model
+        self._refresh()
         self.dir.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".hnsw.tmp")
         self.hnsw.save_index(str(tmp))
