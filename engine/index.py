@@ -48,6 +48,21 @@ def _fsync_replace(tmp: Path, final: Path) -> None:
         os.close(dir_fd)
 
 
+def exact_knn(vectors: np.ndarray, rows: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int,
+              chunk: int = 65536) -> list[list[int]]:
+    """Exact top-k file ids by cosine for each query, streaming the stored rows in chunks (bounded memory)."""
+    best_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    best_i = np.zeros((len(queries), k), dtype=np.int64)
+    for start in range(0, len(rows), chunk):
+        part = np.asarray(vectors[rows[start : start + chunk]], dtype=np.float32)
+        scores = queries @ part.T
+        s = np.concatenate([best_s, scores], axis=1)
+        i = np.concatenate([best_i, np.broadcast_to(ids[start : start + chunk], scores.shape)], axis=1)
+        top = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        best_s, best_i = np.take_along_axis(s, top, 1), np.take_along_axis(i, top, 1)
+    return best_i.tolist()
+
+
 @dataclass
 class IndexState:
     generation: int
@@ -124,17 +139,16 @@ class VectorIndex:
             self.ef, self.recall = max(k, 16), 1.0
             self.hnsw.set_ef(self.ef)
             return
-        vecs = normalise(self.store.vectors(self.model)[rows])
+        vectors = self.store.vectors(self.model)  # stored normalised; memory-mapped, read in chunks
         rng = np.random.default_rng(0)
         pick = rng.choice(n, size=min(sample, n), replace=False)
-        queries = vecs[pick]
+        queries = normalise(vectors[np.sort(rows[pick])])
         kk = min(k, n)
-        exact = np.argsort(-(queries @ vecs.T), axis=1)[:, :kk]
-        truth = [set(ids[row].tolist()) for row in exact]
+        truth = [set(t) for t in exact_knn(vectors, rows, ids, queries, kk)]
         for ef in EF_LADDER:
             self.hnsw.set_ef(max(ef, kk))
             labels, _ = self.hnsw.knn_query(queries, k=kk)
-            recall = float(np.mean([len(truth[i] & set(labels[i].tolist())) / kk for i in range(len(pick))]))
+            recall = float(np.mean([len(truth[i] & set(labels[i].tolist())) / kk for i in range(len(queries))]))
             if recall >= RECALL_TARGET or ef == EF_LADDER[-1]:
                 self.ef, self.recall = max(ef, kk), recall
                 return
@@ -181,9 +195,15 @@ class VectorIndex:
         """(file ids, cosine similarities) of the k nearest items to each query vector."""
         assert self.hnsw is not None
         queries = normalise(np.atleast_2d(vectors))
-        k = min(k, self.store.count_embedded(self.model))
-        if k == 0:
-            return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)
-        self.hnsw.set_ef(max(self.ef, k))
-        labels, distances = self.hnsw.knn_query(queries, k=k)
+        k = min(k, self.hnsw.element_count)
+        try:
+            if k == 0:
+                raise RuntimeError("empty index")
+            self.hnsw.set_ef(max(self.ef, k))
+            labels, distances = self.hnsw.knn_query(queries, k=k)
+        except RuntimeError:  # fewer live items than k (deleted ones count in element_count)
+            k = min(k, self.store.count_embedded(self.model))
+            if k == 0:
+                return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)
+            labels, distances = self.hnsw.knn_query(queries, k=k)
         return labels.astype(np.int64), (1.0 - distances).astype(np.float32)
