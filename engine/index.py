@@ -49,6 +49,22 @@ def _fsync_replace(tmp: Path, final: Path) -> None:
         os.close(dir_fd)
 
 
+def exact_knn(vectors: np.ndarray, rows: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int,
+              chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k (file ids, cosines) for each query, streaming the stored rows in chunks (bounded
+    memory); each row's k hits come in no particular order."""
+    best_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    best_i = np.zeros((len(queries), k), dtype=np.int64)
+    for start in range(0, len(rows), chunk):
+        part = np.asarray(vectors[rows[start : start + chunk]], dtype=np.float32)
+        scores = queries @ part.T
+        s = np.concatenate([best_s, scores], axis=1)
+        i = np.concatenate([best_i, np.broadcast_to(ids[start : start + chunk], scores.shape)], axis=1)
+        top = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        best_s, best_i = np.take_along_axis(s, top, 1), np.take_along_axis(i, top, 1)
+    return best_i, best_s
+
+
 @dataclass
 class IndexState:
     generation: int
@@ -98,7 +114,11 @@ class VectorIndex:
             self.save()
         return self
 
+    def _refresh(self) -> None:
+        self.model = self.store.model(self.model.name) or self.model
+
     def build(self) -> None:
+        self._refresh()
         ids, rows = self.store.embedded(self.model)
         vectors = self.store.vectors(self.model)[rows] if len(rows) else np.zeros((0, self.model.dim), "f4")
         index = hnswlib.Index(space="cosine", dim=self.model.dim)
@@ -114,29 +134,30 @@ class VectorIndex:
     def tune(self, sample: int = 200, k: int = 10) -> None:
         """Pick the smallest ef whose recall@k against exact search on a sample meets the target."""
         assert self.hnsw is not None
+        self._refresh()
         if self.store.count_embedded(self.model) <= k + 1:
             self.ef, self.recall = max(k, 16), 1.0
             self.hnsw.set_ef(self.ef)
             return
-        curve = self.recall_curve(sample, k)
-        self.ef, self.recall = curve[-1]
+        self.ef, self.recall = self.recall_curve(sample, k)[-1]
 
     def probe(self, sample: int, k: int, seed: int = 0, data: tuple[np.ndarray, np.ndarray] | None = None
               ) -> tuple[np.ndarray, list[set[int]], np.ndarray, int]:
-        """Sample queries, their exact k nearest file ids and k-th best cosine (brute force over every
-        stored vector). data: (file ids, normalised vectors) when the caller already holds them."""
+        """Sample queries, their exact k nearest file ids and the exact k-th best cosine of each.
+        data: (file ids, their normalised vectors) when the caller already holds them; else the stored
+        rows are streamed from the memory map."""
         if data is None:
             ids, rows = self.store.embedded(self.model)
-            data = ids, normalise(self.store.vectors(self.model)[rows])
-        ids, vecs = data
+            vectors = self.store.vectors(self.model)  # stored normalised; memory-mapped, read in chunks
+        else:
+            ids, vectors = data
+            rows = np.arange(len(ids))
         n = len(ids)
         pick = np.random.default_rng(seed).choice(n, size=min(sample, n), replace=False)
-        queries = vecs[pick]
+        queries = normalise(vectors[np.sort(rows[pick])])
         kk = min(k, n)
-        sims = queries @ vecs.T
-        top = np.argpartition(sims, n - kk, axis=1)[:, n - kk :]  # a full sort is needlessly slow on big stores
-        kth = np.take_along_axis(sims, top, axis=1).min(axis=1)
-        return queries, [set(ids[row].tolist()) for row in top], kth, kk
+        top_ids, top_sims = exact_knn(vectors, rows, ids, queries, kk)
+        return queries, [set(t) for t in top_ids.tolist()], top_sims.min(axis=1), kk
 
     def recall_at(self, ef: int, queries: np.ndarray, truth: list[set[int]], kth: np.ndarray, k: int) -> float:
         """Recall@k of the index at this ef against exact search. A hit tied with the exact k-th
@@ -182,7 +203,7 @@ class VectorIndex:
 
     def save(self) -> None:
         assert self.hnsw is not None
-        self.model = self.store.model(self.model.name) or self.model
+        self._refresh()
         self.dir.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".hnsw.tmp")
         self.hnsw.save_index(str(tmp))
@@ -204,9 +225,15 @@ class VectorIndex:
         """(file ids, cosine similarities) of the k nearest items to each query vector."""
         assert self.hnsw is not None
         queries = normalise(np.atleast_2d(vectors))
-        k = min(k, self.store.count_embedded(self.model))
-        if k == 0:
-            return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)
-        self.hnsw.set_ef(max(self.ef, k))
-        labels, distances = self.hnsw.knn_query(queries, k=k)
+        k = min(k, self.hnsw.element_count)
+        try:
+            if k == 0:
+                raise RuntimeError("empty index")
+            self.hnsw.set_ef(max(self.ef, k))
+            labels, distances = self.hnsw.knn_query(queries, k=k)
+        except RuntimeError:  # fewer live items than k (deleted ones count in element_count)
+            k = min(k, self.store.count_embedded(self.model))
+            if k == 0:
+                return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)
+            labels, distances = self.hnsw.knn_query(queries, k=k)
         return labels.astype(np.int64), (1.0 - distances).astype(np.float32)

@@ -177,15 +177,17 @@ def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None =
         emit({"event": "scan", "files": len(entries), "skipped": len(skipped)})
         specs = choose_models(store, opts.models, {e.modality for e in entries})
 
-        # Indexes first: they match the catalog as it is now, so removals become mark_deleted, not rebuilds.
+        known = store.files()
+        seen = {e.path for e in entries}
+        gone = [f for p, f in known.items() if p not in seen]
+        # Indexes of a store that lost files are opened before the catalog changes, so that removals
+        # become mark_deleted on an index that matches the catalog rather than full rebuilds.
         indexes: dict[str, VectorIndex] = {}
         for row in store.models():
             store.repair_vectors(row)
-            indexes[row.name] = VectorIndex(store, row).open(persist=False)
-            if indexes[row.name].notice:
-                emit({"event": "notice", "message": indexes[row.name].notice})
+            if gone:
+                _open_index(store, row, indexes, emit)
 
-        known = store.files()
         hashes = {}
         for e in entries:
             old = known.get(e.path)
@@ -233,6 +235,14 @@ def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None =
         return summary
 
 
+def _open_index(store: Store, row: ModelRow, indexes: dict[str, VectorIndex], emit: Emit) -> VectorIndex:
+    if row.name not in indexes:
+        indexes[row.name] = VectorIndex(store, row).open(persist=False)
+        if indexes[row.name].notice:
+            emit({"event": "notice", "message": indexes[row.name].notice})
+    return indexes[row.name]
+
+
 def _as_file_row(e) -> FileRow:
     return FileRow(-1, e.path, e.raw, e.modality, e.size, e.mtime_ns, None, {})
 
@@ -263,11 +273,12 @@ def _index_model(root: Path, store: Store, spec: ModelSpec, indexes: dict[str, V
     info = device_info(device) | {"source": adapter.location.describe()}
     row = store.ensure_model(spec.name, spec.family, spec.backend, spec.modalities, adapter.dim,
                              spec.text_queries, info)
-    if row.name not in indexes:
-        indexes[row.name] = VectorIndex(store, row).open(persist=False)
     todo = store.stale(row) if todo is None else todo
+    if adapter.order_by_size:
+        todo.sort(key=lambda f: f.size)  # similar lengths batch together: less padding
+    index = _open_index(store, row, indexes, emit)
     report.update(dim=row.dim, device=device, source=adapter.location.describe())
     emit({"event": "model", "model": row.name, "todo": len(todo), "dim": row.dim, **info})
-    result = _ModelRun(root, store, adapter, row, indexes[row.name], opts, emit, tally, stop).run(todo)
+    result = _ModelRun(root, store, adapter, row, index, opts, emit, tally, stop).run(todo)
     report.update(result)
     return report

@@ -1,10 +1,9 @@
 """A labelled text folder (ImageFolder style: topic sub-folders), indexed by the real pipeline with real
 MiniLM (from its pip package) and with a tiny random sentence-transformers model that the tests build
-and save as an ST folder. Built once per test session, whichever stats test module asks first."""
+and save as an ST folder. conftest.py builds it once per session (the `labelled` fixture)."""
 
 from __future__ import annotations
 
-import functools
 import random
 import sqlite3
 from pathlib import Path
@@ -34,7 +33,6 @@ DUPLICATE = ("cooking/doc0.txt", "cooking/doc0-copy.txt")
 OUTLIER = "misc/numbers.txt"
 
 
-@functools.cache
 def corpus(base: Path) -> Path:
     """Topic folders of short documents, one near-copy of a cooking document, and one odd file out."""
     root = base / "corpus"
@@ -51,7 +49,6 @@ def corpus(base: Path) -> Path:
     return root
 
 
-@functools.cache
 def tiny_model(base: Path) -> Path:
     """A random 1-layer BERT behind a character-level WordPiece vocabulary, saved as a
     sentence-transformers folder: a deliberately poor model that the real text adapter loads by path."""
@@ -81,7 +78,6 @@ def tiny_model(base: Path) -> Path:
     return folder
 
 
-@functools.cache
 def indexed(base: Path) -> tuple[Path, str]:
     """The corpus indexed with MiniLM and the tiny model; returns (root, the tiny model's store name)."""
     from vexplore.engine.models import registry

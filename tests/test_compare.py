@@ -5,24 +5,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-import stats_corpus
 from click.testing import CliRunner
-from stats_corpus import exact_knn, raw_vectors, synthetic_store
 from vexplore.engine.cli import main
 from vexplore.engine.compare import compare_models, folder_labels
 from vexplore.engine.errors import UserError
 from vexplore.engine.query import open_explorer
 
+from tests.stats_corpus import exact_knn, raw_vectors, synthetic_store
+
 pytestmark = pytest.mark.slow
 
-
-@pytest.fixture(scope="session")
-def labelled(tmp_path_factory) -> tuple[Path, str]:
-    return stats_corpus.indexed(tmp_path_factory.getbasetemp() / "stats-corpus")
 
 
 def test_minilm_keeps_labels_together_better_than_a_random_model(labelled):

@@ -6,13 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-import stats_corpus
 from click.testing import CliRunner
-from stats_corpus import exact_knn, raw_vectors, synthetic_store
 from vexplore.engine.cli import main
 from vexplore.engine.query import open_explorer
 from vexplore.engine.stats import StatsOptions, vector_stats
@@ -20,16 +17,15 @@ from vexplore.engine.stats.canvas import Scatter
 from vexplore.engine.stats.neighbours import TWONN_MIN_R
 from vexplore.engine.stats.projection import umap_available
 
+from tests import stats_corpus
+from tests.stats_corpus import exact_knn, raw_vectors, synthetic_store
+
 pytestmark = pytest.mark.slow
 
 TOP_KEYS = {"model", "count", "dim", "dtype", "modalities", "norms", "per_dim", "anisotropy", "pairwise_cosine",
             "pca", "index", "knn", "hubness", "duplicates", "outliers", "intrinsic_dimension", "clusters",
             "projection", "sampled", "timings", "seconds"}
 
-
-@pytest.fixture(scope="session")
-def labelled(tmp_path_factory) -> tuple[Path, str]:
-    return stats_corpus.indexed(tmp_path_factory.getbasetemp() / "stats-corpus")
 
 
 def population_skew(v: np.ndarray) -> float:

@@ -10,7 +10,6 @@ import io
 from pathlib import Path
 
 import pytest
-import stats_corpus
 from rich.console import Console
 from textual.app import App
 from textual.widgets import DataTable, Sparkline, Static, TabbedContent
@@ -19,12 +18,10 @@ from vexplore.tui.screens.compare import CompareScreen
 from vexplore.tui.screens.projection import ProjectionView
 from vexplore.tui.screens.stats import StatsScreen
 
+from tests import stats_corpus
+
 pytestmark = pytest.mark.slow
 
-
-@pytest.fixture(scope="session")
-def labelled(tmp_path_factory) -> tuple[Path, str]:
-    return stats_corpus.indexed(tmp_path_factory.getbasetemp() / "stats-corpus")
 
 
 class Host(App):

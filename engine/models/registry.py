@@ -47,7 +47,7 @@ def resolve(name: str) -> ModelSpec:
         if spec is None:
             raise ModelError(f"{name}: a folder, but not a model vexplore knows how to load")
         return spec
-    spec = _detect(name, hf_cached(name) if "/" in name else None)
+    spec = _detect(name, hf_cached(name)) if "/" in name or name.startswith("hub:") else None
     if spec is None:
         known = ", ".join(s.name for s in aliases())
         raise ModelError(f"unknown model {name!r}; known aliases: {known} (or a Hugging Face id or local path)")
