@@ -10,6 +10,7 @@ import numpy as np
 from .errors import UserError
 from .index import normalise
 from .query import Explorer
+from .stats.report import indexed_name
 from .store import ModelRow
 
 SAMPLE = 5_000  # query files; every common file when there are no more
@@ -65,6 +66,7 @@ def compare_models(explorer: Explorer, model_a: str, model_b: str, k: int = 10, 
                    top: int = TOP, seed: int = 0) -> dict:
     """Neighbour overlap@k (mean Jaccard) of two models over the files both embedded, the files whose
     neighbourhoods differ most, and each model's label agreement@k when the folder is labelled."""
+    model_a, model_b = indexed_name(explorer, model_a), indexed_name(explorer, model_b)
     if model_a == model_b:
         raise UserError("compare needs two different models")
     a, b = explorer.model(model_a), explorer.model(model_b)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -93,6 +94,8 @@ def test_cli_compare(labelled):
     r = json.loads(out.stdout)
     assert {"models", "overlap_at_k", "label_agreement_at_k", "most_different"} <= set(r)
     assert r["models"] == ["minilm", tiny]
+    relative = os.path.relpath(tiny)  # a local model given as the user typed it finds its stored name
+    assert compare_models(open_explorer(root), "minilm", relative, k=5)["models"] == ["minilm", tiny]
     runner = CliRunner()
     plain = runner.invoke(main, ["compare", str(root), "--models", f"minilm,{tiny}", "-k", "5"])
     assert plain.exit_code == 0 and "groups your folders better" in plain.output

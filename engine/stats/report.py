@@ -88,7 +88,7 @@ def _vector_stats(explorer: Explorer, model_name: str | None, opts: StatsOptions
     started = time.perf_counter()
     clock = _Clock(progress)
     clock.step("load")
-    model = explorer.model(model_name) if model_name else _first_model(explorer)
+    model = explorer.model(indexed_name(explorer, model_name)) if model_name else _first_model(explorer)
     store = explorer.store
     ids, rows = store.embedded(model)
     n = len(ids)
@@ -166,6 +166,16 @@ def _vector_stats(explorer: Explorer, model_name: str | None, opts: StatsOptions
     report["timings"] = clock.timings
     report["seconds"] = round(time.perf_counter() - started, 4)
     return report
+
+
+def indexed_name(explorer: Explorer, name: str) -> str:
+    """The store's name for a model the user names: as given, or, for a local model folder given by a
+    relative path, the absolute path the store knows it by."""
+    from pathlib import Path
+
+    if any(m.name == name for m in explorer.models()) or not Path(name).expanduser().exists():
+        return name
+    return str(Path(name).expanduser().resolve())
 
 
 def _first_model(explorer: Explorer):
