@@ -80,7 +80,12 @@ def open_cmd(path: str, store: str | None) -> None:
 @click.option("--workers", type=click.IntRange(0, 64), default=None, help="Decoder processes (default: cores-1).")
 @click.option("--trust-remote-code", is_flag=True, help="Allow model repos to run their own Python code.")
 @click.option("--json", "as_json", is_flag=True, help="Progress as JSON lines on stderr, summary as JSON on stdout.")
-def index(path, models, store, device, batch_size, workers, trust_remote_code, as_json) -> None:
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where decoding and embedding run: this machine, or Ray Data (pip install 'vexplore[ray]').")
+@click.option("--ray-address", default=None, help="Ray cluster to join with --engine ray (default: RAY_ADDRESS, "
+              "else a Ray started on this machine).")
+def index(path, models, store, device, batch_size, workers, trust_remote_code, as_json, engine,
+          ray_address) -> None:
     """Embed new and changed files of PATH and bring the index up to date."""
     from .pipeline import Options, index_folder
     from .progress import JsonReporter, RichReporter
@@ -89,6 +94,8 @@ def index(path, models, store, device, batch_size, workers, trust_remote_code, a
     root = Path(path)
     if not root.is_dir():
         _fail(f"{path}: not a folder" if root.exists() else f"{path}: no such folder")
+    if ray_address and engine != "ray":
+        _fail("--ray-address needs --engine ray")
     stop = threading.Event()
 
     def on_signal(signum, frame):
@@ -98,7 +105,8 @@ def index(path, models, store, device, batch_size, workers, trust_remote_code, a
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    opts = Options(list(models), device, batch_size, workers, trust_remote_code)
+    opts = Options(list(models), device, batch_size, workers, trust_remote_code, engine=engine,
+                   ray_address=ray_address)
     reporter = JsonReporter() if as_json else RichReporter()
     with reporter:
         summary = _run(index_folder, root, find_store_dir(root, store, create=True), opts, reporter.emit, stop)

@@ -18,6 +18,8 @@ import logging
 import math
 import os
 import pickle
+import signal
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -136,11 +138,15 @@ class RayStages:
                                       "runtime_env": {"env_vars": env} if env else None}
             if self.address is None and "RAY_ADDRESS" not in os.environ:
                 kwargs["include_dashboard"] = False  # only a Ray we start ourselves takes this
+            on_term = signal.getsignal(signal.SIGTERM)
             try:
                 ray.init(address=self.address, **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = self.address or os.environ.get("RAY_ADDRESS") or "a local Ray"
                 raise UserError(f"cannot start or reach Ray ({where}): {_root_cause(exc)}") from exc
+            finally:
+                if threading.current_thread() is threading.main_thread():
+                    signal.signal(signal.SIGTERM, on_term)  # ray.init's exit-on-SIGTERM would skip the summary
             self.started = True
         ctx = ray.data.DataContext.get_current()
         # Progress goes through vexplore's own events; Ray's bars and banners would corrupt --json stderr.
