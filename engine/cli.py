@@ -51,6 +51,29 @@ def _run(fn, *args, **kwargs):
 store_option = click.option("--store", type=click.Path(file_okay=False), default=None,
                             help="Store folder (default: PATH/.vexplore, or the user cache when PATH is read-only).")
 model_option = click.option("--model", "model", default=None, help="Which indexed model answers (default: the one for the query's modality).")
+milvus_option = click.option("--milvus", "milvus_uri", default=None, metavar="URI",
+                             help="Milvus URI: http://host:19530 (token from MILVUS_TOKEN) or a local file (Milvus Lite).")
+collection_option = click.option("--collection", default=None,
+                                 help="Milvus collection (default: vexplore_<folder>_<model>).")
+
+
+def backend_options(fn):
+    """--backend/--milvus/--collection: answer neighbour queries from Milvus instead of the local index."""
+    fn = collection_option(milvus_option(fn))
+    return click.option("--backend", type=click.Choice(["local", "milvus"]), default=None,
+                        help="Where neighbour queries go: the local hnswlib index (default) or Milvus.")(fn)
+
+
+def _backend(backend: str | None, uri: str | None, collection: str | None):
+    if (backend or ("milvus" if uri else "local")) == "local":
+        if uri or collection:
+            _fail("--milvus and --collection go with --backend milvus")
+        return None
+    if not uri:
+        _fail("--backend milvus needs --milvus URI")
+    from .milvus import MilvusBackend
+
+    return MilvusBackend(uri, collection)
 
 
 @click.group(cls=_Group, context_settings=CONTEXT)
@@ -64,11 +87,13 @@ def main() -> None:
 @main.command("open")
 @click.argument("path", default=".", type=click.Path())
 @store_option
-def open_cmd(path: str, store: str | None) -> None:
+@backend_options
+def open_cmd(path: str, store: str | None, backend, milvus_uri, collection) -> None:
     """Open the explorer over PATH (the default when no command is given)."""
     from vexplore.tui.app import run_app
 
-    _run(run_app, Path(path), store)
+    chosen = _backend(backend, milvus_uri, collection)
+    _run(run_app, Path(path), store, **({"backend": chosen} if chosen else {}))
 
 
 @main.command()
@@ -124,11 +149,12 @@ def index(path, models, store, device, batch_size, workers, trust_remote_code, a
 @store_option
 @click.option("--device", default="auto", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def search(path, query, k, model, store, device, as_json) -> None:
+@backend_options
+def search(path, query, k, model, store, device, as_json, backend, milvus_uri, collection) -> None:
     """Files nearest to a free-text QUERY (text files; images too with a CLIP model)."""
     from .query import open_explorer
 
-    explorer = _run(open_explorer, Path(path), store)
+    explorer = _run(open_explorer, Path(path), store, _backend(backend, milvus_uri, collection))
     used, hits = _run(explorer.search, query, k, model, device)
     if as_json:
         _json_line({"query": query, "model": used.name, "results": [h.as_json() for h in hits]})
@@ -146,14 +172,15 @@ def search(path, query, k, model, store, device, as_json) -> None:
 @model_option
 @store_option
 @click.option("--json", "as_json", is_flag=True)
-def neighbors(path, file, all_files, k, model, store, as_json) -> None:
+@backend_options
+def neighbors(path, file, all_files, k, model, store, as_json, backend, milvus_uri, collection) -> None:
     """Nearest neighbours of FILE (a path relative to PATH, or inside it), or of every file with --all."""
     from .query import open_explorer
 
     if bool(file) == all_files:
         _fail("give either FILE or --all")
     root = Path(path)
-    explorer = _run(open_explorer, root, store)
+    explorer = _run(open_explorer, root, store, _backend(backend, milvus_uri, collection))
     if all_files:
         from .render import hits_table
 
@@ -207,14 +234,41 @@ def models(as_json) -> None:
 
 @main.command()
 @click.argument("path", type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["npy", "parquet"]), required=True)
+@click.option("--format", "fmt", type=click.Choice(["npy", "parquet"]), default=None)
 @model_option
 @store_option
-@click.option("--out", required=True, type=click.Path(dir_okay=False))
-def export(path, fmt, model, store, out) -> None:
-    """Write one model's vectors with their paths (npy + a .json sidecar, or parquet)."""
-    from .export import export_vectors
+@click.option("--out", default=None, type=click.Path(dir_okay=False))
+@milvus_option
+@collection_option
+@click.option("--json", "as_json", is_flag=True, help="The Milvus export summary as JSON on stdout.")
+def export(path, fmt, model, store, out, milvus_uri, collection, as_json) -> None:
+    """Write one model's vectors with their paths (--format npy|parquet --out FILE), or upsert them into
+    a Milvus collection (--milvus URI): a re-export sends only changed and deleted files."""
     from .query import open_explorer
+
+    if milvus_uri:
+        from .printable import printable
+
+        if fmt or out:
+            _fail("give either --milvus or --format/--out")
+        from .milvus import export_milvus
+
+        explorer = _run(open_explorer, Path(path), store)
+        used = [_run(explorer.model, model)] if model else explorer.models()
+        if not used:
+            _fail("the store holds no vectors yet: run `vexplore index` first")
+        if collection and len(used) > 1:
+            _fail(f"{len(used)} models are indexed and one --collection holds one: add --model")
+        for row in used:  # each model to its own collection
+            s = _run(export_milvus, explorer.store, row, milvus_uri, collection)
+            if as_json:
+                _json_line(s)
+            click.echo(printable(f"{s['model']} → {s['collection']}: {s['upserted']} upserted, "
+                                 f"{s['deleted']} deleted, {s['unchanged']} unchanged"), err=True)
+        return
+    if not (fmt and out) or collection or as_json:
+        _fail("give --format and --out (or --milvus URI)")
+    from .export import export_vectors
 
     explorer = _run(open_explorer, Path(path), store)
     n, used = _run(export_vectors, explorer, fmt, model, Path(out))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -28,11 +29,18 @@ class Hit:
         return out
 
 
+class Backend(Protocol):
+    """Another home for the vectors (milvus.MilvusBackend): per model, an object with VectorIndex.knn."""
+
+    def index(self, store: Store, model: ModelRow) -> VectorIndex: ...
+
+
 class Explorer:
     """Queries over one store; keeps indexes open between queries (the TUI holds one of these)."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, backend: Backend | None = None):
         self.store = store
+        self.backend = backend  # None: the local hnswlib index; else e.g. milvus.MilvusBackend
         self._indexes: dict[str, VectorIndex] = {}
         self._adapters: dict[str, object] = {}
 
@@ -60,6 +68,8 @@ class Explorer:
         return fits[0]
 
     def index(self, model: ModelRow) -> VectorIndex:
+        if self.backend is not None:
+            return self.backend.index(self.store, model)
         current = self.store.model(model.name) or model
         cached = self._indexes.get(model.name)
         if cached is None or cached.model.generation != current.generation:
@@ -126,13 +136,15 @@ class Explorer:
         return adapter.embed_text([query])[0]  # type: ignore[attr-defined]
 
 
-def open_explorer(root: Path, store: str | Path | None = None) -> Explorer:
+def open_explorer(root: Path, store: str | Path | None = None, backend: Backend | None = None
+                  ) -> Explorer:
+    """backend: where knn queries go (None: the local hnswlib index; see milvus.MilvusBackend)."""
     from .store import find_store_dir
 
     if not root.exists():
         raise UserError(f"{root}: no such folder")
     directory = find_store_dir(root, store)
-    return Explorer(Store(root, directory, readonly=not _writable(directory)))
+    return Explorer(Store(root, directory, readonly=not _writable(directory)), backend)
 
 
 def _writable(directory: Path) -> bool:
