@@ -19,6 +19,7 @@ import math
 import os
 import pickle
 import signal
+import socket
 import threading
 import warnings
 from collections.abc import Iterator
@@ -108,6 +109,18 @@ def _probe(adapter: Adapter, device: str) -> tuple[int | None, str | None]:
         return None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on a host:port nothing listens on: ray.init would wait for minutes, deaf to Ctrl-C."""
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto", "local" and the like: Ray resolves them quickly itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise UserError(f"cannot reach Ray at {address}: {exc.strerror or exc}") from None
+
+
 def _root_cause(exc: BaseException) -> str:
     """The innermost message of a Ray error chain, as one line."""
     seen = exc
@@ -138,6 +151,9 @@ class RayStages:
                                       "runtime_env": {"env_vars": env} if env else None}
             if self.address is None and "RAY_ADDRESS" not in os.environ:
                 kwargs["include_dashboard"] = False  # only a Ray we start ourselves takes this
+            address = self.address or os.environ.get("RAY_ADDRESS")
+            if address:
+                _check_reachable(address)
             on_term = signal.getsignal(signal.SIGTERM)
             try:
                 ray.init(address=self.address, **kwargs)
@@ -222,7 +238,7 @@ class RayStages:
                     table = next(stream)
                 except StopIteration:
                     return
-                except Exception as exc:  # noqa: BLE001 - a failed cluster job is one line, not a traceback
+                except Exception as exc:  # a failed cluster job is one line, not a traceback
                     raise UserError(f"the Ray pipeline failed: {_root_cause(exc)}") from exc
                 yield self._results(table, todo, adapter.dim)
         finally:

@@ -46,7 +46,7 @@ def connect(uri: str):
         logging.getLogger(name).setLevel(logging.CRITICAL)  # in-process and logs what it does not implement
     try:
         return MilvusClient(uri=uri, token=os.environ.get("MILVUS_TOKEN", ""))
-    except Exception as exc:  # noqa: BLE001 - connection problems of any kind are one line
+    except Exception as exc:  # connection problems of any kind are one line
         hint = "" if "://" in uri else " (a Milvus Lite file can be open in one process at a time)"
         raise UserError(f"cannot open Milvus at {uri}: {_milvus_error(exc)}{hint}") from exc
 
@@ -184,7 +184,7 @@ def export_milvus(store: Store, model: ModelRow, uri: str, collection: str | Non
                 client.delete(name, ids=gone[start : start + CHUNK])
         except UserError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a failed RPC is one line; the record still says what was sent
+        except Exception as exc:  # a failed RPC is one line; the record keeps what was sent before
             raise UserError(f"Milvus export to {name!r} failed: {_milvus_error(exc)}") from exc
         record.save({fid: e["fp"] for fid, e in entities.items()})
     finally:
@@ -213,7 +213,7 @@ class MilvusIndex:
                 for row, found in enumerate(hits, start):
                     for col, hit in enumerate(found[:k]):
                         ids[row, col], scores[row, col] = int(hit["id"]), float(hit["distance"])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise UserError(f"Milvus search in {self.collection!r} failed: {_milvus_error(exc)}") from exc
         return ids, scores
 
@@ -239,7 +239,7 @@ class MilvusBackend:
                 self._client.load_collection(name)
             except UserError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise UserError(f"cannot query Milvus at {self.uri}: {_milvus_error(exc)}") from exc
             self._indexes[model.name] = MilvusIndex(self._client, name, model)
         return self._indexes[model.name]

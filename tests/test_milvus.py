@@ -4,15 +4,12 @@ only what changed, and neighbour/search queries answered from the collection as 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from vexplore.engine.cli import main
-from vexplore.engine.errors import UserError
 from vexplore.engine.milvus import MilvusBackend, connect, default_collection, export_milvus
 from vexplore.engine.query import Explorer, open_explorer
 from vexplore.engine.scan import scan

@@ -15,9 +15,16 @@ import numpy as np
 import pytest
 import ray
 from conftest import write_corpus
-
 from vexplore.engine.errors import UserError
-from vexplore.engine.models.base import Adapter, Decoded, DecodeError, Embedded, Location, ModelError, ModelSpec
+from vexplore.engine.models.base import (
+    Adapter,
+    Decoded,
+    DecodeError,
+    Embedded,
+    Location,
+    ModelError,
+    ModelSpec,
+)
 from vexplore.engine.pipeline import LocalStages, Options, index_folder
 from vexplore.engine.query import open_explorer
 from vexplore.engine.store import FileRow, Store, find_store_dir
@@ -111,7 +118,7 @@ def test_ray_incremental_run_matches_local(pair, ray_address):
     proc = subprocess.run(
         [sys.executable, "-m", "vexplore.engine.cli", "index", str(remote), "--engine", "ray",
          "--ray-address", ray_address, "--json"],
-        capture_output=True, text=True, env=env, timeout=240,
+        capture_output=True, text=True, env=env, timeout=240, check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -194,3 +201,18 @@ def test_model_of_unknown_dim_is_probed_on_a_worker(tmp_path, ray_address):
     (fake / "config.json").write_text(json.dumps({"model_type": "bert"}))
     with pytest.raises(UserError, match="cannot load model"):
         index_folder(root, find_store_dir(root, create=True), Options(models=[str(fake)], engine="ray"))
+
+
+def test_unreachable_cluster_and_misused_flags_are_one_line(tmp_path):
+    root = tmp_path / "c"
+    write_corpus(root)
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    env.pop("RAY_ADDRESS", None)
+    for args, message in (
+        (["--engine", "ray", "--ray-address", "127.0.0.1:1"], "cannot reach Ray at 127.0.0.1:1"),
+        (["--ray-address", "127.0.0.1:1"], "--ray-address needs --engine ray"),
+    ):
+        proc = subprocess.run([sys.executable, "-m", "vexplore.engine.cli", "index", str(root), *args],
+                              capture_output=True, text=True, env=env, timeout=120, check=False)
+        assert proc.returncode == 2 and proc.stderr.startswith(f"vexplore: error: {message}"), proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
