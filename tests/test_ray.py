@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import ray
-from conftest import write_corpus
 from vexplore.engine.errors import UserError
 from vexplore.engine.models.base import (
     Adapter,
@@ -28,6 +27,8 @@ from vexplore.engine.models.base import (
 from vexplore.engine.pipeline import LocalStages, Options, index_folder
 from vexplore.engine.query import open_explorer
 from vexplore.engine.store import FileRow, Store, find_store_dir
+
+from tests.conftest import write_corpus
 
 LONG = " ".join(f"Chapter {i}: the expedition crossed the glacier and mapped the frozen valley." for i in range(60))
 
