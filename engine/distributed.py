@@ -40,6 +40,11 @@ _FORWARDED_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HOME", "HF_HUB_D
                   "TOKENIZERS_PARALLELISM")
 
 
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
 def _file(raw: bytes, modality: str) -> FileRow:
     """Just enough of a catalog row for decode_one (it reads raw and modality)."""
     return FileRow(-1, "", raw, modality, 0, 0, None, {})
@@ -75,7 +80,7 @@ class _Embedder:
                 torch.set_num_threads(threads)  # the CPUs Ray gave this actor, not the whole node
             adapter.load(device)
         except Exception as exc:  # noqa: BLE001 - reported to the driver as one line
-            self.fatal = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.fatal = _one_line(exc)
             return
         if expected and adapter.dim != expected:
             self.fatal = f"model {adapter.name!r} gives vectors of dim {adapter.dim}, the store expects {expected}"
@@ -105,8 +110,8 @@ def _probe(adapter: Adapter, device: str) -> tuple[int | None, str | None]:
     try:
         adapter.load(pick_device(device))
         return adapter.dim, None
-    except Exception as exc:  # noqa: BLE001
-        return None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except Exception as exc:  # noqa: BLE001 - reported to the driver as one line
+        return None, _one_line(exc)
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
@@ -122,12 +127,17 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
 
 
 def _root_cause(exc: BaseException) -> str:
-    """The innermost message of a Ray error chain, as one line."""
-    seen = exc
-    while seen.__cause__ is not None and seen.__cause__ is not seen:
+    """The most specific message of a Ray error chain, as one line: Ray wraps errors in layers, some
+    empty, and a task error's text is a "ray::..." header, a traceback, then "Error: message" last."""
+    chain, seen = [], exc
+    while seen is not None and seen not in chain:
+        chain.append(seen)
         seen = seen.__cause__
-    text = str(seen).strip().splitlines()
-    return (text[-1] if text else type(seen).__name__)[:300]
+    for err in reversed(chain):
+        lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+        if lines:
+            return (lines[-1] if lines[0].startswith("ray::") else lines[0])[:300]
+    return type(exc).__name__
 
 
 class RayStages:
@@ -169,12 +179,13 @@ class RayStages:
         ctx.enable_progress_bars = False
         ctx.print_on_execution_start = False
         ctx.enable_auto_log_stats = False
-        for name in ("ray", "ray.data"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+        logging.getLogger("ray").setLevel(logging.ERROR)
+        logging.getLogger("ray.data").setLevel(logging.CRITICAL)  # its failures reach the user as UserError
         return ray
 
-    def _resources(self, ray, requested: str) -> dict:
-        """Model actors: one per GPU when the cluster has GPUs (and the device allows), else one per node."""
+    def _resources(self, ray, requested: str, decode_tasks: bool) -> dict:
+        """Model actors: one per GPU when the cluster has GPUs (and the device allows), else one per node
+        with all its CPUs, or half of them when CPU tasks decode beside it."""
         gpus = int(ray.cluster_resources().get("GPU", 0))
         wants_gpu = requested == "auto" or requested.startswith("cuda")
         if requested.startswith("cuda") and gpus == 0:
@@ -184,7 +195,8 @@ class RayStages:
         nodes = [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) >= 1]
         if not nodes:
             raise UserError("the Ray cluster has no live node with a CPU")
-        per_node = max(1, int(min(n["Resources"]["CPU"] for n in nodes)) // 2)  # the rest decode
+        cpus = int(min(n["Resources"]["CPU"] for n in nodes))
+        per_node = max(1, cpus // 2) if decode_tasks else cpus
         return {"actors": len(nodes), "num_gpus": 0, "num_cpus": per_node,
                 "device": "cpu" if requested == "auto" else requested}
 
@@ -192,7 +204,7 @@ class RayStages:
     def prepare(self, adapter: Adapter, opts, emit, stored_dim: int | None) -> dict:
         """Join Ray and size the actor pool; the driver never loads the model. Returns the model row info."""
         ray = self._connect()
-        self.plan = plan = self._resources(ray, opts.device)
+        self.plan = plan = self._resources(ray, opts.device, adapter.decode_in_workers)
         device = f"ray:{plan['actors']}x{plan['device']}"
         emit({"event": "load", "model": adapter.name, "source": adapter.location.describe(), "device": device})
         if stored_dim:
@@ -212,7 +224,7 @@ class RayStages:
             return
         import ray.data
 
-        plan = self.plan or self._resources(self._connect(), opts.device)
+        plan = self.plan or self._resources(self._connect(), opts.device, adapter.decode_in_workers)
         rows = [{"i": k, "raw": f.raw, "modality": f.modality} for k, f in enumerate(todo)]
         ds = ray.data.from_items(rows, override_num_blocks=max(1, math.ceil(len(rows) / FILES_PER_DECODE)))
         decode_here = not adapter.decode_in_workers
@@ -221,9 +233,11 @@ class RayStages:
             ds = ds.map_batches(_decode_batch, fn_args=(adapter, str(root)), batch_size=FILES_PER_DECODE,
                                 batch_format="pyarrow", num_cpus=1, **decode_opts)
         threads = max(1, int(plan["num_cpus"]))
-        # On a Ray of our own (one machine) actor restarts buy nothing, and turning them off also spares
-        # stderr a C++ warning about restartable actors; Ray only takes that setting the deprecated way.
-        restarts = {"max_restarts": 0} if self.started else {}
+        # Ray Data restarts dead actors and retries their batches forever by default: a file that kills
+        # the model process would loop. On a Ray of our own (one machine) restarts buy nothing (and
+        # turning them off spares stderr a C++ warning); on a cluster a few ride out a lost node.
+        # Ray only takes these settings the deprecated way.
+        restarts = {"max_restarts": 0} if self.started else {"max_restarts": 3, "max_task_retries": 3}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             ds = ds.map_batches(
