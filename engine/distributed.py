@@ -159,17 +159,17 @@ class RayStages:
             env = {k: os.environ[k] for k in _FORWARDED_ENV if k in os.environ}
             kwargs: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR,
                                       "runtime_env": {"env_vars": env} if env else None}
-            if self.address is None and "RAY_ADDRESS" not in os.environ:
-                kwargs["include_dashboard"] = False  # only a Ray we start ourselves takes this
             address = self.address or os.environ.get("RAY_ADDRESS")
             if address:
                 _check_reachable(address)
+            else:
+                kwargs["include_dashboard"] = False  # only a Ray we start ourselves takes this
             on_term = signal.getsignal(signal.SIGTERM)
             try:
                 ray.init(address=self.address, **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as exc:
-                where = self.address or os.environ.get("RAY_ADDRESS") or "a local Ray"
-                raise UserError(f"cannot start or reach Ray ({where}): {_root_cause(exc)}") from exc
+                raise UserError(f"cannot start or reach Ray ({address or 'a local Ray'}): {_root_cause(exc)}"
+                                ) from exc
             finally:
                 if threading.current_thread() is threading.main_thread():
                     signal.signal(signal.SIGTERM, on_term)  # ray.init's exit-on-SIGTERM would skip the summary
@@ -243,7 +243,9 @@ class RayStages:
             ds = ds.map_batches(
                 _Embedder, fn_constructor_args=(adapter, plan["device"], threads, str(root), decode_here),
                 batch_size=FILES_PER_CALL, batch_format="pyarrow", num_cpus=plan["num_cpus"],
-                num_gpus=plan["num_gpus"], compute=ray.data.ActorPoolStrategy(size=plan["actors"]), **restarts,
+                num_gpus=plan["num_gpus"], **restarts,
+                # starts with the first actor that gets its GPU/CPUs, grows as others free up
+                compute=ray.data.ActorPoolStrategy(min_size=1, max_size=plan["actors"]),
             )
         stream = iter(ds.iter_batches(batch_size=None, batch_format="pyarrow", prefetch_batches=1))
         try:

@@ -93,7 +93,8 @@ def _create_collection(client, name: str, model: ModelRow, root: Path) -> None:
 
 
 def _count(client, name: str) -> int:
-    return int(client.query(name, filter="", output_fields=["count(*)"])[0]["count(*)"])
+    rows = client.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong")
+    return int(rows[0]["count(*)"])
 
 
 def _remote_ids(client, name: str) -> set[int]:
@@ -117,19 +118,29 @@ class _ExportRecord:
 
     def __init__(self, store: Store, target: str):
         self.target = target
-        self.db = sqlite3.connect(store.dir / STATE_FILE, timeout=30)
-        self.db.execute("CREATE TABLE IF NOT EXISTS exported (target TEXT NOT NULL, file_id INTEGER NOT NULL, "
-                        "fingerprint TEXT NOT NULL, PRIMARY KEY (target, file_id)) WITHOUT ROWID")
+        schema = ("CREATE TABLE IF NOT EXISTS exported (target TEXT NOT NULL, file_id INTEGER NOT NULL, "
+                  "fingerprint TEXT NOT NULL, PRIMARY KEY (target, file_id)) WITHOUT ROWID")
+        # A read-only store keeps no record: every export then re-syncs in full, which is still correct.
+        writable = not store.readonly and os.access(store.dir, os.W_OK)
+        try:
+            self.db = sqlite3.connect(store.dir / STATE_FILE if writable else ":memory:", timeout=30)
+            self.db.execute(schema)
+        except sqlite3.Error as exc:
+            raise UserError(f"cannot keep the export record in {store.dir}: {exc}") from exc
 
     def load(self) -> dict[int, str]:
         rows = self.db.execute("SELECT file_id, fingerprint FROM exported WHERE target=?", (self.target,))
         return dict(rows.fetchall())
 
     def save(self, current: dict[int, str]) -> None:
-        with self.db:
-            self.db.execute("DELETE FROM exported WHERE target=?", (self.target,))
-            self.db.executemany("INSERT INTO exported VALUES (?,?,?)",
-                                ((self.target, fid, fp) for fid, fp in current.items()))
+        try:
+            with self.db:
+                self.db.execute("DELETE FROM exported WHERE target=?", (self.target,))
+                self.db.executemany("INSERT INTO exported VALUES (?,?,?)",
+                                    ((self.target, fid, fp) for fid, fp in current.items()))
+        except sqlite3.Error as exc:
+            raise UserError(f"exported, but could not record it in {STATE_FILE} ({exc}); delete that file "
+                            "so the next export re-syncs in full") from exc
 
     def close(self) -> None:
         self.db.close()
