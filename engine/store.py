@@ -176,6 +176,11 @@ class Store:
         rows = self.db.execute("SELECT id, path, raw, modality, size, mtime_ns, hash, meta FROM files")
         return {r[1]: FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}")) for r in rows}
 
+    def fingerprints(self) -> dict[str, tuple[int, int]]:
+        """(size, mtime_ns) of every catalogued file by path: what planning an index run compares, without
+        building a FileRow and parsing the meta JSON of every file as files() does."""
+        return {p: (s, m) for p, s, m in self.db.execute("SELECT path, size, mtime_ns FROM files")}
+
     def file_by_path(self, path: str) -> FileRow | None:
         r = self.db.execute(
             "SELECT id, path, raw, modality, size, mtime_ns, hash, meta FROM files WHERE path=?", (path,)
