@@ -1,6 +1,6 @@
 """What makes big folders fast, checked on real stores: an index run reads and hashes only files whose
 size or mtime changed and embeds only those; ef is tuned when a first index is filled and re-tuned only
-once enough has changed; a large index is built in chunks with the large-set ef_construction and still
+once enough has changed; a large index is built in chunks with the large-set M and still
 meets the recall target; the console script exits cleanly (and quickly) after an index run that loaded
 torch."""
 
@@ -59,7 +59,7 @@ def test_large_build_is_chunked_and_meets_recall(tmp_path, monkeypatch):
     monkeypatch.setattr(index_module, "LARGE", 300)
     store, vecs = make_store(tmp_path, n=700)
     index = VectorIndex(store, store.models()[0]).open()
-    assert index.hnsw.ef_construction == index_module.EF_CONSTRUCTION_LARGE
+    assert index.hnsw.M == index_module.M_LARGE
     ids, _ = store.embedded(store.models()[0])
     assert sorted(index.hnsw.get_ids_list()) == sorted(ids.tolist())
     assert index.recall >= 0.98
