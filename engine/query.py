@@ -83,8 +83,12 @@ class Explorer:
         if vector is None:
             reason = next((r for p, m, r in self.store.errors(model) if p == path), None)
             raise UserError(f"{path}: has no vector for model {model.name!r}" + (f" ({reason})" if reason else ""))
-        ids, scores = self.index(model).knn(vector, k + 1)
-        return model, self._hits(model, ids[0], scores[0], f.id, k)
+        return model, self.nearest(model, vector, k, exclude=f.id)
+
+    def nearest(self, model: ModelRow, vector: np.ndarray, k: int, exclude: int | None = None) -> list[Hit]:
+        """The k files nearest to any vector of the model's space (a file's, a query's), minus exclude."""
+        ids, scores = self.index(model).knn(vector, k + (exclude is not None))
+        return self._hits(model, ids[0], scores[0], exclude, k)
 
     def all_neighbors(self, k: int = 10, model_name: str | None = None) -> Iterator[tuple[str, str, list[Hit]]]:
         """(path, model, neighbours) for every embedded file of every model (or the one asked for)."""
@@ -110,9 +114,7 @@ class Explorer:
         if not model.text_queries:
             raise UserError(f"model {model.name!r} embeds {'/'.join(model.modalities)} and has no text tower, "
                             "so it cannot be searched by text; index with a text or CLIP model")
-        vector = self.query_vector(model, query, device)
-        ids, scores = self.index(model).knn(vector, k)
-        return model, self._hits(model, ids[0], scores[0], None, k)
+        return model, self.nearest(model, self.query_vector(model, query, device), k)
 
     def query_vector(self, model: ModelRow, query: str, device: str = "auto") -> np.ndarray:
         adapter = self._adapters.get(model.name)

@@ -176,11 +176,32 @@ class Store:
         rows = self.db.execute("SELECT id, path, raw, modality, size, mtime_ns, hash, meta FROM files")
         return {r[1]: FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}")) for r in rows}
 
+    def modality_counts(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT modality, COUNT(*) FROM files GROUP BY modality").fetchall())
+
     def file_by_path(self, path: str) -> FileRow | None:
         r = self.db.execute(
             "SELECT id, path, raw, modality, size, mtime_ns, hash, meta FROM files WHERE path=?", (path,)
         ).fetchone()
         return FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}")) if r else None
+
+    def listing(self) -> list[tuple[int, str, str, int, int, int]]:
+        """(id, path, modality, size, mtime_ns, state) of every file, cheap enough for 100k files (no JSON
+        parsed): what a file browser lists. state: 1 has a vector for some model, -1 failed and has none,
+        0 not embedded (yet)."""
+        return self.db.execute(
+            "SELECT f.id, f.path, f.modality, f.size, f.mtime_ns, COALESCE((SELECT MAX(e.row IS NOT NULL) * 2 - 1 "
+            "FROM embeddings e WHERE e.file_id = f.id), 0) FROM files f"
+        ).fetchall()
+
+    def extras(self, file_id: int) -> tuple[bytes | None, str | None]:
+        """The thumbnail and the stored text (a transcript, say) of a file: what a preview shows."""
+        r = self.db.execute("SELECT thumb, text FROM files WHERE id=?", (file_id,)).fetchone()
+        return (r[0], r[1]) if r else (None, None)
+
+    def data_version(self) -> int:
+        """Changes whenever another connection (the indexer) commits: a cheap poll for readers to refresh."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
 
     def paths_by_id(self, ids: Iterable[int]) -> dict[int, str]:
         ids = [int(i) for i in ids]
@@ -386,6 +407,13 @@ class Store:
             (model.id, *ids),
         )
         return {fid: json.loads(lab) for fid, lab in rows}
+
+    def embeddings_of(self, file_id: int) -> list[tuple[str, bool, str | None, list | None]]:
+        """(model name, has a vector, error, labels) for every model that has seen the file."""
+        rows = self.db.execute(
+            "SELECT m.name, e.row IS NOT NULL, e.error, e.labels FROM embeddings e JOIN models m ON m.id=e.model_id "
+            "WHERE e.file_id=? ORDER BY m.id", (file_id,))
+        return [(name, bool(has), error, json.loads(labels) if labels else None) for name, has, error, labels in rows]
 
     def errors(self, model: ModelRow | None = None) -> Iterator[tuple[str, str, str]]:
         """(path, model name, reason) of every file that failed to embed."""

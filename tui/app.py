@@ -1,13 +1,243 @@
-"""Placeholder entry point until the explorer lands: shows what is indexed."""
+"""The explorer app: opens a folder's store at once (or the start screen when there is none), runs indexing
+as a child process, and holds what every screen shares (the reader, the chosen model, the index run).
+
+Nothing here imports torch or transformers: the first free-text search loads its model in a worker."""
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import time
+from collections.abc import Iterable
 from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from vexplore.engine.errors import UserError
+from vexplore.engine.store import Store, StoreError, find_store_dir
+
+from . import graphics
+from .indexer import IndexRun, RunState
+from .reader import Reader
+from .screens.browse import BrowseScreen
+from .screens.errors import ErrorsScreen
+from .screens.help import HelpScreen
+from .screens.models import AUTO, ModelSwitcher
+from .screens.start import StartScreen
+
+FIRST_PAINT_ENV = "VEXPLORE_FIRST_PAINT"  # benchmarks: write the wall-clock time of the first paint here, exit
+LATER = {"stats": "statistics arrive in a later version", "compare": "model comparison arrives in a later version"}
+
+
+class VexploreApp(App):
+    CSS_PATH = "vexplore.tcss"
+    TITLE = "vexplore"
+    BINDINGS = [
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, root: Path, store_dir: Path, store_arg: str | None = None) -> None:
+        super().__init__()
+        self.root = root
+        self.store_dir = store_dir
+        self.store_arg = store_arg
+        self.reader: Reader | None = None
+        self.browse: BrowseScreen | None = None
+        self.model_name: str | None = None  # None: each file's own model
+        self.index_run: IndexRun | None = None
+        self._first_paint_file = os.environ.get(FIRST_PAINT_ENV)
+
+    def get_default_screen(self) -> Screen:
+        if (self.store_dir / "catalog.sqlite").exists():
+            return self._browse_screen(self.root, self.store_dir)
+        return StartScreen(self.root)
+
+    def _browse_screen(self, root: Path, store_dir: Path) -> BrowseScreen:
+        if self.reader is not None:
+            self.reader.close()
+        self.reader = Reader(root, store_dir)
+        self.browse = BrowseScreen(self.reader)
+        return self.browse
+
+    def painted(self) -> None:
+        """The browse screen shows its files: the moment the start-up benchmark measures."""
+        if self._first_paint_file:
+            path, self._first_paint_file = self._first_paint_file, None
+            Path(path).write_text(repr(time.time()))
+            self.exit()
+
+    # ---- folders and indexing ----------------------------------------------------------------
+    def _store_dir(self, folder: Path) -> Path:
+        same = folder.resolve() == self.root.resolve()
+        return self.store_dir if same else find_store_dir(folder, None, create=True)
+
+    def open_folder(self, folder: Path) -> None:
+        self.switch_screen(self._browse_screen(folder, self._store_dir(folder)))
+
+    def start_index(self, folder: Path, models: list[str]) -> None:
+        """Index folder with models (none: what the store has plus defaults) while the user browses."""
+        if self.index_run is not None and self.index_run.state.active:
+            self.notify("indexing is already running (x cancels it)", severity="warning")
+            return
+        store_dir = self._store_dir(folder)
+        if self.reader is None or self.reader.root.resolve() != folder.resolve():
+            self.open_folder(folder)
+        self.index_run = IndexRun(folder, store_dir, models, self._run_changed)
+        self.run_worker(self.index_run.run(), group="index", exclusive=True, exit_on_error=False)
+
+    def _run_changed(self, state: RunState) -> None:
+        if self.browse is not None and self.browse.is_attached:
+            self.browse.show_run(state)
+        if not state.active and state.phase == "done":
+            self.set_timer(10, self._hide_finished_run)
+
+    def _hide_finished_run(self) -> None:
+        run = self.index_run
+        if run is not None and not run.state.active and self.browse is not None and self.browse.is_attached:
+            self.browse.hide_run()
+
+    # ---- actions -----------------------------------------------------------------------------
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_index(self) -> None:
+        if self.reader is not None:
+            self.start_index(self.reader.root, [])
+
+    def action_cancel_index(self) -> None:
+        if self.index_run is None or not self.index_run.state.active:
+            self.notify("no indexing is running")
+            return
+        self.index_run.cancel()
+
+    async def action_errors(self) -> None:
+        rows = await self.reader.errors() if self.reader is not None else []
+        seen = {path for path, _, _ in rows}
+        run = self.index_run
+        if run is not None:
+            rows += [e for e in run.state.errors if e[0] not in seen]
+            seen |= {e[0] for e in run.state.errors}
+            for err in (run.state.summary or {}).get("errors", []):
+                if err.get("path") not in seen:  # skipped by the scan: no model ever saw them
+                    rows.append((err.get("path", "?"), "scan", err.get("reason", "?")))
+        self.push_screen(ErrorsScreen(rows))
+
+    async def action_models(self) -> None:
+        models = await self.reader.models() if self.reader is not None else []
+        if not models:
+            self.notify("no model has vectors here yet")
+            return
+
+        def chosen(name: str | None) -> None:
+            if name is None:
+                return
+            self.model_name = None if name == AUTO else name
+            if self.browse is not None:
+                self.browse.model_changed()
+
+        self.push_screen(ModelSwitcher(models, self.model_name), chosen)
+
+    def _explorer(self):
+        """A fresh Explorer for a screen that reads the store on its own (statistics, comparison)."""
+        from vexplore.engine.query import Explorer
+
+        assert self.reader is not None
+        return Explorer(Store(self.reader.root, self.reader.store_dir, readonly=True))
+
+    def _later_screen(self, kind: str):
+        """The statistics/compare screen class when that part of vexplore is installed, else None."""
+        module = f"vexplore.tui.screens.{kind}"
+        try:
+            imported = __import__(module, fromlist=["_"])
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            self.notify(LATER[kind], title="Statistics" if kind == "stats" else "Compare")
+            return None
+        return getattr(imported, "StatsScreen" if kind == "stats" else "CompareScreen")
+
+    async def _models_or_warn(self) -> list:
+        models = await self.reader.models() if self.reader is not None else []
+        if not models:
+            self.notify("nothing is indexed yet")
+        return models
+
+    async def action_stats(self) -> None:
+        screen = self._later_screen("stats")
+        models = await self._models_or_warn() if screen else []
+        if screen and models:
+            name = self.model_name or (self.browse.neighbour_model if self.browse else None) or models[0].name
+            self.push_screen(screen(self._explorer(), name))
+
+    async def action_compare(self) -> None:
+        screen = self._later_screen("compare")
+        models = await self._models_or_warn() if screen else []
+        if not screen or not models:
+            return
+        first = next((m for m in models if m.name == self.model_name), models[0])
+        other = next((m for m in models if m.name != first.name and set(m.modalities) & set(first.modalities)),
+                     next((m for m in models if m.name != first.name), None))
+        if other is None:
+            self.notify("comparing needs two indexed models: index the folder with a second model")
+            return
+        self.push_screen(screen(self._explorer(), first.name, other.name))
+
+    async def action_quit(self) -> None:
+        if self.index_run is not None and self.index_run.state.active:
+            self.notify("stopping indexing (finished batches are kept)…")
+            await self.index_run.stop()
+        if self.reader is not None:
+            self.reader.close()
+        self.exit()
+
+    # ---- command palette ---------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        browse = screen if isinstance(screen, BrowseScreen) else None
+        if browse is not None:
+            yield SystemCommand("Search", "Find files by meaning from free text (/)", browse.action_search)
+            yield SystemCommand("Filter files", "Filter the file list by name (f)", browse.action_filter)
+            yield SystemCommand("Back", "The file before this jump ([)", browse.action_back)
+            yield SystemCommand("Forward", "Undo a back (])", browse.action_forward)
+            yield SystemCommand("More neighbours", "Raise k (+)", browse.action_more)
+            yield SystemCommand("Fewer neighbours", "Lower k (-)", browse.action_fewer)
+            yield SystemCommand("Kind of files", "Show only text, image, audio or video files (m)",
+                                browse.action_cycle_modality)
+            yield SystemCommand("Sort files", "By name, kind, size or most recent (s)", browse.action_cycle_sort)
+        if self.reader is not None:
+            yield SystemCommand("Switch model", "Which indexed model answers neighbours and search (M)",
+                                self.action_models)
+            yield SystemCommand("Errors", "Files that failed, and why (e)", self.action_errors)
+            yield SystemCommand("Index now", "Embed new and changed files while browsing (i)", self.action_index)
+            yield SystemCommand("Statistics", "Norms, hubness, duplicates, clusters of a model's space (t)",
+                                self.action_stats)
+            yield SystemCommand("Compare models", "How two models see the same files (c)", self.action_compare)
+        if self.index_run is not None and self.index_run.state.active:
+            yield SystemCommand("Cancel indexing", "Stop after the current batch (x)", self.action_cancel_index)
+        yield SystemCommand("Help", "Keys and what the screen shows (?)", self.action_help)
+        yield from super().get_system_commands(screen)
+
+
+def wants_pictures(root: Path, store_dir: Path) -> bool:
+    """Whether the folder has images or videos (so it is worth asking the terminal about graphics)."""
+    if not (store_dir / "catalog.sqlite").exists():
+        return True  # the start screen: anything may get indexed
+    try:
+        with Store(root, store_dir, readonly=True) as store:
+            counts = store.modality_counts()
+    except (StoreError, sqlite3.Error):
+        return False
+    return bool(counts.get("image") or counts.get("video"))
 
 
 def run_app(path: Path, store: str | None = None) -> None:
-    from vexplore.engine.query import open_explorer
-
-    explorer = open_explorer(path, store)
-    for m in explorer.models():
-        print(f"{m.name}: {m.rows} vectors ({'/'.join(m.modalities)}, dim {m.dim})")
+    """`vexplore PATH`: the explorer over PATH (the CLI's default command)."""
+    root = Path(path)
+    if not root.is_dir():
+        raise UserError(f"{path}: not a folder" if root.exists() else f"{path}: no such folder")
+    store_dir = find_store_dir(root, store, create=True)
+    graphics.prepare(wants_pictures(root, store_dir))
+    VexploreApp(root, store_dir, store).run()

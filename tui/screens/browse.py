@@ -1,0 +1,320 @@
+"""The browse screen: the file list, the current file's preview and its neighbours, free-text search, and
+the indexing panel while the engine works. Everything slow happens off the UI thread (reader.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from vexplore.engine.errors import UserError
+from vexplore.engine.loader import file_path
+
+from ..history import History
+from ..indexer import RunState
+from ..literal import literal
+from ..previews import load_preview
+from ..reader import Reader
+from ..widgets.file_list import MODALITIES, SORTS, FileList
+from ..widgets.index_panel import IndexPanel
+from ..widgets.neighbours import NeighbourList, NeighboursPane
+from ..widgets.preview import PreviewPane
+
+K_STEPS = (1, 3, 5, 10, 20, 50, 100)
+POLL_SECONDS = 0.5
+
+
+class BrowseScreen(Screen):
+    """Browse a folder's store: select a file, see what is near it, jump, go back, search."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
+    BINDINGS = [
+        Binding("slash", "search", "Search"),
+        Binding("f", "filter", "Filter"),
+        Binding("left_square_bracket,alt+left", "back", "Back"),
+        Binding("right_square_bracket,alt+right", "forward", "Fwd"),
+        Binding("plus,equals_sign", "more", "k+"),
+        Binding("minus", "fewer", "k-"),
+        Binding("M", "app.models", "Model"),
+        Binding("e", "app.errors", "Errors"),
+        Binding("i", "app.index", "Index"),
+        Binding("x", "app.cancel_index", "Cancel", show=False),
+        Binding("t", "app.stats", "Stats"),
+        Binding("c", "app.compare", "Compare", show=False),
+        Binding("m", "cycle_modality", "Kind", show=False),
+        Binding("s", "cycle_sort", "Sort", show=False),
+        Binding("n", "focus_neighbours", "Neighbours", show=False),
+        Binding("escape", "escape", "Back to list", show=False),
+    ]
+
+    def __init__(self, reader: Reader) -> None:
+        super().__init__()
+        self.reader = reader
+        self.history = History()
+        self.current: str | None = None
+        self.k = 10
+        self._from_list = False
+        self._version: int | None = None
+        self.timings: list[float] = []  # ms from selecting a file to its neighbours on screen (benchmarks)
+        self.neighbour_model: str | None = None  # the model that answered the last neighbours
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="topbar")
+        with Horizontal(id="main"):
+            with Vertical(id="files-pane"):
+                yield Input(placeholder="filter by name (f)", id="filter")
+                yield FileList(id="files")
+            with Vertical(id="right"):
+                yield Input(placeholder="/ search by meaning: type words, Enter", id="search")
+                with Horizontal(id="panes"):
+                    yield PreviewPane(id="preview")
+                    yield NeighboursPane(id="neighbours")
+        yield IndexPanel(id="index-panel")
+        yield Footer()
+
+    # ---- parts -------------------------------------------------------------------------------
+    @property
+    def files(self) -> FileList:
+        return self.query_one(FileList)
+
+    @property
+    def neighbours(self) -> NeighboursPane:
+        return self.query_one(NeighboursPane)
+
+    @property
+    def preview(self) -> PreviewPane:
+        return self.query_one(PreviewPane)
+
+    @property
+    def panel(self) -> IndexPanel:
+        return self.query_one(IndexPanel)
+
+    async def on_mount(self) -> None:
+        self.query_one("#files-pane").border_title = "Files"
+        self.neighbours.border_title = "Neighbours"
+        self.preview.border_title = "Preview"
+        self.files.focus()
+        await self.reload()
+        self.call_after_refresh(self.app.painted)  # type: ignore[attr-defined]
+        self.set_interval(POLL_SECONDS, self._poll)
+
+    # ---- data --------------------------------------------------------------------------------
+    async def reload(self) -> None:
+        """Read the file list again (first paint, and whenever the indexer committed)."""
+        self._version = await self.reader.version()
+        entries = await self.reader.listing()
+        if entries is None:
+            self.neighbours.show_message(Text("nothing indexed yet", style="bright_black"))
+            self._update_titles()
+            return
+        had_current = self.current
+        self.files.set_entries(entries)
+        self._update_titles()
+        if had_current is None and self.files.current is None:
+            self.neighbours.show_message(Text("no files here yet", style="bright_black"))
+        elif had_current is not None:
+            self._refresh_current()
+
+    async def _poll(self) -> None:
+        version = await self.reader.version()
+        if version is not None and version != self._version:
+            await self.reload()
+
+    def _update_titles(self) -> None:
+        files = self.files
+        label = "all" if files.modality is None else files.modality
+        self.query_one("#files-pane").border_title = f"Files {files.shown}/{files.total}"
+        self.query_one("#files-pane").border_subtitle = f"m {label} · s {files.sort}"
+        model = self.app.model_name or "auto"  # type: ignore[attr-defined]
+        bar = Text.assemble((" vexplore ", "bold reverse"), "  ", literal(self.reader.root.resolve().name, "bold"),
+                            f"  ·  {files.total} files  ·  model {model}  ·  k={self.k}")
+        if self.history.can_back or self.history.can_forward:
+            bar.append(f"  ·  [ back{' · ] fwd' if self.history.can_forward else ''}", style="bright_black")
+        self.query_one("#topbar", Static).update(bar)
+
+    # ---- showing a file ----------------------------------------------------------------------
+    def on_file_list_highlighted(self, event: FileList.Highlighted) -> None:
+        self.show_file(event.entry.path, replace=self._from_list)
+        self._from_list = True
+
+    def on_file_list_chosen(self, event: FileList.Chosen) -> None:
+        self.action_focus_neighbours()
+
+    def on_neighbour_list_jump(self, event: NeighbourList.Jump) -> None:
+        self.jump(event.path)
+
+    def jump(self, path: str) -> None:
+        """Make path the current file, as a new step in the history."""
+        self._from_list = False
+        self.show_file(path)
+        self.query_one(NeighbourList).focus()
+
+    def show_file(self, path: str, replace: bool = False, record: bool = True) -> None:
+        if record:
+            self.history.visit(path, replace=replace)
+        if self.files.current is None or self.files.current.path != path:
+            if not self.files.select_path(path):
+                self.files.set_filter("", None)  # a jump to a file the filter hides: show everything
+                self.query_one("#filter", Input).value = ""
+                self.files.select_path(path)
+        if path == self.current and self.neighbours.mode == "neighbours":
+            self._update_titles()
+            return
+        self.current = path
+        self._update_titles()
+        self._refresh_current()
+
+    def _refresh_current(self) -> None:
+        if self.current is None:
+            return
+        self._started = time.perf_counter()
+        self.load_neighbours(self.current)
+        self.load_preview(self.current)
+
+    @work(group="neighbours", exclusive=True)
+    async def load_neighbours(self, path: str) -> None:
+        started = self._started
+        found = await self.reader.neighbours(path, self.k, self.app.model_name)  # type: ignore[attr-defined]
+        if found is None or path != self.current:
+            return  # overtaken by a newer selection
+        self.neighbour_model = found.model
+        name = literal(path)
+        if found.message:
+            self.neighbours.show_message(literal(found.message, style="yellow"))
+        else:
+            status = Text.assemble(("near ", "bright_black"), name, (f"  ·  {found.model} · k={self.k}", "bright_black"))
+            status.no_wrap, status.overflow = True, "ellipsis"
+            self.neighbours.show_hits(found.hits, status)
+        self.neighbours.border_title = "Neighbours"
+        self.neighbours.border_subtitle = f"{found.model or '-'} · k={self.k}"
+        self.call_after_refresh(lambda: self.timings.append((time.perf_counter() - started) * 1000))
+
+    @work(group="preview", exclusive=True)
+    async def load_preview(self, path: str) -> None:
+        self.preview.show_loading(path)
+        details = await self.reader.details(path)
+        if details is None or path != self.current:
+            return
+        preview = await asyncio.to_thread(load_preview, file_path(self.reader.root, details.file),
+                                          details.file.modality, details.file.meta, details.thumb)
+        if path == self.current:
+            await self.preview.show(path, details, preview)
+
+    # ---- search ------------------------------------------------------------------------------
+    @on(Input.Submitted, "#search")
+    def on_search(self, event: Input.Submitted) -> None:
+        query = event.value.strip()
+        if query:
+            self.run_search(query)
+
+    @work(group="search", exclusive=True)
+    async def run_search(self, query: str) -> None:
+        pane = self.neighbours
+        try:
+            model = await self.reader.search_model(self.app.model_name)  # type: ignore[attr-defined]
+            if model.name not in self.reader.loaded_models:
+                pane.show_message(Text.assemble(("loading model ", "bold"), literal(model.name, "bold"),
+                                                (" for text queries (first search only)…", "")), mode="search",
+                                  busy=True)
+            else:
+                pane.show_message(Text("searching…"), mode="search", busy=True)
+            hits = await self.reader.search(query, self.k, model)
+        except UserError as exc:
+            pane.show_message(literal(str(exc), style="yellow"), mode="search")
+            return
+        except Exception as exc:  # noqa: BLE001 - a model that fails to load must not take the UI down
+            pane.show_message(literal(f"search failed: {type(exc).__name__}: {exc}", style="red"), mode="search")
+            return
+        status = Text.assemble(("search ", "bright_black"), literal(f"“{query}”", "bold"),
+                               (f"  ·  {model.name} · esc: back to neighbours", "bright_black"))
+        status.no_wrap, status.overflow = True, "ellipsis"
+        pane.show_hits(hits, status, mode="search")
+        pane.border_title = "Search results"
+        pane.border_subtitle = f"{model.name} · k={self.k}"
+        self.query_one(NeighbourList).focus()
+
+    # ---- filter ------------------------------------------------------------------------------
+    @on(Input.Changed, "#filter")
+    def on_filter(self, event: Input.Changed) -> None:
+        self.files.set_filter(event.value)
+        self._update_titles()
+
+    @on(Input.Submitted, "#filter")
+    def on_filter_done(self, event: Input.Submitted) -> None:
+        self.files.focus()
+
+    # ---- indexing panel ----------------------------------------------------------------------
+    def show_run(self, state: RunState) -> None:
+        panel = self.panel
+        panel.display = True
+        panel.update_state(state)
+
+    def hide_run(self) -> None:
+        self.panel.display = False
+
+    # ---- actions -----------------------------------------------------------------------------
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_focus_neighbours(self) -> None:
+        self.query_one(NeighbourList).focus()
+
+    def action_escape(self) -> None:
+        if self.neighbours.mode == "search":
+            self.neighbours.mode = "neighbours"
+            self._refresh_current()
+        self.files.focus()
+
+    def action_back(self) -> None:
+        path = self.history.back()
+        if path is not None:
+            self._from_list = False
+            self.show_file(path, record=False)
+
+    def action_forward(self) -> None:
+        path = self.history.forward()
+        if path is not None:
+            self._from_list = False
+            self.show_file(path, record=False)
+
+    def _set_k(self, k: int) -> None:
+        if k != self.k:
+            self.k = k
+            self._update_titles()
+            if self.neighbours.mode == "search" and self.query_one("#search", Input).value.strip():
+                self.run_search(self.query_one("#search", Input).value.strip())
+            else:
+                self._refresh_current()
+
+    def action_more(self) -> None:
+        self._set_k(next((s for s in K_STEPS if s > self.k), K_STEPS[-1]))
+
+    def action_fewer(self) -> None:
+        self._set_k(next((s for s in reversed(K_STEPS) if s < self.k), K_STEPS[0]))
+
+    def action_cycle_modality(self) -> None:
+        at = MODALITIES.index(self.files.modality)
+        self.files.set_filter(modality=MODALITIES[(at + 1) % len(MODALITIES)])
+        self._update_titles()
+
+    def action_cycle_sort(self) -> None:
+        self.files.set_sort(SORTS[(SORTS.index(self.files.sort) + 1) % len(SORTS)])
+        self._update_titles()
+
+    def model_changed(self) -> None:
+        self._update_titles()
+        if self.neighbours.mode == "search" and self.query_one("#search", Input).value.strip():
+            self.run_search(self.query_one("#search", Input).value.strip())
+        else:
+            self._refresh_current()
+
