@@ -3,18 +3,14 @@ search (loading the real query model), filters, previews, errors, and file data 
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from rich.text import Text
-from tui_corpus import BROKEN, MODEL, build_corpus
-
+from tui_corpus import BROKEN, MODEL, build_corpus, screen_text, text_of, wait_for
 from vexplore.tui import graphics
 from vexplore.tui.app import VexploreApp
 from vexplore.tui.screens.browse import BrowseScreen
 from vexplore.tui.screens.errors import ErrorsScreen
 from vexplore.tui.screens.help import HelpScreen
-from vexplore.tui.widgets.file_list import FileList
 from vexplore.tui.widgets.neighbours import NeighbourList
 
 pytestmark = pytest.mark.anyio
@@ -37,22 +33,9 @@ def make_app(root):
     return VexploreApp(root, root / ".vexplore")
 
 
-async def wait_for(pilot, condition, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
-
-
 def browse(app) -> BrowseScreen:
     assert isinstance(app.screen, BrowseScreen), type(app.screen)
     return app.screen
-
-
-def text_of(widget) -> str:
-    """The plain text a Static shows."""
-    return str(widget.content)
 
 
 async def select(pilot, path: str, needle: str | None = None) -> BrowseScreen:
@@ -66,18 +49,6 @@ async def select(pilot, path: str, needle: str | None = None) -> BrowseScreen:
                    and screen.neighbours.mode == "neighbours" and screen.preview.shown_path == path,
                    what=f"neighbours of {path!r}")
     return screen
-
-
-def screen_text(app) -> str:
-    """What the terminal shows, cell by cell, as plain text (as export_screenshot renders it, minus SVG)."""
-    import io
-
-    from rich.console import Console
-
-    console = Console(width=app.size.width, height=app.size.height, file=io.StringIO(), record=True,
-                      color_system="truecolor", legacy_windows=False)
-    console.print(app.screen._compositor.render_update(full=True))
-    return console.export_text(styles=False)
 
 
 async def test_open_shows_files_and_neighbours(corpus):

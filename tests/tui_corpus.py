@@ -5,6 +5,7 @@ for previews. Built once per test session, whichever test module asks first."""
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 TEXTS = {
@@ -82,9 +83,26 @@ def build_corpus(tmp_path_factory) -> Path:
     return root
 
 
-def png_bytes(size=(8, 8)) -> bytes:
-    from PIL import Image
+# ---- driving the app ---------------------------------------------------------------------------
+async def wait_for(pilot, condition, timeout: float = 20.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
 
-    buf = io.BytesIO()
-    Image.new("RGB", size, (255, 0, 0)).save(buf, format="PNG")
-    return buf.getvalue()
+
+def text_of(widget) -> str:
+    """The plain text a Static shows."""
+    return str(widget.content)
+
+
+def screen_text(app) -> str:
+    """What the terminal shows, cell by cell, as plain text (as export_screenshot renders it, minus SVG)."""
+
+    from rich.console import Console
+
+    console = Console(width=app.size.width, height=app.size.height, file=io.StringIO(), record=True,
+                      color_system="truecolor", legacy_windows=False)
+    console.print(app.screen._compositor.render_update(full=True))
+    return console.export_text(styles=False)

@@ -10,11 +10,11 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import ClassVar
 
 from textual.app import App, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
-
 from vexplore.engine.errors import UserError
 from vexplore.engine.store import Store, StoreError, find_store_dir
 
@@ -34,13 +34,15 @@ LATER = {"stats": "statistics arrive in a later version", "compare": "model comp
 class VexploreApp(App):
     CSS_PATH = "vexplore.tcss"
     TITLE = "vexplore"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, root: Path, store_dir: Path, store_arg: str | None = None) -> None:
+    def __init__(self, root: Path, store_dir: Path, store_arg: str | None = None,
+                 index_args: tuple[str, ...] = ()) -> None:
         super().__init__()
+        self.index_args = index_args  # extra `vexplore index` options (--device, --batch-size, ...)
         self.root = root
         self.store_dir = store_dir
         self.store_arg = store_arg
@@ -53,7 +55,11 @@ class VexploreApp(App):
     def get_default_screen(self) -> Screen:
         if (self.store_dir / "catalog.sqlite").exists():
             return self._browse_screen(self.root, self.store_dir)
-        return StartScreen(self.root)
+        return Screen()  # a blank base: the start screen goes on top and is swapped for browsing
+
+    def on_mount(self) -> None:
+        if self.browse is None:
+            self.push_screen(StartScreen(self.root))
 
     def _browse_screen(self, root: Path, store_dir: Path) -> BrowseScreen:
         if self.reader is not None:
@@ -85,7 +91,7 @@ class VexploreApp(App):
         store_dir = self._store_dir(folder)
         if self.reader is None or self.reader.root.resolve() != folder.resolve():
             self.open_folder(folder)
-        self.index_run = IndexRun(folder, store_dir, models, self._run_changed)
+        self.index_run = IndexRun(folder, store_dir, models, self._run_changed, self.index_args)
         self.run_worker(self.index_run.run(), group="index", exclusive=True, exit_on_error=False)
 
     def _run_changed(self, state: RunState) -> None:

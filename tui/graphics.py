@@ -24,8 +24,7 @@ def prepare(wanted: bool) -> None:
         _reason = "pictures are off (VEXPLORE_IMAGES)"
         return
     try:
-        from textual_image import renderable
-        from textual_image import widget
+        from textual_image import renderable, widget
     except ImportError:
         _reason = "pictures need textual-image: pip install 'vexplore[media]'"
         return

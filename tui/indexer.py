@@ -98,18 +98,19 @@ class RunState:
                 self.message += f" · no model for {', '.join(s['no_model_for'])}"
 
 
-def index_command(root: Path, store_dir: Path, models: list[str]) -> list[str]:
+def index_command(root: Path, store_dir: Path, models: list[str], extra: tuple[str, ...] = ()) -> list[str]:
     cmd = [sys.executable, "-m", "vexplore.engine.cli", "index", str(root), "--json", "--store", str(store_dir)]
     for name in models:
         cmd += ["--model", name]
-    return cmd
+    return cmd + list(extra)
 
 
 class IndexRun:
     """One child indexing process and its state."""
 
-    def __init__(self, root: Path, store_dir: Path, models: list[str], on_change: Callable[[RunState], None]):
-        self.root, self.store_dir, self.models = root, store_dir, models
+    def __init__(self, root: Path, store_dir: Path, models: list[str], on_change: Callable[[RunState], None],
+                 extra: tuple[str, ...] = ()):
+        self.root, self.store_dir, self.models, self.extra = root, store_dir, models, extra
         self.state = RunState()
         self.on_change = on_change
         self.proc: asyncio.subprocess.Process | None = None
@@ -119,7 +120,7 @@ class IndexRun:
         env = dict(os.environ, PYTHONUNBUFFERED="1", HF_HUB_DISABLE_PROGRESS_BARS="1", TOKENIZERS_PARALLELISM="false")
         try:
             self.proc = await asyncio.create_subprocess_exec(
-                *index_command(self.root, self.store_dir, self.models),
+                *index_command(self.root, self.store_dir, self.models, self.extra),
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,  # the terminal's signals are the UI's, not the indexer's
                 env=env, limit=1 << 22,
@@ -169,5 +170,5 @@ class IndexRun:
         self.cancel()
         try:
             await asyncio.wait_for(self.proc.wait(), wait)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.proc.send_signal(signal.SIGINT)

@@ -4,7 +4,6 @@ with control characters turned into visible escapes so no escape sequence reache
 from __future__ import annotations
 
 from rich.text import Text
-
 from vexplore.engine.printable import printable
 
 
@@ -24,6 +23,6 @@ def human_size(size: int) -> str:
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "?"
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
-
 from vexplore.engine.errors import UserError
 from vexplore.engine.loader import file_path
 
@@ -34,14 +34,14 @@ POLL_SECONDS = 0.5
 class BrowseScreen(Screen):
     """Browse a folder's store: select a file, see what is near it, jump, go back, search."""
 
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
-    BINDINGS = [
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (140, "-wide")]
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "Search"),
         Binding("f", "filter", "Filter"),
         Binding("left_square_bracket,alt+left", "back", "Back"),
-        Binding("right_square_bracket,alt+right", "forward", "Fwd"),
-        Binding("plus,equals_sign", "more", "k+"),
-        Binding("minus", "fewer", "k-"),
+        Binding("right_square_bracket,alt+right", "forward", "Forward", show=False),
+        Binding("plus,equals_sign", "more", "More neighbours", show=False),
+        Binding("minus", "fewer", "Fewer neighbours", show=False),
         Binding("M", "app.models", "Model"),
         Binding("e", "app.errors", "Errors"),
         Binding("i", "app.index", "Index"),
@@ -159,11 +159,10 @@ class BrowseScreen(Screen):
     def show_file(self, path: str, replace: bool = False, record: bool = True) -> None:
         if record:
             self.history.visit(path, replace=replace)
-        if self.files.current is None or self.files.current.path != path:
-            if not self.files.select_path(path):
-                self.files.set_filter("", None)  # a jump to a file the filter hides: show everything
-                self.query_one("#filter", Input).value = ""
-                self.files.select_path(path)
+        if (self.files.current is None or self.files.current.path != path) and not self.files.select_path(path):
+            self.files.set_filter("", None)  # a jump to a file the filter hides: show everything
+            self.query_one("#filter", Input).value = ""
+            self.files.select_path(path)
         if path == self.current and self.neighbours.mode == "neighbours":
             self._update_titles()
             return
@@ -189,11 +188,11 @@ class BrowseScreen(Screen):
         if found.message:
             self.neighbours.show_message(literal(found.message, style="yellow"))
         else:
-            status = Text.assemble(("near ", "bright_black"), name, (f"  ·  {found.model} · k={self.k}", "bright_black"))
+            status = Text.assemble(("near ", "bright_black"), name)
             status.no_wrap, status.overflow = True, "ellipsis"
             self.neighbours.show_hits(found.hits, status)
         self.neighbours.border_title = "Neighbours"
-        self.neighbours.border_subtitle = f"{found.model or '-'} · k={self.k}"
+        self.neighbours.border_subtitle = f"{found.model} · k={self.k}" if found.model else f"k={self.k}"
         self.call_after_refresh(lambda: self.timings.append((time.perf_counter() - started) * 1000))
 
     @work(group="preview", exclusive=True)
@@ -233,7 +232,7 @@ class BrowseScreen(Screen):
             pane.show_message(literal(f"search failed: {type(exc).__name__}: {exc}", style="red"), mode="search")
             return
         status = Text.assemble(("search ", "bright_black"), literal(f"“{query}”", "bold"),
-                               (f"  ·  {model.name} · esc: back to neighbours", "bright_black"))
+                               ("  esc: back to neighbours", "bright_black"))
         status.no_wrap, status.overflow = True, "ellipsis"
         pane.show_hits(hits, status, mode="search")
         pane.border_title = "Search results"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
@@ -11,7 +13,7 @@ from ..literal import literal
 
 
 class ErrorsScreen(Screen):
-    BINDINGS = [Binding("escape,q,e", "app.pop_screen", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,e", "app.pop_screen", "Back")]
 
     def __init__(self, rows: list[tuple[str, str, str]]) -> None:
         super().__init__()

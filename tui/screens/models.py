@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
-
 from vexplore.engine.store import ModelRow
 
 from ..literal import literal
@@ -27,7 +28,7 @@ def model_prompt(m: ModelRow) -> Text:
 class ModelSwitcher(ModalScreen[str | None]):
     """Dismisses with a model name, AUTO, or None (cancelled)."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
 
     def __init__(self, models: list[ModelRow], current: str | None) -> None:
         super().__init__()

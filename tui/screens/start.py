@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DirectoryTree, Footer, Input, Label, Select, Static
-
 from vexplore.engine.models.base import Location, ModelSpec
 
 from ..literal import literal
@@ -39,8 +39,7 @@ def where(spec: ModelSpec, loc: Location) -> tuple[str, bool]:
 def model_label(spec: ModelSpec, loc: Location) -> Text:
     _, offline = where(spec, loc)
     text = literal(spec.name, style="bold")
-    dim = f"{spec.dim}-d" if spec.dim else "?-d"
-    text.append(f" · {dim} · {spec.backend} · ")
+    text.append(f" · {spec.dim}-d · " if spec.dim else " · ")
     text.append("✓ offline" if offline else "✗ " + ("download" if loc.source == "download" else "missing"),
                 style="green" if offline else "red")
     return text
@@ -49,13 +48,24 @@ def model_label(spec: ModelSpec, loc: Location) -> Text:
 class FolderTree(DirectoryTree):
     """Folders only, hidden ones left out: the user picks where to index, not a file."""
 
-    BINDINGS = [Binding("backspace", "up", "Parent folder")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("backspace", "up", "Parent folder")]
+
+    def process_label(self, label):
+        return literal(label) if isinstance(label, str) else label  # folder names are file data: no escapes
 
     def filter_paths(self, paths):
         return [p for p in paths if not p.name.startswith(".") and _is_dir(p)]
 
     def action_up(self) -> None:
         self.path = Path(self.path).resolve().parent
+
+
+def shown_path(folder: Path) -> str:
+    """folder for display: under the home folder as ~/..., which the input also accepts back."""
+    try:
+        return "~/" + folder.relative_to(Path.home()).as_posix()
+    except ValueError:
+        return str(folder)
 
 
 def _is_dir(path: Path) -> bool:
@@ -66,7 +76,7 @@ def _is_dir(path: Path) -> bool:
 
 
 class StartScreen(Screen):
-    BINDINGS = [Binding("ctrl+s", "start", "Index"), Binding("ctrl+o", "open", "Open index", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "start", "Index"), Binding("ctrl+o", "open", "Open index", show=False)]
 
     def __init__(self, folder: Path) -> None:
         super().__init__()
@@ -76,20 +86,20 @@ class StartScreen(Screen):
         self.defaults: dict[str, str | None] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static(Text.assemble((" vexplore ", "bold reverse"),
-                                   "  no index here yet: pick a folder and a model per kind of file, then index"),
+        yield Static(Text.assemble((" vexplore ", "bold reverse"), "  no index here yet: pick a folder and models"),
                      id="topbar")
         with Horizontal(id="start"):
             yield FolderTree(self.folder, id="tree")
             with VerticalScroll(id="setup"):
-                yield Label("Folder")
-                yield Input(str(self.folder), id="folder")
+                yield Label("Folder (type a path, or pick one on the left)")
+                yield Input(shown_path(self.folder), id="folder", compact=True)
                 yield Static(id="found")
                 yield Vertical(id="selects")
                 yield Static(id="model-notes")
                 with Horizontal(id="start-buttons"):
-                    yield Button("Index this folder", id="start-index", variant="primary", disabled=True)
-                    yield Button("Open its index", id="open-index")
+                    yield Button("Index this folder (ctrl+s)", id="start-index", variant="primary", disabled=True,
+                                 compact=True)
+                    yield Button("Open its index (ctrl+o)", id="open-index", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -102,7 +112,7 @@ class StartScreen(Screen):
     # ---- folder ------------------------------------------------------------------------------
     def pick(self, folder: Path) -> None:
         self.folder = folder
-        self.query_one("#folder", Input).value = str(folder)
+        self.query_one("#folder", Input).value = shown_path(folder)
         from vexplore.engine.store import find_store_dir
 
         try:
@@ -182,7 +192,7 @@ class StartScreen(Screen):
             value = default if any(name == default for _, name in options) else SKIP
             rows.append(Horizontal(Label(f"{modality:<6}", classes="select-label"),
                                    Select(options, value=value, allow_blank=False, id=f"model-{modality}",
-                                          classes="model-select"),
+                                          classes="model-select", compact=True),
                                    classes="select-row"))
         box.mount_all(rows)
         self.query_one("#start-index", Button).disabled = not rows
@@ -191,7 +201,7 @@ class StartScreen(Screen):
     def chosen(self) -> list[str]:
         names: list[str] = []
         for select in self.query(".model-select").results(Select):
-            if select.value not in (SKIP, Select.BLANK) and select.value not in names:
+            if not select.is_blank() and select.value != SKIP and select.value not in names:
                 names.append(str(select.value))
         return names
 
@@ -203,7 +213,7 @@ class StartScreen(Screen):
             spec, loc = located[name]
             place, offline = where(spec, loc)
             notes.append_text(literal(name, style="bold"))
-            notes.append(f" ({'/'.join(spec.modalities)}): ")
+            notes.append(f" ({'/'.join(spec.modalities)}, {spec.backend}): ")
             notes.append_text(literal(spec.description or spec.backend))
             notes.append("\n  weights: ")
             notes.append_text(literal(place, style="green" if offline else "red"))

@@ -6,10 +6,12 @@ and sorting stay instant."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -50,7 +52,7 @@ def _left_cut(text: str, width: int) -> str:
 class FileList(ScrollView, can_focus=True):
     """Files with a status mark (● embedded, ○ not yet, ✗ failed), a modality mark and the size."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "move(-1)", "Up", show=False),
         Binding("down,j", "move(1)", "Down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
@@ -59,7 +61,7 @@ class FileList(ScrollView, can_focus=True):
         Binding("end", "edge(1)", "Last", show=False),
         Binding("enter", "choose", "Neighbours", show=False),
     ]
-    COMPONENT_CLASSES = {"file-list--cursor", "file-list--dim"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"file-list--cursor", "file-list--dim"}
     DEFAULT_CSS = """
     FileList { background: $surface; }
     FileList > .file-list--cursor { background: $primary 30%; }

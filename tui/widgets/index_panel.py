@@ -26,7 +26,7 @@ def model_stats(m: ModelProgress) -> Text:
     if m.failed:
         bits.append(f"{m.failed} failed")
     bits.append(m.gpu or m.device or "?")
-    text = Text(" · ".join(bits))
+    text = Text(" · ".join(bits), no_wrap=True, overflow="ellipsis")
     if m.failed:
         text.highlight_words([f"{m.failed} failed"], "red")
     return text
@@ -39,7 +39,7 @@ class ModelRow(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Static(literal(self.progress_name, style="bold"), classes="index-model-name")
-        yield ProgressBar(show_eta=False, classes="index-bar")
+        yield ProgressBar(show_eta=False, show_percentage=False, classes="index-bar")
         yield Static(classes="index-model-stats")
 
     def update(self, m: ModelProgress) -> None:
@@ -60,10 +60,11 @@ class IndexPanel(Vertical):
     def update_state(self, state: RunState) -> None:
         style = {"failed": "red", "cancelled": "yellow", "done": "green"}.get(state.phase, "")
         status = Text.assemble(("indexing  " if state.active else "index  ", "bold"), literal(state.message, style))
-        if state.active:
-            status.append("   x cancel", style="bright_black")
         if state.errors:
-            status.append(f"   {len(state.errors)} failed — e lists them", style="red")
+            status.append(f"  ·  {len(state.errors)} failed (e)", style="red")
+        if state.active:
+            status.append("  ·  x cancel", style="bright_black")
+        status.no_wrap, status.overflow = True, "ellipsis"
         self.query_one("#index-status", Static).update(status)
         rows = self.query_one("#index-models", Vertical)
         have = {row.progress_name: row for row in rows.query(ModelRow)}

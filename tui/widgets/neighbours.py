@@ -9,7 +9,6 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
-
 from vexplore.engine.query import Hit
 
 from ..literal import literal
@@ -23,8 +22,7 @@ def similarity_bar(score: float, width: int = BAR_WIDTH) -> Text:
     eighths = round(max(0.0, min(1.0, score)) * width * 8)
     full, part = divmod(eighths, 8)
     bar = "█" * full + (_EIGHTHS[part] if part else "")
-    return Text.assemble((bar, "green" if score >= 0.5 else "yellow" if score >= 0.25 else "red"),
-                         ("·" * (width - len(bar)), "bright_black"))
+    return Text.assemble((bar, "cyan"), ("·" * (width - len(bar)), "bright_black"))
 
 
 def hit_prompt(rank: int, hit: Hit) -> Text:

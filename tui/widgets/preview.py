@@ -19,7 +19,7 @@ def facts_line(modality: str, size: int, facts: dict) -> Text:
     bits = [modality, human_size(size)]
     if modality == "text":
         if facts.get("lines") is not None:
-            bits.append(f"{facts['lines']} lines")
+            bits.append(f"{facts['lines']} line{'' if facts['lines'] == 1 else 's'}")
         if facts.get("windows", 1) > 1:
             bits.append(f"{facts['windows']} windows")
         if facts.get("truncated"):
