@@ -72,6 +72,7 @@ class VectorIndex:
         self.recall: float | None = None
         self.rebuilt = False
         self.notice: str | None = None
+        self._live: int | None = None  # vectors a query can return; counting them costs a table scan
 
     # ---- open / build ------------------------------------------------------------------------
     def open(self, persist: bool = True) -> VectorIndex:
@@ -141,6 +142,7 @@ class VectorIndex:
         if need > self.hnsw.get_max_elements():
             self.hnsw.resize_index(max(need, int(self.hnsw.get_max_elements() * 1.5)))
         self.hnsw.add_items(np.asarray(vectors, dtype=np.float32), np.asarray(ids))
+        self._live = None
 
     def remove(self, ids: list[int]) -> None:
         assert self.hnsw is not None
@@ -151,6 +153,7 @@ class VectorIndex:
                     self.hnsw.mark_deleted(int(i))
                 except RuntimeError:
                     pass  # already deleted
+        self._live = None
 
     def save(self) -> None:
         assert self.hnsw is not None
@@ -176,7 +179,9 @@ class VectorIndex:
         """(file ids, cosine similarities) of the k nearest items to each query vector."""
         assert self.hnsw is not None
         queries = normalise(np.atleast_2d(vectors))
-        k = min(k, self.store.count_embedded(self.model))
+        if self._live is None:
+            self._live = self.store.count_embedded(self.model)
+        k = min(k, self._live)
         if k == 0:
             return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)
         self.hnsw.set_ef(max(self.ef, k))

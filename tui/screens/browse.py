@@ -107,7 +107,8 @@ class BrowseScreen(Screen):
 
     # ---- data --------------------------------------------------------------------------------
     async def reload(self) -> None:
-        """Read the file list again (first paint, and whenever the indexer committed)."""
+        """Read the file list again (first paint, and whenever the indexer committed); the ●/○/✗ marks
+        follow in a second step, so a big list is on screen before they are counted."""
         self._version = await self.reader.version()
         entries = await self.reader.listing()
         if entries is None:
@@ -121,6 +122,11 @@ class BrowseScreen(Screen):
             self.neighbours.show_message(Text("no files here yet", style="bright_black"))
         elif had_current is not None:
             self._refresh_current()
+        self.load_states()
+
+    @work(group="states", exclusive=True)
+    async def load_states(self) -> None:
+        self.files.set_states(await self.reader.states())
 
     async def _poll(self) -> None:
         version = await self.reader.version()
