@@ -7,7 +7,8 @@
 2. First paint: runs the real `vexplore FOLDER` console script in a pseudo-terminal with
    VEXPLORE_FIRST_PAINT set, so the app records the moment its file list is on screen and exits. The
    figure is that moment minus the moment before the process was spawned (interpreter start included),
-   next to two baselines from the same run: `python -c pass` and `python -c "import textual.app"`.
+   next to two baselines from the same run: `python -c pass` and `python -c "import textual.app"`. The
+   top of the list paints first; the moment all N files are listed (scrollable, filterable) follows.
    It also reports whether torch/transformers/sentence-transformers were imported on that path.
 3. Neighbours: drives the app in process (Pilot) down the file list and reports the time from each
    cursor move to its neighbours on screen (median and p95; the first, which loads the index, apart).
@@ -69,7 +70,7 @@ def build_store(root: Path, n: int) -> None:
 
 
 def in_terminal(cmd: list[str], env: dict, size=(120, 40), timeout: float = 60.0) -> float:
-    """Run cmd in a pseudo-terminal of size (cols, rows); returns the wall time to its exit."""
+    """Run cmd in a pseudo-terminal of size (cols, rows) until it exits; returns when it was started."""
     master, slave = pty.openpty()
     ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
     started = time.time()
@@ -94,7 +95,7 @@ def in_terminal(cmd: list[str], env: dict, size=(120, 40), timeout: float = 60.0
 
 def first_paint(root: Path, runs: int) -> dict:
     exe = str(Path(sys.executable).with_name("vexplore"))
-    out: dict = {"vexplore": [], "python -c pass": [], "import textual.app": []}
+    out: dict = {"vexplore": [], "all files": [], "python -c pass": [], "import textual.app": []}
     heavy: set[str] = set()
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
@@ -104,7 +105,8 @@ def first_paint(root: Path, runs: int) -> dict:
             if not mark.exists():
                 raise SystemExit("the app never reported its first paint")
             record = json.loads(mark.read_text())
-            out["vexplore"].append(record["time"] - started)
+            out["vexplore"].append(record["times"]["first paint"] - started)
+            out["all files"].append(record["times"]["all files"] - started)
             heavy |= set(record["heavy"])
         for label, code in (("python -c pass", "pass"), ("import textual.app", "import textual.app")):
             t0 = time.perf_counter()
@@ -146,9 +148,12 @@ def main() -> None:
     paint = first_paint(root, args.runs)
     s, best = paint["seconds"], paint["best"]
     print(f"first paint with {args.files} files (median of {args.runs}, best in brackets):")
-    print(f"  vexplore FOLDER         {s['vexplore']:.3f} s ({best['vexplore']:.3f})   goal ≤ 0.5 s")
-    print(f"  python -c pass          {s['python -c pass']:.3f} s ({best['python -c pass']:.3f})")
-    print(f"  python -c 'import textual.app'  {s['import textual.app']:.3f} s ({best['import textual.app']:.3f})")
+    print(f"  vexplore FOLDER, first files on screen   {s['vexplore']:.3f} s ({best['vexplore']:.3f})   goal ≤ 0.5 s")
+    print(f"  vexplore FOLDER, all {args.files} listed     {s['all files']:.3f} s ({best['all files']:.3f})")
+    print(f"  python -c pass                           {s['python -c pass']:.3f} s ({best['python -c pass']:.3f})")
+    print(f"  python -c 'import textual.app'           {s['import textual.app']:.3f} s "
+          f"({best['import textual.app']:.3f})")
+    print(f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     print(f"  ML imports on the way: {', '.join(paint['heavy_imports']) or 'none'}")
     lat = asyncio.run(neighbour_latency(root, args.moves))
     print(f"neighbours after a cursor move ({lat['moves']} moves): median {lat['median_ms']:.1f} ms, "

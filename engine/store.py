@@ -176,8 +176,9 @@ class Store:
         rows = self.db.execute("SELECT id, path, raw, modality, size, mtime_ns, hash, meta FROM files")
         return {r[1]: FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}")) for r in rows}
 
-    def modality_counts(self) -> dict[str, int]:
-        return dict(self.db.execute("SELECT modality, COUNT(*) FROM files GROUP BY modality").fetchall())
+    def has_modality(self, *modalities: str) -> bool:
+        marks = ",".join("?" * len(modalities))
+        return self.db.execute(f"SELECT 1 FROM files WHERE modality IN ({marks}) LIMIT 1", modalities).fetchone() is not None
 
     def file_by_path(self, path: str) -> FileRow | None:
         r = self.db.execute(
@@ -185,10 +186,17 @@ class Store:
         ).fetchone()
         return FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}")) if r else None
 
-    def listing(self) -> list[tuple[int, str, str, int, int]]:
+    def listing(self, first: int | None = None) -> list[tuple[int, str, str, int, int]]:
         """(id, path, modality, size, mtime_ns) of every file, as plain tuples: cheap enough for 100k files
-        (no JSON parsed, no join), which is what a file browser needs to show its list at once."""
-        return self.db.execute("SELECT id, path, modality, size, mtime_ns FROM files").fetchall()
+        (no JSON parsed, no join), which is what a file browser lists. With first=N: only the first N by
+        path, in a millisecond, so a browser can paint its top rows before the whole list is read."""
+        sql = "SELECT id, path, modality, size, mtime_ns FROM files"
+        if first is None:
+            return self.db.execute(sql).fetchall()
+        return self.db.execute(sql + " ORDER BY path LIMIT ?", (first,)).fetchall()
+
+    def file_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM files").fetchone()[0]
 
     def file_states(self) -> dict[int, int]:
         """file id -> 1 when some model has its vector, -1 when models only failed on it (files no model

@@ -122,7 +122,7 @@ async def test_search_loads_model_then_finds(corpus):
         assert shown and shown[0] == f"loading model {MODEL} for text queries (first search only)…", shown
         assert MODEL in app.reader.loaded_models
         assert screen.neighbours.hits[0].path in ("kitchen/bread.txt", "kitchen/cake.md")
-        assert "baking bread" in text_of(screen.query_one("#neighbours-status"))
+        assert "baking bread" in screen.neighbours.status
         # A second search reuses the loaded model, and Enter jumps to a result.
         target = screen.neighbours.hits[0].path
         await pilot.press("enter")
@@ -181,14 +181,15 @@ async def test_previews(corpus):
         async def show(path: str, css: str):
             screen.files.set_filter(path, None)
             await wait_for(pilot, lambda: screen.preview.shown_path == path, what=f"preview of {path}")
-            assert screen.preview.query(css)
+            assert screen.preview.query_one(css).display
 
         await show("media/sunset.png", ".preview-picture")
         facts = text_of(screen.preview.query_one(".preview-facts"))
         assert "96×64" in facts and "PNG" in facts
-        assert "no indexed model handles image files" in text_of(screen.query_one("#neighbours-status"))
+        assert "no indexed model handles image files" in screen.neighbours.status
 
         await show("media/tone.wav", ".preview-wave")
+        assert not screen.preview.query_one(".preview-picture").display  # parts of the last file are hidden
         facts = text_of(screen.preview.query_one(".preview-facts"))
         assert "0:02" in facts and "16000 Hz" in facts and "mono" in facts
         wave = screen.preview.query_one(".preview-wave").data

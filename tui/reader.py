@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -19,6 +19,8 @@ from typing import Any, NamedTuple
 from vexplore.engine.errors import UserError
 from vexplore.engine.query import Explorer, Hit
 from vexplore.engine.store import FileRow, ModelRow, Store, StoreError
+
+HEAD_ROWS = 200  # more than any terminal shows
 
 
 class Entry(NamedTuple):
@@ -60,6 +62,9 @@ class Reader:
         self._explorer: Explorer | None = None  # only ever touched on the store thread
         self._tokens: dict[str, int] = {}
         self.loaded_models: set[str] = set()
+        # Start reading now, while Textual sets up the terminal: the top of the list (a millisecond), so
+        # the first paint never waits for 100k rows; the rest is read once that paint is done.
+        self._head: Future | None = self._store_thread.submit(self._head_rows)
 
     @property
     def exists(self) -> bool:
@@ -85,9 +90,15 @@ class Reader:
         return self._explorer
 
     # ---- requests (awaited on the UI's event loop) -------------------------------------------
-    async def listing(self) -> list[tuple] | None:
-        """Every file in the catalog as Entry-shaped tuples; None while the store does not exist yet."""
-        return await self._run(self._listing)
+    async def head(self) -> tuple[int, list[tuple]] | None:
+        """(number of files, the first rows by path) for the first paint; None once used or with no store."""
+        head, self._head = self._head, None
+        return None if head is None else await asyncio.wrap_future(head)
+
+    async def snapshot(self) -> tuple[int | None, list[tuple] | None]:
+        """(data version, every file as Entry-shaped tuples); (None, None) while there is no store yet.
+        The version is read first, so a commit landing in between shows up at the next poll."""
+        return await self._run(self._snapshot)
 
     async def states(self) -> dict[int, int]:
         """file id -> 1 embedded / -1 failed (absent: not yet), read after the list is on screen."""
@@ -134,9 +145,13 @@ class Reader:
         self._model_thread.shutdown(wait=False, cancel_futures=True)
 
     # ---- on the store thread -----------------------------------------------------------------
-    def _listing(self) -> list[tuple] | None:
+    def _head_rows(self) -> tuple[int, list[tuple]] | None:
         ex = self._explorer_or_none()
-        return None if ex is None else ex.store.listing()
+        return None if ex is None else (ex.store.file_count(), ex.store.listing(first=HEAD_ROWS))
+
+    def _snapshot(self) -> tuple[int | None, list[tuple] | None]:
+        ex = self._explorer_or_none()
+        return (None, None) if ex is None else (ex.store.data_version(), ex.store.listing())
 
     def _version(self) -> int | None:
         ex = self._explorer_or_none()

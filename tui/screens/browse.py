@@ -64,6 +64,8 @@ class BrowseScreen(Screen):
         self._version: int | None = None
         self.timings: list[float] = []  # ms from selecting a file to its neighbours on screen (benchmarks)
         self.neighbour_model: str | None = None  # the model that answered the last neighbours
+        self._started_up = False
+        self._topbar: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="topbar")
@@ -96,21 +98,39 @@ class BrowseScreen(Screen):
     def panel(self) -> IndexPanel:
         return self.query_one(IndexPanel)
 
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
         self.query_one("#files-pane").border_title = "Files"
         self.neighbours.border_title = "Neighbours"
         self.preview.border_title = "Preview"
         self.files.focus()
-        await self.reload()
-        self.call_after_refresh(self.app.painted)  # type: ignore[attr-defined]
+        self.first_load()  # not awaited: the screen lays itself out while the list is read
+
+    @work(group="reload")
+    async def first_load(self) -> None:
+        """Paint the top of the list first; only then read the rest, the marks and the first neighbours."""
+        head = await self.reader.head()
+        if head is not None:
+            self.files.set_entries(head[1], total=head[0])
+            self._update_titles()
+            await self._painted()
+            self.app.painted("first paint")  # type: ignore[attr-defined]
+        self._started_up = True
+        await self.reload()  # also asks for the current file's neighbours and preview
+        await self._painted()
+        self.app.painted("all files")  # type: ignore[attr-defined]
         self.set_interval(POLL_SECONDS, self._poll)
+
+    async def _painted(self) -> None:
+        """Wait until what was just changed is on the screen."""
+        done = asyncio.get_running_loop().create_future()
+        self.call_after_refresh(lambda: done.done() or done.set_result(None))
+        await done
 
     # ---- data --------------------------------------------------------------------------------
     async def reload(self) -> None:
         """Read the file list again (first paint, and whenever the indexer committed); the ●/○/✗ marks
         follow in a second step, so a big list is on screen before they are counted."""
-        self._version = await self.reader.version()
-        entries = await self.reader.listing()
+        self._version, entries = await self.reader.snapshot()
         if entries is None:
             self.neighbours.show_message(Text("nothing indexed yet", style="bright_black"))
             self._update_titles()
@@ -136,14 +156,17 @@ class BrowseScreen(Screen):
     def _update_titles(self) -> None:
         files = self.files
         label = "all" if files.modality is None else files.modality
-        self.query_one("#files-pane").border_title = f"Files {files.shown}/{files.total}"
-        self.query_one("#files-pane").border_subtitle = f"m {label} · s {files.sort}"
+        loading = "" if files.complete else " (reading…)"
+        self._titles(self.query_one("#files-pane"), f"Files {files.shown}/{files.total}{loading}",
+                     f"m {label} · s {files.sort}")
         model = self.app.model_name or "auto"  # type: ignore[attr-defined]
         bar = Text.assemble((" vexplore ", "bold reverse"), "  ", literal(self.reader.root.resolve().name, "bold"),
                             f"  ·  {files.total} files  ·  model {model}  ·  k={self.k}")
         if self.history.can_back or self.history.can_forward:
             bar.append(f"  ·  [ back{' · ] fwd' if self.history.can_forward else ''}", style="bright_black")
-        self.query_one("#topbar", Static).update(bar)
+        if bar != self._topbar:  # moving through files changes nothing here: skip the redraw
+            self._topbar = bar
+            self.query_one("#topbar", Static).update(bar)
 
     # ---- showing a file ----------------------------------------------------------------------
     def on_file_list_highlighted(self, event: FileList.Highlighted) -> None:
@@ -177,18 +200,18 @@ class BrowseScreen(Screen):
         self._refresh_current()
 
     def _refresh_current(self) -> None:
-        if self.current is None:
-            return
+        if self.current is None or not self._started_up:
+            return  # before the first paint: first_load asks once it is on screen
         self._started = time.perf_counter()
-        self.load_neighbours(self.current)
-        self.load_preview(self.current)
+        self.preview.show_loading(self.current)
+        self.load_neighbours(self.current)  # the preview follows once the neighbours are on screen
 
     @work(group="neighbours", exclusive=True)
     async def load_neighbours(self, path: str) -> None:
         started = self._started
         found = await self.reader.neighbours(path, self.k, self.app.model_name)  # type: ignore[attr-defined]
         if found is None or path != self.current:
-            return  # overtaken by a newer selection
+            return  # overtaken by a newer selection (which shows its own preview)
         self.neighbour_model = found.model
         name = literal(path)
         if found.message:
@@ -197,13 +220,24 @@ class BrowseScreen(Screen):
             status = Text.assemble(("near ", "bright_black"), name)
             status.no_wrap, status.overflow = True, "ellipsis"
             self.neighbours.show_hits(found.hits, status)
-        self.neighbours.border_title = "Neighbours"
-        self.neighbours.border_subtitle = f"{found.model} · k={self.k}" if found.model else f"k={self.k}"
-        self.call_after_refresh(lambda: self.timings.append((time.perf_counter() - started) * 1000))
+        self._titles(self.neighbours, "Neighbours", f"{found.model} · k={self.k}" if found.model else f"k={self.k}")
+        self.call_after_refresh(self._neighbours_shown, path, started)
+
+    def _neighbours_shown(self, path: str, started: float) -> None:
+        self.timings.append((time.perf_counter() - started) * 1000)
+        if path == self.current:
+            self.load_preview(path)
+
+    @staticmethod
+    def _titles(widget, title: str, subtitle: str) -> None:
+        """Border texts, set only when they change (each set redraws the border)."""
+        if widget.border_title != title:
+            widget.border_title = title
+        if widget.border_subtitle != subtitle:
+            widget.border_subtitle = subtitle
 
     @work(group="preview", exclusive=True)
     async def load_preview(self, path: str) -> None:
-        self.preview.show_loading(path)
         details = await self.reader.details(path)
         if details is None or path != self.current:
             return
@@ -241,8 +275,7 @@ class BrowseScreen(Screen):
                                ("  esc: back to neighbours", "bright_black"))
         status.no_wrap, status.overflow = True, "ellipsis"
         pane.show_hits(hits, status, mode="search")
-        pane.border_title = "Search results"
-        pane.border_subtitle = f"{model.name} · k={self.k}"
+        self._titles(pane, "Search results", f"{model.name} · k={self.k}")
         self.query_one(NeighbourList).focus()
 
     # ---- filter ------------------------------------------------------------------------------

@@ -96,11 +96,18 @@ class FileList(ScrollView, can_focus=True):
         self.sort = "name"
         self._quiet = False
         self._current_path: str | None = None  # survives a refresh that rebuilds the entries
+        self._total = 0  # files in the store, when only the top of the list is loaded yet
+        self._lines: dict[tuple, Strip] = {}  # drawn rows, so a redraw of the screen redraws nothing here
 
     # ---- data --------------------------------------------------------------------------------
     @property
     def total(self) -> int:
-        return len(self._entries)
+        return max(len(self._entries), self._total)
+
+    @property
+    def complete(self) -> bool:
+        """False while only the top of the list is loaded."""
+        return len(self._entries) >= self._total
 
     @property
     def shown(self) -> int:
@@ -116,14 +123,17 @@ class FileList(ScrollView, can_focus=True):
     def state_of(self, file_id: int) -> int:
         return self.states.get(file_id, 0)
 
-    def set_entries(self, entries: list[tuple]) -> None:
-        """Replace the files (a refresh while indexing); the cursor stays on the same file if it is still there."""
+    def set_entries(self, entries: list[tuple], total: int = 0) -> None:
+        """Replace the files (a refresh while indexing); the cursor stays on the same file if it is still there.
+        total: how many files there are when entries is only the top of the list."""
         self._entries = entries
+        self._total = total
         self._lower = None
         self._apply()
 
     def set_states(self, states: dict[int, int]) -> None:
         self.states = states
+        self._lines.clear()
         self.refresh()
 
     def set_filter(self, needle: str | None = None, modality: str | None | bool = False) -> None:
@@ -152,6 +162,7 @@ class FileList(ScrollView, can_focus=True):
             lower = self._lower
             order = [i for i in order if all(w in lower[i] for w in words)]
         self._shown = order
+        self._lines.clear()
         self.virtual_size = Size(self.size.width, len(self._shown))
         at = next((n for n, i in enumerate(self._shown) if entries[i][1] == keep), None) if keep else None
         self._move_to(at or 0, quiet=at is not None)
@@ -172,8 +183,13 @@ class FileList(ScrollView, can_focus=True):
         self._current_path = self.current.path if self.current else None
 
     def watch_cursor(self, old: int, new: int) -> None:
+        top = self.scroll_offset.y
         self._scroll_to_cursor()
-        self.refresh()
+        if self.scroll_offset.y == top:  # redraw the two rows that changed, not the whole list
+            self.refresh_line(old)
+            self.refresh_line(new)
+        else:
+            self.refresh()
         if not self._quiet and self.current is not None:
             self.post_message(self.Highlighted(self.current))
 
@@ -221,7 +237,17 @@ class FileList(ScrollView, can_focus=True):
         base = self.rich_style
         if row >= len(self._shown):
             return Strip.blank(width, base)
+        key = (row, width, row == self.cursor, self.has_focus, self.app.theme)
+        cached = self._lines.get(key)
+        if cached is not None:
+            return cached
+        if len(self._lines) > 4000:
+            self._lines.clear()
         entry = Entry._make(self._entries[self._shown[row]])
+        self._lines[key] = strip = self._draw(row, entry, width, base)
+        return strip
+
+    def _draw(self, row: int, entry: Entry, width: int, base) -> Strip:
         state, state_style = STATE_MARK[self.states.get(entry.id, 0)]
         mark, mark_style = MODALITY_MARK.get(entry.modality, ("?", ""))
         size = human_size(entry.size)

@@ -44,7 +44,8 @@ class NeighbourList(OptionList):
 
 
 class NeighboursPane(Vertical):
-    """A status line (what is shown, or why nothing is) above the list of hits."""
+    """One status line (what is shown), a message (why nothing is), and the list of hits. Moving from file
+    to file only swaps texts in place, so the screen never has to be laid out again."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -53,29 +54,49 @@ class NeighboursPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="neighbours-status")
+        yield Static(id="neighbours-message")
         yield NeighbourList(id="neighbour-list")
 
     @property
     def list(self) -> NeighbourList:
         return self.query_one(NeighbourList)
 
+    @property
+    def status(self) -> str:
+        """The status line or the message, as plain text."""
+        message = self.query_one("#neighbours-message", Static)
+        shown = message if message.display else self.query_one("#neighbours-status", Static)
+        return str(shown.content)
+
     def show_hits(self, hits: list[Hit], status: Text, mode: str = "neighbours") -> None:
         self.mode = mode
         self.hits = hits
         lst = self.list
         lst.loading = False
-        highlighted = lst.highlighted
-        lst.set_options(Option(hit_prompt(n, h), id=str(n - 1)) for n, h in enumerate(hits, 1))
-        if hits:
-            lst.highlighted = min(highlighted or 0, len(hits) - 1) if lst.has_focus else 0
-        self.query_one("#neighbours-status", Static).update(status)
+        prompts = [hit_prompt(n, h) for n, h in enumerate(hits, 1)]
+        if prompts and len(prompts) == lst.option_count:
+            for index, prompt in enumerate(prompts):  # same length: new texts, no new layout
+                lst.replace_option_prompt_at_index(index, prompt)
+            lst.highlighted = 0 if not lst.has_focus else min(lst.highlighted or 0, len(prompts) - 1)
+            lst.refresh()
+        else:
+            lst.set_options(Option(prompt, id=str(n)) for n, prompt in enumerate(prompts))
+            if prompts:
+                lst.highlighted = 0
+        lst.display = True
+        self.query_one("#neighbours-message", Static).display = False
+        self.query_one("#neighbours-status", Static).update(status, layout=False)
 
     def show_message(self, message: Text | str, mode: str = "neighbours", busy: bool = False) -> None:
         self.mode = mode
         self.hits = []
         self.list.clear_options()
         self.list.loading = busy
-        self.query_one("#neighbours-status", Static).update(message)
+        self.list.display = busy
+        self.query_one("#neighbours-status", Static).update("", layout=False)
+        box = self.query_one("#neighbours-message", Static)
+        box.update(message)
+        box.display = True
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

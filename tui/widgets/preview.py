@@ -77,40 +77,69 @@ def tags_line(details: Details | None) -> Text | None:
 
 
 class PreviewPane(VerticalScroll, can_focus=True):
-    """Rebuilt for each file: a facts line, the body for the file's kind, then tags."""
+    """A facts line, how each model saw the file, tags, then the body for the file's kind. The parts
+    are made once and updated in place (hidden when empty): moving through files never rebuilds the pane."""
 
-    shown_path: str | None = None  # the file whose preview is mounted (tests and benchmarks wait on it)
+    shown_path: str | None = None  # the file whose preview is on screen (tests and benchmarks wait on it)
+
+    def compose(self):
+        yield Static(classes="preview-facts")
+        yield Static(classes="preview-models")
+        yield Static(classes="preview-tags")
+        yield Static(classes="preview-problem")
+        yield Static(classes="preview-note")
+        yield Static(Text("loudness", style="bright_black"), classes="preview-caption preview-wave-caption")
+        yield Sparkline([], classes="preview-wave")
+        yield Static(Text("transcript", style="bright_black"), classes="preview-caption preview-transcript-caption")
+        yield Static(classes="preview-transcript")
+        yield Static(classes="preview-text")
 
     def show_loading(self, path: str) -> None:
         self.border_title = literal(path)
 
+    def _set(self, css: str, content=None) -> None:
+        widget = self.query_one(css, Static)
+        widget.display = content is not None
+        if content is not None:
+            widget.update(content)
+
     async def show(self, path: str, details: Details | None, preview: Preview) -> None:
+        if not self.query(".preview-facts"):
+            return  # the pane is being taken down (the app quits while a preview was loading)
         self.border_title = literal(path)
         size = details.file.size if details else 0
-        widgets = [Static(facts_line(preview.kind, size, preview.facts), classes="preview-facts"),
-                   Static(models_line(details), classes="preview-models")]
-        tags = tags_line(details)
-        if tags is not None:
-            widgets.append(Static(tags, classes="preview-tags"))
-        if preview.problem:
-            widgets.append(Static(literal(preview.problem, style="yellow"), classes="preview-problem"))
-        if preview.picture is not None:
-            picture = graphics.image_widget(preview.picture, classes="preview-picture")
-            widgets.append(picture if picture is not None else
-                           Static(Text(graphics.unavailable_reason(), style="bright_black")))
-        if preview.waveform:
-            widgets.append(Static(Text("loudness", style="bright_black"), classes="preview-caption"))
-            widgets.append(Sparkline(preview.waveform, classes="preview-wave"))
-        transcript = details.text if details else None
-        if preview.kind in ("audio", "video") and transcript:
-            widgets.append(Static(Text("transcript", style="bright_black"), classes="preview-caption"))
-            widgets.append(Static(literal(transcript, keep_newlines=True), classes="preview-text"))
-        if preview.text is not None:
-            widgets.append(Static(self._body(preview), classes="preview-text"))
-        await self.remove_children()
-        await self.mount_all(widgets)
+        self._set(".preview-facts", facts_line(preview.kind, size, preview.facts))
+        self._set(".preview-models", models_line(details))
+        self._set(".preview-tags", tags_line(details))
+        self._set(".preview-problem", literal(preview.problem, style="yellow") if preview.problem else None)
+        await self._show_picture(preview.picture)
+        wave = self.query_one(".preview-wave", Sparkline)
+        wave.display = self.query_one(".preview-wave-caption").display = bool(preview.waveform)
+        wave.data = preview.waveform or []
+        transcript = details.text if details and preview.kind in ("audio", "video") else None
+        self.query_one(".preview-transcript-caption").display = bool(transcript)
+        self._set(".preview-transcript", literal(transcript, keep_newlines=True) if transcript else None)
+        self._set(".preview-text", self._body(preview) if preview.text is not None else None)
         self.scroll_home(animate=False)
         self.shown_path = path
+
+    async def _show_picture(self, picture) -> None:
+        """One picture widget, made the first time a picture shows and then given each new image."""
+        note = None
+        widgets = self.query(".preview-picture")
+        if picture is None:
+            for w in widgets:
+                w.display = False
+        elif widgets:
+            widgets.first().image = picture
+            widgets.first().display = True
+        else:
+            widget = graphics.image_widget(picture, classes="preview-picture")
+            if widget is None:
+                note = Text(graphics.unavailable_reason(), style="bright_black")
+            else:
+                await self.mount(widget, after=self.query_one(".preview-note"))
+        self._set(".preview-note", note)
 
     @staticmethod
     def _body(preview: Preview) -> Text | Syntax:
