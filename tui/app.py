@@ -24,10 +24,6 @@ from . import graphics
 from .indexer import IndexRun, RunState
 from .reader import Reader
 from .screens.browse import BrowseScreen
-from .screens.errors import ErrorsScreen
-from .screens.help import HelpScreen
-from .screens.models import AUTO, ModelSwitcher
-from .screens.start import StartScreen
 
 FIRST_PAINT_ENV = "VEXPLORE_FIRST_PAINT"  # benchmarks: write the wall-clock time of the first paint here, exit
 LATER = {"stats": "statistics arrive in a later version", "compare": "model comparison arrives in a later version"}
@@ -64,6 +60,8 @@ class VexploreApp(App):
 
     def on_mount(self) -> None:
         if self.browse is None:
+            from .screens.start import StartScreen
+
             self.push_screen(StartScreen(self.root))
 
     def _browse_screen(self, root: Path, store_dir: Path) -> BrowseScreen:
@@ -115,6 +113,8 @@ class VexploreApp(App):
 
     # ---- actions -----------------------------------------------------------------------------
     def action_help(self) -> None:
+        from .screens.help import HelpScreen  # the screens seldom seen load when first asked for
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
@@ -129,6 +129,8 @@ class VexploreApp(App):
         self.index_run.cancel()
 
     async def action_errors(self) -> None:
+        from .screens.errors import ErrorsScreen
+
         rows = await self.reader.errors() if self.reader is not None else []
         seen = {path for path, _, _ in rows}
         run = self.index_run
@@ -141,6 +143,8 @@ class VexploreApp(App):
         self.push_screen(ErrorsScreen(rows))
 
     async def action_models(self) -> None:
+        from .screens.models import AUTO, ModelSwitcher
+
         models = await self.reader.models() if self.reader is not None else []
         if not models:
             self.notify("no model has vectors here yet")

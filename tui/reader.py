@@ -49,6 +49,7 @@ class Neighbours:
     model: str | None
     hits: list[Hit]
     message: str | None = None  # why there are no neighbours
+    file_id: int | None = None
 
 
 class Reader:
@@ -120,9 +121,10 @@ class Reader:
     async def errors(self) -> list[tuple[str, str, str]]:
         return await self._run(lambda: list(ex.store.errors()) if (ex := self._explorer_or_none()) else [])
 
-    async def search_model(self, model: str | None) -> ModelRow:
-        """The model a free-text query goes to (raises UserError with the reason when there is none)."""
-        return await self._run(self._search_model, model)
+    async def search_models(self, model: str | None) -> list[ModelRow]:
+        """The models a free-text query goes to: the chosen one if it has a text tower, else every indexed
+        model that has one (a text model for documents, CLIP for pictures...). Raises UserError when none."""
+        return await self._run(self._search_models, model)
 
     async def search(self, query: str, k: int, model: ModelRow) -> list[Hit]:
         """Embed the query on the model thread (loading the model the first time), then look it up."""
@@ -181,16 +183,17 @@ class Reader:
         try:
             used, hits = ex.neighbors(path, k, model)
         except UserError as exc:
-            return Neighbours(path, None, [], str(exc))
-        return Neighbours(path, used.name, hits)
+            return Neighbours(path, None, [], str(exc), f.id)
+        return Neighbours(path, used.name, hits, file_id=f.id)
 
-    def _search_model(self, model: str | None) -> ModelRow:
+    def _search_models(self, model: str | None) -> list[ModelRow]:
         ex = self._explorer_or_none()
         if ex is None:
             raise UserError("nothing is indexed yet")
-        if model is not None and not any(m.name == model and m.text_queries for m in ex.models()):
-            model = None
-        chosen = ex.model(model, text_query=True)
-        if not chosen.text_queries:
-            raise UserError(f"{chosen.name} has no text tower, so no indexed model can answer a text query")
-        return chosen
+        towers = [m for m in ex.models() if m.text_queries]
+        chosen = [m for m in towers if m.name == model]
+        if chosen:
+            return chosen
+        if not towers:
+            ex.model(None, text_query=True)  # raises the engine's message: what is indexed, what to do
+        return sorted(towers, key=lambda m: "text" not in m.modalities)  # documents first, then pictures

@@ -215,7 +215,13 @@ class BrowseScreen(Screen):
         self.neighbour_model = found.model
         name = literal(path)
         if found.message:
-            self.neighbours.show_message(literal(found.message, style="yellow"))
+            run = self.app.index_run  # type: ignore[attr-defined]
+            if run is not None and run.state.active and self.files.state_of(found.file_id) == 0:
+                self.neighbours.show_message(Text("not embedded yet: the indexer is on it (progress below); "
+                                                  "neighbours show up as soon as its batch lands",
+                                                  style="bright_black"))
+            else:
+                self.neighbours.show_message(literal(found.message, style="yellow"))
         else:
             status = Text.assemble(("near ", "bright_black"), name)
             status.no_wrap, status.overflow = True, "ellipsis"
@@ -255,16 +261,19 @@ class BrowseScreen(Screen):
 
     @work(group="search", exclusive=True)
     async def run_search(self, query: str) -> None:
+        """Search every model with a text tower (or the chosen one); each model's hits form a group."""
         pane = self.neighbours
+        groups = []
         try:
-            model = await self.reader.search_model(self.app.model_name)  # type: ignore[attr-defined]
-            if model.name not in self.reader.loaded_models:
-                pane.show_message(Text.assemble(("loading model ", "bold"), literal(model.name, "bold"),
-                                                (" for text queries (first search only)…", "")), mode="search",
-                                  busy=True)
-            else:
-                pane.show_message(Text("searching…"), mode="search", busy=True)
-            hits = await self.reader.search(query, self.k, model)
+            models = await self.reader.search_models(self.app.model_name)  # type: ignore[attr-defined]
+            for model in models:
+                if model.name not in self.reader.loaded_models:
+                    pane.show_message(Text.assemble(("loading model ", "bold"), literal(model.name, "bold"),
+                                                    (" for text queries (first search only)…", "")),
+                                      mode="search", busy=True)
+                elif not groups:
+                    pane.show_message(Text("searching…"), mode="search", busy=True)
+                groups.append((model, await self.reader.search(query, self.k, model)))
         except UserError as exc:
             pane.show_message(literal(str(exc), style="yellow"), mode="search")
             return
@@ -274,8 +283,11 @@ class BrowseScreen(Screen):
         status = Text.assemble(("search ", "bright_black"), literal(f"“{query}”", "bold"),
                                ("  esc: back to neighbours", "bright_black"))
         status.no_wrap, status.overflow = True, "ellipsis"
-        pane.show_hits(hits, status, mode="search")
-        self._titles(pane, "Search results", f"{model.name} · k={self.k}")
+        if len(groups) == 1:
+            pane.show_hits(groups[0][1], status, mode="search")
+        else:
+            pane.show_groups([(f"{m.name} · {'/'.join(m.modalities)}", hits) for m, hits in groups], status)
+        self._titles(pane, "Search results", " + ".join(m.name for m, _ in groups) + f" · k={self.k}")
         self.query_one(NeighbourList).focus()
 
     # ---- filter ------------------------------------------------------------------------------
@@ -299,10 +311,10 @@ class BrowseScreen(Screen):
 
     # ---- actions -----------------------------------------------------------------------------
     def action_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        self.set_focus(self.query_one("#search", Input))  # now, not later: what is typed next goes there
 
     def action_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        self.set_focus(self.query_one("#filter", Input))
 
     def action_focus_neighbours(self) -> None:
         self.query_one(NeighbourList).focus()

@@ -36,7 +36,7 @@ class ModelSwitcher(ModalScreen[str | None]):
         self.current = current
 
     def compose(self) -> ComposeResult:
-        options = [Option(Text("auto — each file's own model, the text model for search"), id=AUTO)]
+        options = [Option(Text("auto — each file's own model; search asks every model with a text tower"), id=AUTO)]
         options += [Option(model_prompt(m), id=m.name) for m in self.models]
         yield OptionList(*options, id="model-list")
 

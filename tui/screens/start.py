@@ -186,6 +186,11 @@ class StartScreen(Screen):
         for modality in ORDER:
             if not self.counts[modality]:
                 continue
+            if not self.choices[modality]:
+                rows.append(Horizontal(Label(f"{modality:<6}", classes="select-label"),
+                                       Static(Text(f"no model for {modality} files in this vexplore",
+                                                   style="bright_black")), classes="select-row"))
+                continue
             options = [(model_label(s, loc), s.name) for s, loc in self.choices[modality]]
             options.append((Text(f"skip {modality} files", style="bright_black"), SKIP))
             default = self.defaults.get(modality)
@@ -195,7 +200,7 @@ class StartScreen(Screen):
                                           classes="model-select", compact=True),
                                    classes="select-row"))
         box.mount_all(rows)
-        self.query_one("#start-index", Button).disabled = not rows
+        self.query_one("#start-index", Button).disabled = not any(self.choices[m] for m in ORDER if self.counts[m])
         self.call_after_refresh(self._update_notes)
 
     def chosen(self) -> list[str]:

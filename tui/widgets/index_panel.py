@@ -64,7 +64,6 @@ class IndexPanel(Vertical):
             status.append(f"  ·  {len(state.errors)} failed (e)", style="red")
         if state.active:
             status.append("  ·  x cancel", style="bright_black")
-        status.no_wrap, status.overflow = True, "ellipsis"
         self.query_one("#index-status", Static).update(status)
         rows = self.query_one("#index-models", Vertical)
         have = {row.progress_name: row for row in rows.query(ModelRow)}

@@ -87,6 +87,26 @@ class NeighboursPane(Vertical):
         self.query_one("#neighbours-message", Static).display = False
         self.query_one("#neighbours-status", Static).update(status, layout=False)
 
+    def show_groups(self, groups: list[tuple[str, list[Hit]]], status: Text) -> None:
+        """Results of several models (scores of different models do not compare): a heading per model."""
+        self.mode = "search"
+        self.hits = [hit for _, hits in groups for hit in hits]
+        options: list[Option] = []
+        at = 0
+        for title, hits in groups:
+            options.append(Option(literal(f"── {title} ", style="bold"), disabled=True))
+            if not hits:
+                options.append(Option(Text("   nothing", style="bright_black"), disabled=True))
+            options += [Option(hit_prompt(n, h), id=str(at + n - 1)) for n, h in enumerate(hits, 1)]
+            at += len(hits)
+        lst = self.list
+        lst.loading = False
+        lst.set_options(options)
+        lst.highlighted = next((i for i, o in enumerate(options) if not o.disabled), None)
+        lst.display = True
+        self.query_one("#neighbours-message", Static).display = False
+        self.query_one("#neighbours-status", Static).update(status, layout=False)
+
     def show_message(self, message: Text | str, mode: str = "neighbours", busy: bool = False) -> None:
         self.mode = mode
         self.hits = []

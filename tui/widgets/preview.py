@@ -3,7 +3,6 @@ an audio file's loudness and transcript, a video's frame and facts — plus how 
 
 from __future__ import annotations
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Sparkline, Static
@@ -142,9 +141,11 @@ class PreviewPane(VerticalScroll, can_focus=True):
         self._set(".preview-note", note)
 
     @staticmethod
-    def _body(preview: Preview) -> Text | Syntax:
+    def _body(preview: Preview):
         text = literal(preview.text or "", keep_newlines=True)
         if preview.lexer:
+            from rich.syntax import Syntax  # pygments: only once a code file is shown
+
             return Syntax(text.plain, preview.lexer, theme="ansi_dark", line_numbers=True, word_wrap=False,
                           background_color="default")
         return text
