@@ -4,6 +4,7 @@ Neighbours need no ML imports at all; a text query loads only the model that emb
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +32,13 @@ class Hit:
 class Explorer:
     """Queries over one store; keeps indexes open between queries (the TUI holds one of these)."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, reopen_after: float = 0.0):
         self.store = store
+        # A reader watching a store being indexed may keep an index that is behind the catalog for this
+        # many seconds instead of rebuilding it after every committed batch.
+        self.reopen_after = reopen_after
         self._indexes: dict[str, VectorIndex] = {}
+        self._opened: dict[str, float] = {}
         self._adapters: dict[str, object] = {}
 
     def models(self) -> list[ModelRow]:
@@ -62,9 +67,11 @@ class Explorer:
     def index(self, model: ModelRow) -> VectorIndex:
         current = self.store.model(model.name) or model
         cached = self._indexes.get(model.name)
-        if cached is None or cached.model.generation != current.generation:
+        fresh_enough = cached is not None and time.monotonic() - self._opened[model.name] < self.reopen_after
+        if cached is None or (cached.model.generation != current.generation and not fresh_enough):
             cached = VectorIndex(self.store, current).open(persist=not self.store.readonly)
             self._indexes[model.name] = cached
+            self._opened[model.name] = time.monotonic()
         return cached
 
     def _hits(self, model: ModelRow, ids: np.ndarray, scores: np.ndarray, exclude: int | None,

@@ -68,6 +68,18 @@ async def test_start_screen_index_browse_while_running_and_cancel(tmp_path):
         await wait_for(pilot, lambda: sorted(set(marks())) == [0, 1], timeout=10,
                        what="the list to show what is embedded")
         assert marks().count(1) == done
+        # Index again from the browse screen (the rest of the files), then quit while it runs: quitting
+        # stops the indexer too, which keeps what it committed.
+        await pilot.press("i")
+        again = app.index_run
+        assert again is not run and again.state.active
+        await wait_for(pilot, lambda: any(m.done for m in again.state.models.values()), timeout=180,
+                       what="the second run's first batch")
+        assert again.state.active
+        await pilot.press("q")
+    assert again.proc.returncode is not None, "quitting left the indexer running"
+    with Store(root, root / ".vexplore", readonly=True) as store:
+        assert done < store.count_embedded(store.model("minilm")) < N_FILES
 
 
 def test_run_state_follows_engine_events():

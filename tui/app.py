@@ -101,8 +101,13 @@ class VexploreApp(App):
         self.run_worker(self.index_run.run(), group="index", exclusive=True, exit_on_error=False)
 
     def _run_changed(self, state: RunState) -> None:
+        was_indexing = self.reader is not None and self.reader.indexing
+        if self.reader is not None:
+            self.reader.indexing = state.active
         if self.browse is not None and self.browse.is_attached:
             self.browse.show_run(state)
+            if was_indexing and not state.active:
+                self.browse.run_finished()
         if not state.active and state.phase == "done":
             self.set_timer(10, self._hide_finished_run)
 

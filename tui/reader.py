@@ -21,6 +21,9 @@ from vexplore.engine.query import Explorer, Hit
 from vexplore.engine.store import FileRow, ModelRow, Store, StoreError
 
 HEAD_ROWS = 200  # more than any terminal shows
+# While the indexer commits batch after batch, neighbours come from an index at most this many seconds
+# behind, rather than from an index rebuilt (100k vectors: seconds of CPU) after every batch.
+REOPEN_AFTER = 3.0
 
 
 class Entry(NamedTuple):
@@ -63,6 +66,7 @@ class Reader:
         self._explorer: Explorer | None = None  # only ever touched on the store thread
         self._tokens: dict[str, int] = {}
         self.loaded_models: set[str] = set()
+        self.indexing = False  # set by the app while its indexer runs
         # Start reading now, while Textual sets up the terminal: the top of the list (a millisecond), so
         # the first paint never waits for 100k rows; the rest is read once that paint is done.
         self._head: Future | None = self._store_thread.submit(self._head_rows)
@@ -180,6 +184,7 @@ class Reader:
             return Neighbours(path, None, [], "this file is no longer in the index")
         if model is not None and not any(m.name == model and f.modality in m.modalities for m in ex.models()):
             model = None  # the chosen model does not embed this kind of file: use the one that does
+        ex.reopen_after = REOPEN_AFTER if self.indexing else 0.0
         try:
             used, hits = ex.neighbors(path, k, model)
         except UserError as exc:

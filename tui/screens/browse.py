@@ -66,6 +66,7 @@ class BrowseScreen(Screen):
         self.neighbour_model: str | None = None  # the model that answered the last neighbours
         self._started_up = False
         self._topbar: Text | None = None
+        self._next_reload = 0.0
 
     def compose(self) -> ComposeResult:
         yield Static(id="topbar")
@@ -149,9 +150,14 @@ class BrowseScreen(Screen):
         self.files.set_states(await self.reader.states())
 
     async def _poll(self) -> None:
+        """Follow the indexer's commits; reading a big list again costs, so not more than a fifth of the time."""
+        if time.monotonic() < self._next_reload:
+            return
         version = await self.reader.version()
         if version is not None and version != self._version:
+            started = time.monotonic()
             await self.reload()
+            self._next_reload = time.monotonic() + 4 * (time.monotonic() - started)
 
     def _update_titles(self) -> None:
         files = self.files
@@ -308,6 +314,12 @@ class BrowseScreen(Screen):
 
     def hide_run(self) -> None:
         self.panel.display = False
+
+    def run_finished(self) -> None:
+        """Everything the indexer wrote, now: the list, the marks, and neighbours from the final index."""
+        self._next_reload = 0.0
+        self._version = None  # the next poll reads the list again
+        self._refresh_current()
 
     # ---- actions -----------------------------------------------------------------------------
     def action_search(self) -> None:
