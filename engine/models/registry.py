@@ -12,7 +12,7 @@ from .resolve import hf_cached, read_config
 
 # Family modules in vexplore.engine.models; each defines SPECS, DEFAULT_PRIORITY, detect(), locate()
 # and ADAPTER. Order matters only for detection of unknown local folders.
-FAMILIES = ["text"]
+FAMILIES = ["whisper", "ct2whisper", "perceiver", "text"]
 
 
 def _family(name: str) -> ModuleType:
