@@ -91,8 +91,8 @@ def _av_blocks(path: Path) -> tuple[dict, Iterator[np.ndarray]]:
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise DecodeError(f"not a readable audio file ({_av_reason(exc)})") from exc
     if not container.streams.audio:
-        container.close()
         kinds = "video only" if container.streams.video else "no streams"
+        container.close()
         raise DecodeError(f"no audio stream in this file ({kinds})")
     stream = container.streams.audio[0]
     stream.thread_type = "AUTO"

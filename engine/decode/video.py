@@ -108,7 +108,7 @@ def _by_seeking(container, stream, n: int, start: float, duration: float, max_si
     targets = [start + (i + 0.5) * duration / n for i in range(n)]
     picked = []
     frames = None
-    last_time = None
+    last_time = picked_time = None
     for target in targets:
         if frames is None or last_time is None or not (0 <= target - last_time <= FORWARD_SECONDS):
             try:
@@ -125,6 +125,9 @@ def _by_seeking(container, stream, n: int, start: float, duration: float, max_si
                 break
         if chosen is None:  # ran off the end (a truncated file): settle for what came before
             break
+        if chosen.time is not None and chosen.time == picked_time:
+            continue  # fewer frames than samples: each frame once, so none weighs double in the mean
+        picked_time = chosen.time
         picked.append(_to_image(chosen, max_side))
     return picked
 

@@ -73,7 +73,7 @@ class CT2WhisperAdapter(WhisperBase):
             self.whisper = WhisperModel(
                 self.location.path or self.spec.ref, device="cuda" if on_gpu else "cpu",
                 device_index=int(device.split(":")[1]) if ":" in device else 0,
-                compute_type="default", cpu_threads=len(os.sched_getaffinity(0)),
+                compute_type="float16" if on_gpu else "float32", cpu_threads=len(os.sched_getaffinity(0)),
                 local_files_only=self.location.source != "download",
             )
         except Exception as exc:  # noqa: BLE001 - any loading failure becomes one clear line
