@@ -138,7 +138,11 @@ def test_trim_flag_encodes_only_the_audio(tmp_path):
     finally:
         del adapter.encode
     assert shapes == [(2, 80, 300)]  # 2.5 s → 125 frames with audio → 250 mel frames → next whole second
+    assert [p.features.shape[1] for p in parts] == [200, 300]
     assert vectors.shape == (2, 384) and np.all(np.isfinite(vectors))
+    # the trimmed log-mel is exactly the start of the 30 s-padded one, silence included
+    samples = tone(1.2)
+    np.testing.assert_array_equal(adapter.features(samples), loaded("whisper-tiny.en").features(samples)[:, :200])
 
 
 @pytest.mark.slow

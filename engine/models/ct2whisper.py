@@ -16,7 +16,7 @@ import numpy as np
 
 from .base import Embedded, Location, ModelError, ModelSpec
 from .resolve import locate_hf, missing_message, package_dir
-from .whisper import FRAMES_PER_SECOND, WINDOW_SECONDS, Window, WhisperBase, pool_frames
+from .whisper import FRAMES_PER_SECOND, WINDOW_SECONDS, Window, WhisperBase, audio_frames, pool_frames
 
 TRIM_STEP = 100  # with +trim, encoder inputs are cut to a multiple of 1 s (100 mel frames)
 
@@ -58,6 +58,11 @@ def locate(spec: ModelSpec) -> Location:
     return locate_hf(spec)
 
 
+def trimmed_length(frames: int, full: int) -> int:
+    """Mel frames the encoder sees with +trim: those under the audio, rounded up to whole seconds."""
+    return min(full, -(-2 * frames // TRIM_STEP) * TRIM_STEP)
+
+
 class CT2WhisperAdapter(WhisperBase):
     family = "ct2whisper"
 
@@ -88,8 +93,13 @@ class CT2WhisperAdapter(WhisperBase):
             self.decode_in_workers = False  # the transcript needs the model, which lives in this process
 
     def features(self, samples: np.ndarray) -> np.ndarray:
-        n = WINDOW_SECONDS * self.extractor.sampling_rate
-        feats = self.extractor(samples, padding=max(0, n - len(samples)))[:, : 2 * WINDOW_SECONDS * FRAMES_PER_SECOND]
+        full = 2 * WINDOW_SECONDS * FRAMES_PER_SECOND
+        length = trimmed_length(audio_frames(len(samples)), full) if self.trim else full
+        hop = self.extractor.hop_length
+        # Zeros past the audio, as far as the encoder will look (plus one STFT window): the log-mel
+        # of those frames is then exactly what 30 s of padding would give, at a fraction of the cost.
+        padding = max(0, length * hop - len(samples)) + self.extractor.n_fft
+        feats = self.extractor(samples, padding=padding)[:, :length]
         return np.ascontiguousarray(feats, dtype=np.float32)
 
     def encode(self, features: np.ndarray) -> np.ndarray:
@@ -106,16 +116,17 @@ class CT2WhisperAdapter(WhisperBase):
         if not self.trim:
             return super().embed(parts)
         # Encode only the frames that hold audio (rounded up to whole seconds); windows of similar
-        # length share a call, padded to the longest of them.
+        # length share a call, each padded with its own silence (the floor of its log-mel) to the longest.
         out = np.zeros((len(parts), self.dim), dtype=np.float32)
-        order = sorted(range(len(parts)), key=lambda i: parts[i].frames)
+        order = sorted(range(len(parts)), key=lambda i: parts[i].features.shape[1])
         size = self.batch_size()
         for start in range(0, len(order), size):
             idx = order[start : start + size]
             batch: list[Window] = [parts[i] for i in idx]
-            length = min(batch[0].features.shape[1], -(-2 * max(w.frames for w in batch) // TRIM_STEP) * TRIM_STEP)
-            hidden = self.encode(np.stack([w.features[:, :length] for w in batch]))
-            out[idx] = pool_frames(hidden, [w.frames for w in batch])
+            length = max(w.features.shape[1] for w in batch)
+            feats = np.stack([np.pad(w.features, ((0, 0), (0, length - w.features.shape[1])),
+                                     constant_values=w.features.min()) for w in batch])
+            out[idx] = pool_frames(self.encode(feats), [w.frames for w in batch])
         return Embedded(out)
 
 
