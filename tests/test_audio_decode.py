@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from av_fixtures import dominant_freq, tone, write_av_audio, write_sf, write_video
-
 from vexplore.engine.decode.audio import load_audio, windows
 from vexplore.engine.models.base import DecodeError
+
+from .av_fixtures import dominant_freq, tone, write_av_audio, write_sf, write_video
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,11 @@ import math
 
 import numpy as np
 import pytest
-from av_fixtures import loaded, speak, tiny_whisper_dir, tone, write_sf, write_video
-
 from vexplore.engine.models import registry
 from vexplore.engine.models.base import DecodeError, ModelError
 from vexplore.engine.models.whisper import Window
+
+from .av_fixtures import loaded, speak, tiny_whisper_dir, tone, write_sf, write_video
 
 
 @pytest.fixture(scope="session")

@@ -7,12 +7,12 @@ import io
 
 import numpy as np
 import pytest
-from av_fixtures import write_av_audio, write_video
 from PIL import Image
-
 from vexplore.engine.decode import video
 from vexplore.engine.decode.video import probe, sample_frames
 from vexplore.engine.models.base import DecodeError
+
+from .av_fixtures import write_av_audio, write_video
 
 
 def _red(img) -> int:

@@ -29,8 +29,8 @@ class _Collector:
         import soxr
 
         self.in_rate, self.out_rate = in_rate, out_rate
-        self.skip = int(round(start * in_rate))  # source frames still to drop before the window
-        self.want = int(round(seconds * in_rate))  # source frames still to keep
+        self.skip = round(start * in_rate)  # source frames still to drop before the window
+        self.want = round(seconds * in_rate)  # source frames still to keep
         self.stream = soxr.ResampleStream(in_rate, out_rate, 1, dtype="float32") if in_rate != out_rate else None
         self.chunks: list[np.ndarray] = []
         self.seen = 0  # source frames passed in, skipped ones included

@@ -16,7 +16,7 @@ import numpy as np
 
 from .base import Embedded, Location, ModelError, ModelSpec
 from .resolve import locate_hf, missing_message, package_dir
-from .whisper import FRAMES_PER_SECOND, WINDOW_SECONDS, Window, WhisperBase, audio_frames, pool_frames
+from .whisper import FRAMES_PER_SECOND, WINDOW_SECONDS, WhisperBase, Window, audio_frames, pool_frames
 
 TRIM_STEP = 100  # with +trim, encoder inputs are cut to a multiple of 1 s (100 mel frames)
 

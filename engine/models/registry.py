@@ -47,7 +47,10 @@ def resolve(name: str) -> ModelSpec:
         if spec is None:
             raise ModelError(f"{name}: a folder, but not a model vexplore knows how to load")
         return spec
-    spec = _detect(name, hf_cached(name)) if "/" in name or name.startswith("hub:") else None
+    if "+" in name:  # a name with flags (e.g. whisper-tiny.en+video): its family resolves the base name
+        spec = _detect(name, None)
+    else:
+        spec = _detect(name, hf_cached(name)) if "/" in name or name.startswith("hub:") else None
     if spec is None:
         known = ", ".join(s.name for s in aliases())
         raise ModelError(f"unknown model {name!r}; known aliases: {known} (or a Hugging Face id or local path)")
