@@ -1,28 +1,16 @@
-"""Real audio and video for the media tests, made on the spot: tones with numpy, speech with espeak-ng,
-containers written by soundfile and PyAV; plus tiny random Whisper/Perceiver models saved to disk so the
-real loading code runs. Model loads are cached for the whole session."""
+"""What the media tests need beyond tests/media.py: audio in containers it does not write (Opus, an
+audio-only .mp4), videos with a chosen codec, keyframe interval and frames made on the fly (a gradient
+whose colour tells the time), and tiny random Whisper/Perceiver models saved to disk so the real loading
+code runs. Model loads are cached for the whole session."""
 
 from __future__ import annotations
 
 import functools
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-
-def tone(seconds: float, freq: float = 440.0, sr: int = 16000, amp: float = 0.3) -> np.ndarray:
-    t = np.arange(int(seconds * sr)) / sr
-    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
-
-
-def write_sf(path: Path, samples: np.ndarray, sr: int, **kw) -> Path:
-    import soundfile as sf
-
-    sf.write(str(path), samples, sr, **kw)
-    return path
+from .media import sine
 
 
 def write_av_audio(path: Path, samples: np.ndarray, sr: int, codec: str, fmt: str | None = None) -> Path:
@@ -73,7 +61,7 @@ def write_video(path: Path, seconds: float = 4.0, fps: int = 25, size: tuple[int
         for packet in vs.encode():
             out.mux(packet)
         if astream is not None:
-            sound = tone(seconds, 440.0, 48000)
+            sound = sine(440.0, seconds, 48000, 0.3)
             for start in range(0, len(sound), 1024):
                 frame = av.AudioFrame.from_ndarray(sound[None, start : start + 1024], format="flt", layout="mono")
                 frame.sample_rate = 48000
@@ -81,15 +69,6 @@ def write_video(path: Path, seconds: float = 4.0, fps: int = 25, size: tuple[int
                     out.mux(packet)
             for packet in astream.encode():
                 out.mux(packet)
-    return path
-
-
-def speak(path: Path, words: str, voice: str = "en-us", pitch: int = 50, speed: int = 160) -> Path:
-    """Speech from espeak-ng (installed by `make system-deps`)."""
-    if shutil.which("espeak-ng") is None:
-        pytest.fail("espeak-ng is needed for the speech tests: run `make system-deps` (apt-get install espeak-ng)")
-    subprocess.run(["espeak-ng", "-v", voice, "-p", str(pitch), "-s", str(speed), "-w", str(path), words],
-                   check=True, capture_output=True)
     return path
 
 

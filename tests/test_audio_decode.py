@@ -8,23 +8,24 @@ import pytest
 from vexplore.engine.decode.audio import load_audio, windows
 from vexplore.engine.models.base import DecodeError
 
-from .av_fixtures import dominant_freq, tone, write_av_audio, write_sf, write_video
+from .av_fixtures import dominant_freq, write_av_audio, write_video
+from .media import sine, write_audio
 
 
 @pytest.mark.parametrize(
     ("name", "writer"),
     [
-        ("tone.wav", lambda p, s, sr: write_sf(p, s, sr)),
-        ("tone.flac", lambda p, s, sr: write_sf(p, s, sr)),
-        ("tone.ogg", lambda p, s, sr: write_sf(p, s, sr, format="OGG", subtype="VORBIS")),
-        ("tone.mp3", lambda p, s, sr: write_sf(p, s, sr, format="MP3")),
-        ("tone.m4a", lambda p, s, sr: write_av_audio(p, s, sr, "aac")),
+        ("tone.wav", lambda p, s, sr: write_audio(p, s, sr)),
+        ("tone.flac", lambda p, s, sr: write_audio(p, s, sr)),
+        ("tone.ogg", lambda p, s, sr: write_audio(p, s, sr)),
+        ("tone.mp3", lambda p, s, sr: write_audio(p, s, sr)),
+        ("tone.m4a", lambda p, s, sr: write_audio(p, s, sr)),
         ("tone.opus", lambda p, s, sr: write_av_audio(p, s, sr, "libopus", fmt="ogg")),
     ],
 )
 def test_every_container_decodes_to_mono_16k(tmp_path, name, writer):
     sr = 48000 if name.endswith("opus") else 44100
-    path = writer(tmp_path / name, tone(2.0, 440.0, sr), sr)
+    path = writer(tmp_path / name, sine(440.0, 2.0, sr, 0.3), sr)
     samples, meta = load_audio(path)
     assert samples.dtype == np.float32 and samples.ndim == 1
     assert abs(len(samples) / 16000 - 2.0) < 0.1  # encoder padding of lossy codecs stays small
@@ -34,8 +35,8 @@ def test_every_container_decodes_to_mono_16k(tmp_path, name, writer):
 
 
 def test_stereo_is_mixed_to_mono(tmp_path):
-    left = tone(1.0, 440.0, 22050)
-    path = write_sf(tmp_path / "stereo.wav", np.stack([left, np.zeros_like(left)], axis=1), 22050)
+    left = sine(440.0, 1.0, 22050, 0.3)
+    path = write_audio(tmp_path / "stereo.wav", np.stack([left, np.zeros_like(left)], axis=1), 22050)
     samples, meta = load_audio(path)
     assert meta["channels"] == 2
     assert 0.13 < np.abs(samples[1000:-1000]).max() < 0.17  # the mean of a 0.3 tone and silence
@@ -50,8 +51,8 @@ def test_audio_track_of_a_video(tmp_path):
 
 def test_start_and_seconds_cut_a_slice(tmp_path):
     sr = 16000
-    signal = np.concatenate([tone(1.0, 300.0, sr), tone(1.0, 1200.0, sr), tone(1.0, 300.0, sr)])
-    path = write_sf(tmp_path / "three.wav", signal, sr)
+    signal = np.concatenate([sine(300.0, 1.0, sr, 0.3), sine(1200.0, 1.0, sr, 0.3), sine(300.0, 1.0, sr, 0.3)])
+    path = write_audio(tmp_path / "three.wav", signal, sr)
     middle, _ = load_audio(path, start=1.1, seconds=0.8)
     assert len(middle) == int(0.8 * sr)
     assert abs(dominant_freq(middle, sr) - 1200.0) < 10
@@ -60,7 +61,7 @@ def test_start_and_seconds_cut_a_slice(tmp_path):
 
 
 def test_max_seconds_truncates_and_says_so(tmp_path):
-    path = write_sf(tmp_path / "long.flac", tone(12.0, 440.0, 16000), 16000)
+    path = write_audio(tmp_path / "long.flac", sine(440.0, 12.0, 16000, 0.3), 16000)
     samples, meta = load_audio(path, max_seconds=5.0)
     assert len(samples) == 5 * 16000 and meta["truncated"]
     assert meta["duration"] == 12.0
@@ -74,7 +75,7 @@ def test_windows_cut_at_30_seconds():
 
 
 def _truncated_wav(tmp_path):
-    good = write_sf(tmp_path / "good.wav", tone(1.0), 16000).read_bytes()
+    good = write_audio(tmp_path / "good.wav", sine(440.0, 1.0, 16000, 0.3), 16000).read_bytes()
     (tmp_path / "truncated.wav").write_bytes(good[:30])
     return tmp_path / "truncated.wav"
 

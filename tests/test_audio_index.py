@@ -11,7 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from .av_fixtures import speak, tone, write_av_audio, write_sf, write_video
+from .av_fixtures import write_video
+from .media import sine, speak, speech_samples, write_audio
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -21,16 +22,12 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory):
-    import soundfile as sf
-
     root = tmp_path_factory.mktemp("mixed")
     for word in ("apple", "river"):
-        speak(root / f"{word}-us.wav", word, "en-us")
-        speak(root / f"{word}-gb.flac", word, "en-gb", pitch=70, speed=140)
-    samples, sr = sf.read(str(speak(root / "door.wav", "open the door")), dtype="float32")
-    write_av_audio(root / "door.m4a", samples, sr, "aac")
-    (root / "door.wav").unlink()
-    write_sf(root / "hum.ogg", tone(3.0, 120.0, 22050), 22050, format="OGG", subtype="VORBIS")
+        speak(word, root / f"{word}-us.wav", "en-us")
+        speak(word, root / f"{word}-gb.flac", "en-gb", pitch=70, speed=140)
+    write_audio(root / "door.m4a", speech_samples("open the door"))
+    write_audio(root / "hum.ogg", sine(120.0, 3.0, 22050, 0.3), 22050)
     (root / "notes.txt").write_text("A shopping list: apples, pears and a loaf of bread.\n")
     (root / "empty.wav").write_bytes(b"")
     (root / "fake.mp3").write_text("this is a text file wearing an mp3 name\n" * 20)
@@ -75,9 +72,9 @@ def test_video_flag_puts_soundtracks_beside_audio(tmp_path):
     """With whisper-tiny.en+video, a video's sound track lands in the audio space: a video whose track
     is a 440 Hz tone is nearer a 440 Hz recording than to noisy 3 kHz."""
     write_video(tmp_path / "clip.mp4", seconds=2.0, size=(64, 48))
-    write_sf(tmp_path / "a440.wav", tone(2.0, 440.0), 16000)
-    write_sf(tmp_path / "b3000.wav", tone(2.0, 3000.0) * 0.2 + np.random.default_rng(1).normal(0, 0.05, 32000)
-             .astype(np.float32), 16000)
+    write_audio(tmp_path / "a440.wav", sine(440.0, 2.0, 16000, 0.3), 16000)
+    noise = np.random.default_rng(1).normal(0, 0.05, 32000).astype(np.float32)
+    write_audio(tmp_path / "b3000.wav", sine(3000.0, 2.0, 16000, 0.06) + noise, 16000)
     run = _cli("index", str(tmp_path), "--model", "whisper-tiny.en+video", "--json")
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads(run.stdout)

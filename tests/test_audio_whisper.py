@@ -12,7 +12,8 @@ from vexplore.engine.models import registry
 from vexplore.engine.models.base import DecodeError, ModelError
 from vexplore.engine.models.whisper import Window
 
-from .av_fixtures import loaded, speak, tiny_whisper_dir, tone, write_sf, write_video
+from .av_fixtures import loaded, tiny_whisper_dir, write_video
+from .media import sine, speak, write_audio
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +39,7 @@ def test_pooling_covers_only_the_frames_with_audio(tiny, tmp_path):
     """The vector is the encoder's mean over ceil(seconds * 50) frames, not over the 30 s of padding."""
     import torch
 
-    path = write_sf(tmp_path / "two.wav", tone(2.0, 440.0, 22050), 22050)
+    path = write_audio(tmp_path / "two.wav", sine(440.0, 2.0, 22050, 0.3), 22050)
     decoded = tiny.decode(path, "audio")
     (window,) = decoded.parts
     assert isinstance(window, Window) and window.features.shape == (80, 3000)
@@ -51,7 +52,7 @@ def test_pooling_covers_only_the_frames_with_audio(tiny, tmp_path):
 
 
 def test_batching_changes_no_vector(tiny, tmp_path):
-    paths = [write_sf(tmp_path / f"t{f}.wav", tone(1.0 + i, f, 16000), 16000)
+    paths = [write_audio(tmp_path / f"t{f}.wav", sine(f, 1.0 + i, 16000, 0.3), 16000)
              for i, f in enumerate((220.0, 440.0, 880.0))]
     parts = [part for p in paths for part in tiny.decode(p, "audio").parts]
     tiny.requested_batch = 3
@@ -64,7 +65,7 @@ def test_batching_changes_no_vector(tiny, tmp_path):
 
 
 def test_long_audio_is_cut_into_30s_windows(tiny, tmp_path):
-    path = write_sf(tmp_path / "long.flac", tone(65.0, 330.0, 16000), 16000)
+    path = write_audio(tmp_path / "long.flac", sine(330.0, 65.0, 16000, 0.3), 16000)
     decoded = tiny.decode(path, "audio")
     assert [w.frames for w in decoded.parts] == [1500, 1500, 250]
     assert decoded.meta["windows"] == 3 and decoded.meta["duration"] == 65.0
@@ -101,8 +102,8 @@ def test_tiny_en_hears_the_same_word_nearer(tiny_en, tmp_path):
     words = ("apple", "river", "computer")
     takes = {}
     for word in words:
-        takes[word] = [speak(tmp_path / f"{word}-us.wav", word, "en-us"),
-                       speak(tmp_path / f"{word}-gb.wav", word, "en-gb", pitch=70, speed=140)]
+        takes[word] = [speak(word, tmp_path / f"{word}-us.wav", "en-us"),
+                       speak(word, tmp_path / f"{word}-gb.wav", "en-gb", pitch=70, speed=140)]
     paths = [p for w in words for p in takes[w]]
     parts = [tiny_en.decode(p, "audio").parts[0] for p in paths]
     vectors = _unit(tiny_en.embed(parts).vectors)
@@ -116,39 +117,46 @@ def test_tiny_en_hears_the_same_word_nearer(tiny_en, tmp_path):
 
 @pytest.mark.slow
 def test_tiny_en_batches_like_one_at_a_time(tiny_en, tmp_path):
-    paths = [speak(tmp_path / "a.wav", "good morning"), write_sf(tmp_path / "t.wav", tone(3.0), 16000)]
+    """Windows of one length share a call; the vectors are those of one window per call."""
+    paths = [speak("good morning", tmp_path / "a.wav"), write_audio(tmp_path / "t.wav", sine(440.0, 0.9)),
+             write_audio(tmp_path / "u.wav", sine(880.0, 3.6)), write_audio(tmp_path / "v.wav", sine(220.0, 6.5))]
     parts = [tiny_en.decode(p, "audio").parts[0] for p in paths]
-    tiny_en.requested_batch = 2
-    together = tiny_en.embed(parts).vectors
-    tiny_en.requested_batch = 1
-    apart = tiny_en.embed(parts).vectors
-    tiny_en.requested_batch = None
+    shapes = []
+    encode = tiny_en.encode
+    tiny_en.encode = lambda feats: shapes.append(feats.shape) or encode(feats)
+    try:
+        together = tiny_en.embed(parts).vectors
+        calls = list(shapes)
+        tiny_en.requested_batch = 1
+        apart = tiny_en.embed(parts).vectors
+    finally:
+        del tiny_en.encode
+        tiny_en.requested_batch = None
+    lengths = [p.features.shape[1] for p in parts]
+    assert sorted(calls) == sorted((lengths.count(n), 80, n) for n in set(lengths)) and len(calls) < len(parts)
     np.testing.assert_allclose(_unit(together), _unit(apart), atol=2e-3)
 
 
 @pytest.mark.slow
-def test_trim_flag_encodes_only_the_audio(tmp_path):
-    adapter = loaded("whisper-tiny.en+trim")
-    shapes = []
-    encode = adapter.encode
-    adapter.encode = lambda feats: shapes.append(feats.shape) or encode(feats)
-    try:
-        parts = [adapter.decode(write_sf(tmp_path / f"{s}.wav", tone(s), 16000), "audio").parts[0] for s in (1.2, 2.5)]
-        vectors = adapter.embed(parts).vectors
-    finally:
-        del adapter.encode
-    assert shapes == [(2, 80, 300)]  # 2.5 s → 125 frames with audio → 250 mel frames → next whole second
-    assert [p.features.shape[1] for p in parts] == [200, 300]
-    assert vectors.shape == (2, 384) and np.all(np.isfinite(vectors))
-    # the trimmed log-mel is exactly the start of the 30 s-padded one, silence included
-    samples = tone(1.2)
-    np.testing.assert_array_equal(adapter.features(samples), loaded("whisper-tiny.en").features(samples)[:, :200])
+def test_tiny_en_encodes_only_the_audio(tiny_en, tmp_path):
+    """By default the CTranslate2 encoder sees the audio rounded up to whole seconds (at least 5 s), not 30 s."""
+    parts = [tiny_en.decode(write_audio(tmp_path / f"{s}.wav", sine(440.0, s)), "audio").parts[0] for s in (1.2, 7.5)]
+    assert [p.features.shape for p in parts] == [(80, 500), (80, 800)]  # 7.5 s: 375 frames → 750 mel → 800
+    assert [p.frames for p in parts] == [60, 375]
+    full = loaded("whisper-tiny.en+full")
+    samples = sine(440.0, 1.2)
+    padded = full.features(samples)
+    assert padded.shape == (80, 3000)
+    np.testing.assert_array_equal(tiny_en.features(samples), padded[:, :500])  # the same log-mel, cut short
+    vectors = _unit(np.concatenate([tiny_en.embed(parts[:1]).vectors, full.embed(full.decode(
+        write_audio(tmp_path / "again.wav", samples), "audio").parts).vectors]))
+    assert vectors.shape == (2, 384) and float(vectors[0] @ vectors[1]) > 0.8  # close, not identical
 
 
 @pytest.mark.slow
 def test_transcript_flag_stores_what_was_said(tmp_path):
     adapter = loaded("whisper-tiny.en+transcript")
     assert adapter.decode_in_workers is False  # the transcript needs the model in this process
-    decoded = adapter.decode(speak(tmp_path / "hello.wav", "good morning everyone", speed=140), "audio")
+    decoded = adapter.decode(speak("good morning everyone", tmp_path / "hello.wav", speed=140), "audio")
     assert "good morning" in decoded.text.lower()
     assert decoded.parts[0].frames > 50

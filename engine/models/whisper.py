@@ -8,8 +8,8 @@ Several windows go through the encoder per call.
 Model names take flags after `+`, for this family and the CTranslate2 one (models/ct2whisper.py):
   `+video`       also embed the audio track of video files (a second vector beside the image model's)
   `+transcript`  store Whisper's transcript as the file's text (CTranslate2 models only; slower)
-  `+trim`        encode only the audio, not 30 s of padding (CTranslate2 only; much faster on short
-                 clips, slightly different vectors)
+  `+full`        CTranslate2 models: encode each window padded to 30 s as Whisper was trained, not just
+                 the audio (their default; slower on short clips). Transformers models always do this.
 e.g. `whisper-tiny.en+transcript`, `openai/whisper-small+video`.
 """
 
@@ -30,8 +30,8 @@ from .resolve import locate_hf, missing_message, quiet_hf
 WINDOW_SECONDS = 30
 FRAMES_PER_SECOND = 50  # encoder output frames per second of audio (1500 per 30 s window)
 MAX_WINDOWS = 240  # two hours; load_audio stops there too
-FLAGS = ("video", "transcript", "trim")
-CT2_ONLY = ("transcript", "trim")
+FLAGS = ("video", "transcript", "full")
+CT2_ONLY = ("transcript",)
 
 SPECS = [
     ModelSpec(
@@ -79,7 +79,7 @@ def with_flags(spec: ModelSpec, name: str, flags: tuple[str, ...]) -> ModelSpec:
     if spec.family not in ("whisper", "ct2whisper"):
         raise ModelError(f"{name}: flags {'+'.join(flags)} apply to Whisper models only")
     if spec.family == "whisper" and set(flags) & set(CT2_ONLY):
-        raise ModelError(f"{name}: +transcript and +trim need a CTranslate2 Whisper model (e.g. whisper-tiny.en)")
+        raise ModelError(f"{name}: +transcript needs a CTranslate2 Whisper model (e.g. whisper-tiny.en)")
     modalities = spec.modalities + (("video",) if "video" in flags and "video" not in spec.modalities else ())
     options = spec.options + tuple((flag, True) for flag in flags)
     return dataclasses.replace(spec, name=name, modalities=modalities, options=options)
