@@ -61,8 +61,12 @@ class Explorer:
                 or (modality is not None and modality in m.modalities)]
         if text_query and not fits:
             fits = [m for m in models if m.text_queries]
+        if text_query and not fits:
+            towerless = ", ".join(f"{m.name} ({'/'.join(m.modalities)})" for m in models)
+            raise UserError(f"no indexed model has a text tower to embed a text query (indexed: {towerless}); "
+                            "index with a CLIP model (--model clip-b32) to search images by text")
         if not fits:
-            what = "text queries" if text_query else f"{modality} files"
+            what = f"{modality} files"
             indexed = ", ".join(f"{m.name} ({'/'.join(m.modalities)})" for m in models)
             raise UserError(f"no indexed model handles {what}; indexed: {indexed}")
         return fits[0]
