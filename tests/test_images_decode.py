@@ -9,9 +9,8 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
 from photos import photo
-
+from PIL import Image
 from vexplore.engine.decode import image as image_mod
 from vexplore.engine.decode.image import load_image, read_image, thumbnail_bytes
 from vexplore.engine.models.base import DecodeError

@@ -9,9 +9,8 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from PIL import Image, ImageOps
 from photos import copy_photos, photo
-
+from PIL import Image, ImageOps
 from vexplore.engine.cli import main
 from vexplore.engine.decode.image import load_image
 from vexplore.engine.models import registry
@@ -99,3 +98,19 @@ def test_text_search_refused_without_a_text_tower(indexed):
     assert result.exit_code == 2
     err = result.stderr
     assert "no indexed model has a text tower" in err and "--model clip-b32" in err and "Traceback" not in err
+
+
+def test_fast_path_computes_the_plain_network(effnet):
+    """Folded batch norms, NHWC layout and on-device normalisation change the speed, not the numbers."""
+    import torch
+    from efficientnet_lite_pytorch import EfficientNet
+
+    plain = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=effnet.location.path).eval()
+    part = effnet.preprocess(load_image(photo("rocket.jpg")))
+    x = (torch.from_numpy(part.astype(np.float32)).permute(2, 0, 1)[None] - 127.0) / 128.0
+    with torch.no_grad():
+        expected = plain._avg_pooling(plain.extract_features(x)).flatten(1)[0].numpy()
+        logits = plain(x)[0]
+    out = effnet.embed([part])
+    np.testing.assert_allclose(out.vectors[0], expected, rtol=1e-3, atol=1e-4)
+    assert out.labels[0][0][1] == pytest.approx(float(torch.softmax(logits, 0).max()), abs=1e-3)

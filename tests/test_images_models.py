@@ -11,9 +11,8 @@ import types
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from PIL import Image
 from photos import copy_photos, photo
-
+from PIL import Image
 from vexplore.engine.cli import main
 from vexplore.engine.decode.image import load_image
 from vexplore.engine.models import clip as clip_family

@@ -52,6 +52,7 @@ def locate(spec: ModelSpec) -> Location:
 
 class CLIPAdapter(ImageAdapter):
     family = "clip"
+    channels_last = False  # a transformer: one patch convolution, then matrix products
 
     def load(self, device: str) -> None:
         if self.location.source == "missing":
@@ -63,7 +64,7 @@ class CLIPAdapter(ImageAdapter):
         try:
             self.model = CLIPModel.from_pretrained(source)
             self.tokenizer = AutoTokenizer.from_pretrained(source)
-        except Exception as exc:  # noqa: BLE001 - any loading failure becomes one clear line
+        except Exception as exc:
             raise ModelError(f"cannot load model {self.spec.name!r}: {str(exc).splitlines()[0][:200]}") from exc
         self.context = int(self.model.config.text_config.max_position_embeddings)
         self.prep = preprocess_from_hf(source)

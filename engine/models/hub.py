@@ -82,7 +82,7 @@ def _hub_dir() -> Path:
 
 
 def locate(spec: ModelSpec) -> Location:
-    repo, entry, source = parse(spec.ref)
+    repo, _, source = parse(spec.ref)
     if source == "local":
         ok = (Path(repo) / "hubconf.py").is_file()
         return Location("path", repo, True) if ok else Location("missing", None, False)
@@ -121,7 +121,7 @@ class HubAdapter(ImageAdapter):
                 if "pretrained" not in str(exc):
                     raise
                 model = torch.hub.load(repo, entry, source=source, trust_repo=True, verbose=False)
-        except Exception as exc:  # noqa: BLE001 - any loading failure becomes one clear line
+        except Exception as exc:
             raise ModelError(f"cannot load hub model {self.spec.name!r}: {type(exc).__name__}: "
                              f"{str(exc).splitlines()[0][:200] if str(exc) else ''}") from exc
         if not isinstance(model, nn.Module) or not list(model.children()):

@@ -68,7 +68,7 @@ class HFVisionAdapter(ImageAdapter):
             head = any(a.endswith("ForImageClassification") for a in (config.architectures or []))
             loader = AutoModelForImageClassification if head else AutoModel
             self.model = loader.from_pretrained(source, trust_remote_code=trust)
-        except Exception as exc:  # noqa: BLE001 - any loading failure becomes one clear line
+        except Exception as exc:
             raise ModelError(f"cannot load model {self.spec.name!r}: {str(exc).splitlines()[0][:200]}") from exc
         self.prep = preprocess_from_hf(source)
         self._classifier = getattr(self.model, "classifier", None) if head else None
