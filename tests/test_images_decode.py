@@ -9,7 +9,7 @@ import zlib
 
 import numpy as np
 import pytest
-from photos import photo
+from tests.photos import photo
 from PIL import Image
 from vexplore.engine.decode import image as image_mod
 from vexplore.engine.decode.image import load_image, read_image, thumbnail_bytes

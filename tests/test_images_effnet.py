@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from photos import copy_photos, photo
+from tests.photos import copy_photos, photo
 from PIL import Image, ImageOps
 from vexplore.engine.cli import main
 from vexplore.engine.decode.image import load_image

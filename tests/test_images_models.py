@@ -11,7 +11,7 @@ import types
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from photos import copy_photos, photo
+from tests.photos import copy_photos, photo
 from PIL import Image
 from vexplore.engine.cli import main
 from vexplore.engine.decode.image import load_image
@@ -71,7 +71,7 @@ def test_hub_specs(hub_dir, monkeypatch, tmp_path):
         registry.resolve("hub:resnet50")
     with pytest.raises(ModelError, match="OWNER/REPO"):
         registry.resolve("hub:just-a-name:resnet50")
-    from image_models import build_hub_dir
+    from tests.image_models import build_hub_dir
 
     two = build_hub_dir(tmp_path / "two", extra_entry=True)
     with pytest.raises(ModelError, match="tinycnn, other"):
@@ -165,7 +165,7 @@ def test_local_hub_model_is_the_seed_recipe(hub_dir):
 
 
 def test_untrusted_github_hub_repo_needs_trust(tmp_path, monkeypatch):
-    from image_models import build_hub_dir
+    from tests.image_models import build_hub_dir
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     build_hub_dir(tmp_path / "hub" / "someone_models_main")  # as torch.hub caches a GitHub checkout
