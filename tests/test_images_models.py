@@ -76,6 +76,9 @@ def test_hub_specs(hub_dir, monkeypatch, tmp_path):
     two = build_hub_dir(tmp_path / "two", extra_entry=True)
     with pytest.raises(ModelError, match="tinycnn, other"):
         registry.resolve(str(two))
+    adapter = registry.create(registry.resolve(f"hub:{tmp_path}:tinycnn"))  # a folder with no hubconf.py
+    with pytest.raises(ModelError, match="no hubconf.py"):
+        adapter.load("cpu")
 
 
 def test_image_default_prefers_cached_clip_then_effnet_then_resnet_download(monkeypatch):

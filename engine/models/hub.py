@@ -64,9 +64,10 @@ def detect(name: str, folder: Path | None, config: dict) -> ModelSpec | None:
                          ref=name, description="torch hub model, classifier removed")
     if folder is not None and (folder / "hubconf.py").is_file():
         found = entrypoints(folder)
-        if len(found) != 1:
-            listed = ", ".join(found) or "none found"
-            raise ModelError(f"{name}: a torch hub directory with several entry points ({listed}); "
+        if not found:
+            raise ModelError(f"{name}: its hubconf.py defines no entry point (a public function)")
+        if len(found) > 1:
+            raise ModelError(f"{name}: a torch hub directory with several entry points ({', '.join(found)}); "
                              f"name one: hub:{name}:MODEL")
         return ModelSpec(name=name, family="hub", modalities=("image", "video"), dim=None, backend="torch.hub",
                          ref=f"hub:{folder.resolve()}:{found[0]}", description="local torch hub model")
@@ -105,6 +106,8 @@ class HubAdapter(ImageAdapter):
         from torch import nn
 
         repo, entry, source = parse(self.spec.ref)
+        if self.location.source == "missing" and source == "local":
+            raise ModelError(f"{repo}: not a torch hub directory (no hubconf.py in it)")
         if self.location.source == "missing":
             raise ModelError(f"torch hub model {self.spec.name!r} is not available offline: run it once with "
                              f"the network, or put the repo in {_hub_dir()} or pass a local hub directory")
