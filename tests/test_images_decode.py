@@ -9,12 +9,13 @@ import zlib
 
 import numpy as np
 import pytest
-from tests.photos import photo
 from PIL import Image
 from vexplore.engine.decode import image as image_mod
 from vexplore.engine.decode.image import load_image, read_image, thumbnail_bytes
 from vexplore.engine.models.base import DecodeError
 from vexplore.engine.models.imagebase import Preprocess
+
+from tests.photos import photo
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 

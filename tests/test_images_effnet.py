@@ -9,12 +9,13 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from tests.photos import copy_photos, photo
 from PIL import Image, ImageOps
 from vexplore.engine.cli import main
 from vexplore.engine.decode.image import load_image
 from vexplore.engine.models import registry
 from vexplore.engine.store import Store
+
+from tests.photos import copy_photos, photo
 
 CATS = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat"}
 

@@ -11,7 +11,6 @@ import types
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from tests.photos import copy_photos, photo
 from PIL import Image
 from vexplore.engine.cli import main
 from vexplore.engine.decode.image import load_image
@@ -21,6 +20,8 @@ from vexplore.engine.models.base import DecodeError, ModelError
 from vexplore.engine.pipeline import Options, index_folder
 from vexplore.engine.query import open_explorer
 from vexplore.engine.store import Store
+
+from tests.photos import copy_photos, photo
 
 
 def adapter_for(name: str):
