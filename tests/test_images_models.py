@@ -131,6 +131,14 @@ def test_batches_split_by_batch_size(resnet):
     np.testing.assert_allclose(chunked.vectors, resnet.embed(parts).vectors, rtol=1e-4, atol=1e-5)
 
 
+def test_broken_model_folder_is_one_clear_line(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "clip"}))  # no weights beside it
+    adapter = registry.create(registry.resolve(str(tmp_path)))
+    with pytest.raises(ModelError, match="cannot load model") as caught:
+        adapter.load("cpu")
+    assert "\n" not in str(caught.value)
+
+
 def test_missing_model_is_one_clear_line():
     adapter = registry.create(registry.resolve("resnet50"))  # not cached, HF_HUB_OFFLINE=1 in tests
     with pytest.raises(ModelError, match="not available offline"):

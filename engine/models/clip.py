@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from ..decode.text import read_text
-from .base import Decoded, Embedded, Location, ModelError, ModelSpec
+from .base import Decoded, Embedded, Location, ModelSpec
 from .imagebase import ImageAdapter, preprocess_from_hf
-from .resolve import locate_hf, missing_message, quiet_hf
+from .resolve import locate_hf
 
 MAX_WINDOWS = 16
 CLIP_TYPES = {"clip"}
@@ -55,17 +55,14 @@ class CLIPAdapter(ImageAdapter):
     channels_last = False  # a transformer: one patch convolution, then matrix products
 
     def load(self, device: str) -> None:
-        if self.location.source == "missing":
-            raise ModelError(missing_message(self.spec))
-        quiet_hf()
+        source = self.hf_source()
         from transformers import AutoTokenizer, CLIPModel
 
-        source = self.location.path or self.spec.ref
         try:
             self.model = CLIPModel.from_pretrained(source)
             self.tokenizer = AutoTokenizer.from_pretrained(source)
         except Exception as exc:
-            raise ModelError(f"cannot load model {self.spec.name!r}: {str(exc).splitlines()[0][:200]}") from exc
+            raise self.load_failed(exc) from exc
         self.context = int(self.model.config.text_config.max_position_embeddings)
         self.prep = preprocess_from_hf(source)
         self._finish_load(device)

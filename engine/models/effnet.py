@@ -75,7 +75,7 @@ class EffNetAdapter(ImageAdapter):
             with contextlib.redirect_stdout(io.StringIO()):  # the package prints on load
                 self.model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=self.location.path)
         except Exception as exc:
-            raise ModelError(f"cannot load {self.spec.name!r}: {type(exc).__name__}: {str(exc)[:160]}") from exc
+            raise self.load_failed(exc) from exc
         fold_batch_norms(self.model.eval())
         self.prep = PREP
         self.class_names = imagenet_classes()

@@ -125,8 +125,7 @@ class HubAdapter(ImageAdapter):
                     raise
                 model = torch.hub.load(repo, entry, source=source, trust_repo=True, verbose=False)
         except Exception as exc:
-            raise ModelError(f"cannot load hub model {self.spec.name!r}: {type(exc).__name__}: "
-                             f"{str(exc).splitlines()[0][:200] if str(exc) else ''}") from exc
+            raise self.load_failed(exc) from exc
         if not isinstance(model, nn.Module) or not list(model.children()):
             raise ModelError(f"hub model {self.spec.name!r} is not a torch module with layers to cut")
         children = list(model.children())

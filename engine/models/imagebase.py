@@ -17,7 +17,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..decode.image import THUMB_SIZE, read_image, thumbnail_bytes
-from .base import Adapter, Decoded, DecodeError, Embedded
+from .base import Adapter, Decoded, DecodeError, Embedded, ModelError
+from .resolve import missing_message, quiet_hf
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -154,6 +155,19 @@ class ImageAdapter(Adapter):
         if not frames:
             raise DecodeError("no decodable frames in this video")
         return Decoded(parts=[self.preprocess(f.convert("RGB")) for f in frames], meta=meta, thumbnail=thumb)
+
+    # ---- loading ----------------------------------------------------------------------------
+    def hf_source(self) -> str:
+        """Where a Hugging Face model loads from, once we know it can (else one line saying why not)."""
+        if self.location.source == "missing":
+            raise ModelError(missing_message(self.spec))
+        quiet_hf()
+        return self.location.path or self.spec.ref
+
+    def load_failed(self, exc: BaseException) -> ModelError:
+        """Any loading failure as one clear line."""
+        first = (str(exc).splitlines() or [""])[0][:200]
+        return ModelError(f"cannot load model {self.spec.name!r}: {type(exc).__name__}: {first}")
 
     # ---- embedding (main process, on the device) ---------------------------------------------
     def _finish_load(self, device: str) -> None:

@@ -12,9 +12,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .base import Location, ModelError, ModelSpec
+from .base import Location, ModelSpec
 from .imagebase import ImageAdapter, preprocess_from_hf
-from .resolve import locate_hf, missing_message, quiet_hf
+from .resolve import locate_hf
 
 SPECS = [
     ModelSpec(
@@ -56,12 +56,9 @@ class HFVisionAdapter(ImageAdapter):
     family = "vision"
 
     def load(self, device: str) -> None:
-        if self.location.source == "missing":
-            raise ModelError(missing_message(self.spec))
-        quiet_hf()
+        source = self.hf_source()
         from transformers import AutoConfig, AutoModel, AutoModelForImageClassification
 
-        source = self.location.path or self.spec.ref
         trust = self.trust_remote_code
         try:
             config = AutoConfig.from_pretrained(source, trust_remote_code=trust)
@@ -69,7 +66,7 @@ class HFVisionAdapter(ImageAdapter):
             loader = AutoModelForImageClassification if head else AutoModel
             self.model = loader.from_pretrained(source, trust_remote_code=trust)
         except Exception as exc:
-            raise ModelError(f"cannot load model {self.spec.name!r}: {str(exc).splitlines()[0][:200]}") from exc
+            raise self.load_failed(exc) from exc
         self.prep = preprocess_from_hf(source)
         self._classifier = getattr(self.model, "classifier", None) if head else None
         if self._classifier is not None:
