@@ -53,7 +53,11 @@ def choose_models(store: Store, requested: list[str], modalities: set[str]) -> l
     else:
         specs = [registry.resolve(m.name) for m in store.models()]
         covered = {mod for spec in specs for mod in spec.modalities}
-        for modality in sorted(modalities - covered):
+        # Text first, so a CLIP chosen for images never displaces the text default for text files;
+        # images before video, so the image model (which also embeds video frames) covers video.
+        for modality in ("text", "image", "audio", "video"):
+            if modality not in modalities or modality in covered:
+                continue
             spec = registry.default_for(modality)
             if spec is not None and spec.name not in {s.name for s in specs}:
                 specs.append(spec)

@@ -48,7 +48,8 @@ class Explorer:
         return [m for m in self.store.models() if m.rows > 0]
 
     def model(self, name: str | None, modality: str | None = None, text_query: bool = False) -> ModelRow:
-        """The model asked for, else the one that fits the query's modality (first indexed wins)."""
+        """The model asked for, else the one that fits the query's modality: a model made for that modality
+        (its first modality) before one that also handles it, then the first indexed."""
         models = self.models()
         if not models:
             raise UserError("the store holds no vectors yet: run `vexplore index` first")
@@ -69,7 +70,8 @@ class Explorer:
             what = f"{modality} files"
             indexed = ", ".join(f"{m.name} ({'/'.join(m.modalities)})" for m in models)
             raise UserError(f"no indexed model handles {what}; indexed: {indexed}")
-        return fits[0]
+        primary = "text" if text_query else modality
+        return sorted(fits, key=lambda m: m.modalities[0] != primary)[0]
 
     def index(self, model: ModelRow) -> VectorIndex:
         if self.backend is not None:
