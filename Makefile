@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= models,media,test
+EXTRAS ?= models,media,test,ray,milvus
 export HF_HUB_DISABLE_TELEMETRY := 1
 
 .PHONY: demo test bench lint clean venv system-deps

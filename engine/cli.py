@@ -51,6 +51,29 @@ def _run(fn, *args, **kwargs):
 store_option = click.option("--store", type=click.Path(file_okay=False), default=None,
                             help="Store folder (default: PATH/.vexplore, or the user cache when PATH is read-only).")
 model_option = click.option("--model", "model", default=None, help="Which indexed model answers (default: the one for the query's modality).")
+milvus_option = click.option("--milvus", "milvus_uri", default=None, metavar="URI",
+                             help="Milvus URI: http://host:19530 (token from MILVUS_TOKEN) or a local file (Milvus Lite).")
+collection_option = click.option("--collection", default=None,
+                                 help="Milvus collection (default: vexplore_<folder>_<model>).")
+
+
+def backend_options(fn):
+    """--backend/--milvus/--collection: answer neighbour queries from Milvus instead of the local index."""
+    fn = collection_option(milvus_option(fn))
+    return click.option("--backend", type=click.Choice(["local", "milvus"]), default=None,
+                        help="Where neighbour queries go: the local hnswlib index (default) or Milvus.")(fn)
+
+
+def _backend(backend: str | None, uri: str | None, collection: str | None):
+    if (backend or ("milvus" if uri else "local")) == "local":
+        if uri or collection:
+            _fail("--milvus and --collection go with --backend milvus")
+        return None
+    if not uri:
+        _fail("--backend milvus needs --milvus URI")
+    from .milvus import MilvusBackend
+
+    return MilvusBackend(uri, collection)
 
 
 @click.group(cls=_Group, context_settings=CONTEXT)
@@ -64,11 +87,13 @@ def main() -> None:
 @main.command("open")
 @click.argument("path", default=".", type=click.Path())
 @store_option
-def open_cmd(path: str, store: str | None) -> None:
+@backend_options
+def open_cmd(path: str, store: str | None, backend, milvus_uri, collection) -> None:
     """Open the explorer over PATH (the default when no command is given)."""
     from vexplore.tui.app import run_app
 
-    _run(run_app, Path(path), store)
+    chosen = _backend(backend, milvus_uri, collection)
+    _run(run_app, Path(path), store, **({"backend": chosen} if chosen else {}))
 
 
 @main.command()
@@ -80,7 +105,12 @@ def open_cmd(path: str, store: str | None) -> None:
 @click.option("--workers", type=click.IntRange(0, 64), default=None, help="Decoder processes (default: cores-1).")
 @click.option("--trust-remote-code", is_flag=True, help="Allow model repos to run their own Python code.")
 @click.option("--json", "as_json", is_flag=True, help="Progress as JSON lines on stderr, summary as JSON on stdout.")
-def index(path, models, store, device, batch_size, workers, trust_remote_code, as_json) -> None:
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where decoding and embedding run: this machine, or Ray Data (pip install 'vexplore[ray]').")
+@click.option("--ray-address", default=None, help="Ray cluster to join with --engine ray (default: RAY_ADDRESS, "
+              "else a Ray started on this machine).")
+def index(path, models, store, device, batch_size, workers, trust_remote_code, as_json, engine,
+          ray_address) -> None:
     """Embed new and changed files of PATH and bring the index up to date."""
     from .pipeline import Options, index_folder
     from .progress import JsonReporter, RichReporter
@@ -89,6 +119,8 @@ def index(path, models, store, device, batch_size, workers, trust_remote_code, a
     root = Path(path)
     if not root.is_dir():
         _fail(f"{path}: not a folder" if root.exists() else f"{path}: no such folder")
+    if ray_address and engine != "ray":
+        _fail("--ray-address needs --engine ray")
     stop = threading.Event()
 
     def on_signal(signum, frame):
@@ -98,7 +130,8 @@ def index(path, models, store, device, batch_size, workers, trust_remote_code, a
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    opts = Options(list(models), device, batch_size, workers, trust_remote_code)
+    opts = Options(list(models), device, batch_size, workers, trust_remote_code, engine=engine,
+                   ray_address=ray_address)
     reporter = JsonReporter() if as_json else RichReporter()
     with reporter:
         summary = _run(index_folder, root, find_store_dir(root, store, create=True), opts, reporter.emit, stop)
@@ -116,11 +149,12 @@ def index(path, models, store, device, batch_size, workers, trust_remote_code, a
 @store_option
 @click.option("--device", default="auto", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def search(path, query, k, model, store, device, as_json) -> None:
+@backend_options
+def search(path, query, k, model, store, device, as_json, backend, milvus_uri, collection) -> None:
     """Files nearest to a free-text QUERY (text files; images too with a CLIP model)."""
     from .query import open_explorer
 
-    explorer = _run(open_explorer, Path(path), store)
+    explorer = _run(open_explorer, Path(path), store, _backend(backend, milvus_uri, collection))
     used, hits = _run(explorer.search, query, k, model, device)
     if as_json:
         _json_line({"query": query, "model": used.name, "results": [h.as_json() for h in hits]})
@@ -138,14 +172,15 @@ def search(path, query, k, model, store, device, as_json) -> None:
 @model_option
 @store_option
 @click.option("--json", "as_json", is_flag=True)
-def neighbors(path, file, all_files, k, model, store, as_json) -> None:
+@backend_options
+def neighbors(path, file, all_files, k, model, store, as_json, backend, milvus_uri, collection) -> None:
     """Nearest neighbours of FILE (a path relative to PATH, or inside it), or of every file with --all."""
     from .query import open_explorer
 
     if bool(file) == all_files:
         _fail("give either FILE or --all")
     root = Path(path)
-    explorer = _run(open_explorer, root, store)
+    explorer = _run(open_explorer, root, store, _backend(backend, milvus_uri, collection))
     if all_files:
         from .render import hits_table
 
@@ -199,18 +234,102 @@ def models(as_json) -> None:
 
 @main.command()
 @click.argument("path", type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["npy", "parquet"]), required=True)
+@click.option("--format", "fmt", type=click.Choice(["npy", "parquet"]), default=None)
 @model_option
 @store_option
-@click.option("--out", required=True, type=click.Path(dir_okay=False))
-def export(path, fmt, model, store, out) -> None:
-    """Write one model's vectors with their paths (npy + a .json sidecar, or parquet)."""
-    from .export import export_vectors
+@click.option("--out", default=None, type=click.Path(dir_okay=False))
+@milvus_option
+@collection_option
+@click.option("--json", "as_json", is_flag=True, help="The Milvus export summary as JSON on stdout.")
+def export(path, fmt, model, store, out, milvus_uri, collection, as_json) -> None:
+    """Write one model's vectors with their paths (--format npy|parquet --out FILE), or upsert them into
+    a Milvus collection (--milvus URI): a re-export sends only changed and deleted files."""
     from .query import open_explorer
+
+    if milvus_uri:
+        from .printable import printable
+
+        if fmt or out:
+            _fail("give either --milvus or --format/--out")
+        from .milvus import export_milvus
+
+        explorer = _run(open_explorer, Path(path), store)
+        used = [_run(explorer.model, model)] if model else explorer.models()
+        if not used:
+            _fail("the store holds no vectors yet: run `vexplore index` first")
+        if collection and len(used) > 1:
+            _fail(f"{len(used)} models are indexed and one --collection holds one: add --model")
+        for row in used:  # each model to its own collection
+            s = _run(export_milvus, explorer.store, row, milvus_uri, collection)
+            if as_json:
+                _json_line(s)
+            click.echo(printable(f"{s['model']} → {s['collection']}: {s['upserted']} upserted, "
+                                 f"{s['deleted']} deleted, {s['unchanged']} unchanged"), err=True)
+        return
+    if not (fmt and out) or collection or as_json:
+        _fail("give --format and --out (or --milvus URI)")
+    from .export import export_vectors
 
     explorer = _run(open_explorer, Path(path), store)
     n, used = _run(export_vectors, explorer, fmt, model, Path(out))
     click.echo(f"wrote {n} vectors of {used} to {out}", err=True)
+
+
+@main.command()
+@click.argument("path", type=click.Path())
+@model_option
+@store_option
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True,
+              help="Neighbours per file for the k-NN figures.")
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=0.95, show_default=True,
+              help="Cosine at or above which two files count as near-duplicates.")
+@click.option("--clusters", type=click.IntRange(1, 256), default=None, help="k-means clusters (default: 2-8 by size).")
+@click.option("--projection", type=click.Choice(["pca", "umap"]), default="pca", show_default=True,
+              help="umap needs umap-learn installed.")
+@click.option("--knn-sample", type=click.IntRange(0), default=5000, show_default=True,
+              help="Files queried for the k-NN figures on big stores (0: every file).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout (keys in the README).")
+def stats(path, model, store, k, threshold, clusters, projection, knn_sample, as_json) -> None:
+    """Statistics of one model's vectors: norms, dimensions, anisotropy, PCA, intrinsic dimension,
+    hubness, duplicates, outliers, clusters, a 2-D projection and the index's recall."""
+    from .query import open_explorer
+    from .stats import StatsOptions, vector_stats
+
+    explorer = _run(open_explorer, Path(path), store)
+    opts = StatsOptions(k=k, duplicate_threshold=threshold, clusters=clusters, projection=projection,
+                        knn_sample=knn_sample or None)
+    report = _run(vector_stats, explorer, model, opts)
+    if as_json:
+        _json_line(report)
+    else:
+        from .stats.render import print_stats
+
+        print_stats(report)
+
+
+@main.command()
+@click.argument("path", type=click.Path())
+@click.option("--models", "models", required=True, help="Two indexed models, comma-separated: A,B.")
+@store_option
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+def compare(path, models, store, k, as_json) -> None:
+    """Compare two models indexed on the same files: neighbour overlap, the files they disagree on most,
+    and (for a folder of labelled sub-folders) which model keeps each label together."""
+    from .compare import compare_models
+    from .query import open_explorer
+
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    if len(names) != 2:
+        _fail("--models takes exactly two model names separated by a comma, e.g. --models minilm,mpnet")
+    explorer = _run(open_explorer, Path(path), store)
+    report = _run(compare_models, explorer, names[0], names[1], k)
+    if as_json:
+        _json_line(report)
+    else:
+        from .stats.render import print_compare
+
+        print_compare(report)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,6 +20,7 @@ from .store import ModelRow, Store
 M = 16
 EF_CONSTRUCTION = 200
 RECALL_TARGET = 0.98
+TIE = 1e-5  # cosines this close count as equal when scoring recall (float32 rounding differs by path)
 EF_LADDER = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 
 
@@ -48,6 +49,22 @@ def _fsync_replace(tmp: Path, final: Path) -> None:
         os.close(dir_fd)
 
 
+def exact_knn(vectors: np.ndarray, rows: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int,
+              chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k (file ids, cosines) for each query, streaming the stored rows in chunks (bounded
+    memory); each row's k hits come in no particular order."""
+    best_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    best_i = np.zeros((len(queries), k), dtype=np.int64)
+    for start in range(0, len(rows), chunk):
+        part = np.asarray(vectors[rows[start : start + chunk]], dtype=np.float32)
+        scores = queries @ part.T
+        s = np.concatenate([best_s, scores], axis=1)
+        i = np.concatenate([best_i, np.broadcast_to(ids[start : start + chunk], scores.shape)], axis=1)
+        top = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        best_s, best_i = np.take_along_axis(s, top, 1), np.take_along_axis(i, top, 1)
+    return best_i, best_s
+
+
 @dataclass
 class IndexState:
     generation: int
@@ -72,7 +89,6 @@ class VectorIndex:
         self.recall: float | None = None
         self.rebuilt = False
         self.notice: str | None = None
-        self._live: int | None = None  # vectors a query can return; counting them costs a table scan
 
     # ---- open / build ------------------------------------------------------------------------
     def open(self, persist: bool = True) -> VectorIndex:
@@ -98,7 +114,11 @@ class VectorIndex:
             self.save()
         return self
 
+    def _refresh(self) -> None:
+        self.model = self.store.model(self.model.name) or self.model
+
     def build(self) -> None:
+        self._refresh()
         ids, rows = self.store.embedded(self.model)
         vectors = self.store.vectors(self.model)[rows] if len(rows) else np.zeros((0, self.model.dim), "f4")
         index = hnswlib.Index(space="cosine", dim=self.model.dim)
@@ -114,26 +134,54 @@ class VectorIndex:
     def tune(self, sample: int = 200, k: int = 10) -> None:
         """Pick the smallest ef whose recall@k against exact search on a sample meets the target."""
         assert self.hnsw is not None
-        ids, rows = self.store.embedded(self.model)
-        n = len(ids)
-        if n <= k + 1:
+        self._refresh()
+        if self.store.count_embedded(self.model) <= k + 1:
             self.ef, self.recall = max(k, 16), 1.0
             self.hnsw.set_ef(self.ef)
             return
-        vecs = normalise(self.store.vectors(self.model)[rows])
-        rng = np.random.default_rng(0)
-        pick = rng.choice(n, size=min(sample, n), replace=False)
-        queries = vecs[pick]
+        self.ef, self.recall = self.recall_curve(sample, k)[-1]
+
+    def probe(self, sample: int, k: int, seed: int = 0, data: tuple[np.ndarray, np.ndarray] | None = None
+              ) -> tuple[np.ndarray, list[set[int]], np.ndarray, int]:
+        """Sample queries, their exact k nearest file ids and the exact k-th best cosine of each.
+        data: (file ids, their normalised vectors) when the caller already holds them; else the stored
+        rows are streamed from the memory map."""
+        if data is None:
+            ids, rows = self.store.embedded(self.model)
+            vectors = self.store.vectors(self.model)  # stored normalised; memory-mapped, read in chunks
+        else:
+            ids, vectors = data
+            rows = np.arange(len(ids))
+        n = len(ids)
+        pick = np.random.default_rng(seed).choice(n, size=min(sample, n), replace=False)
+        queries = normalise(vectors[np.sort(rows[pick])])
         kk = min(k, n)
-        exact = np.argsort(-(queries @ vecs.T), axis=1)[:, :kk]
-        truth = [set(ids[row].tolist()) for row in exact]
+        top_ids, top_sims = exact_knn(vectors, rows, ids, queries, kk)
+        return queries, [set(t) for t in top_ids.tolist()], top_sims.min(axis=1), kk
+
+    def recall_at(self, ef: int, queries: np.ndarray, truth: list[set[int]], kth: np.ndarray, k: int) -> float:
+        """Recall@k of the index at this ef against exact search. A hit tied with the exact k-th
+        neighbour counts as found: among equally near files any one is a right answer."""
+        assert self.hnsw is not None
+        self.hnsw.set_ef(max(ef, k))
+        labels, distances = self.hnsw.knn_query(queries, k=k)
+        self.hnsw.set_ef(max(self.ef, k))
+        tied = (1.0 - distances) >= (kth[:, None] - TIE)
+        hits = [sum(lab in truth[i] or bool(tied[i, j]) for j, lab in enumerate(row))
+                for i, row in enumerate(labels.tolist())]
+        return float(np.mean(hits)) / k
+
+    def recall_curve(self, sample: int = 200, k: int = 10, target: float = RECALL_TARGET,
+                     seed: int = 0) -> list[tuple[int, float]]:
+        """(ef, recall@k) up the ladder, stopping at the first ef that meets target (or the ladder's end)."""
+        queries, truth, kth, kk = self.probe(sample, k, seed)
+        curve = []
         for ef in EF_LADDER:
-            self.hnsw.set_ef(max(ef, kk))
-            labels, _ = self.hnsw.knn_query(queries, k=kk)
-            recall = float(np.mean([len(truth[i] & set(labels[i].tolist())) / kk for i in range(len(pick))]))
-            if recall >= RECALL_TARGET or ef == EF_LADDER[-1]:
-                self.ef, self.recall = max(ef, kk), recall
-                return
+            recall = self.recall_at(max(ef, kk), queries, truth, kth, kk)
+            curve.append((max(ef, kk), recall))
+            if recall >= target:
+                break
+        return curve
 
     # ---- updates -----------------------------------------------------------------------------
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
@@ -142,7 +190,6 @@ class VectorIndex:
         if need > self.hnsw.get_max_elements():
             self.hnsw.resize_index(max(need, int(self.hnsw.get_max_elements() * 1.5)))
         self.hnsw.add_items(np.asarray(vectors, dtype=np.float32), np.asarray(ids))
-        self._live = None
 
     def remove(self, ids: list[int]) -> None:
         assert self.hnsw is not None
@@ -153,11 +200,10 @@ class VectorIndex:
                     self.hnsw.mark_deleted(int(i))
                 except RuntimeError:
                     pass  # already deleted
-        self._live = None
 
     def save(self) -> None:
         assert self.hnsw is not None
-        self.model = self.store.model(self.model.name) or self.model
+        self._refresh()
         self.dir.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".hnsw.tmp")
         self.hnsw.save_index(str(tmp))
@@ -179,11 +225,15 @@ class VectorIndex:
         """(file ids, cosine similarities) of the k nearest items to each query vector."""
         assert self.hnsw is not None
         queries = normalise(np.atleast_2d(vectors))
-        if self._live is None:
-            self._live = self.store.count_embedded(self.model)
-        k = min(k, self._live)
-        if k == 0:
-            return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)
-        self.hnsw.set_ef(max(self.ef, k))
-        labels, distances = self.hnsw.knn_query(queries, k=k)
+        k = min(k, self.hnsw.element_count)
+        try:
+            if k == 0:
+                raise RuntimeError("empty index")
+            self.hnsw.set_ef(max(self.ef, k))
+            labels, distances = self.hnsw.knn_query(queries, k=k)
+        except RuntimeError:  # fewer live items than k (deleted ones count in element_count)
+            k = min(k, self.store.count_embedded(self.model))
+            if k == 0:
+                return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)
+            labels, distances = self.hnsw.knn_query(queries, k=k)
         return labels.astype(np.int64), (1.0 - distances).astype(np.float32)

@@ -65,9 +65,12 @@ def decoded(adapter: Adapter, root: Path, files: list[FileRow], workers: int | N
         return
     from torch.utils.data import DataLoader
 
+    # Workers decode up to `decode_ahead` files while the model is busy with the previous batch
+    # (adapters whose parts are small ask for a whole commit's worth, so the model never waits).
+    ahead = getattr(adapter, "decode_ahead", 4 * workers)
     loader = DataLoader(
         _Files(adapter, root, files), batch_size=None, shuffle=False, num_workers=workers,
-        collate_fn=_as_is, prefetch_factor=4, pin_memory=False,
+        collate_fn=_as_is, prefetch_factor=max(4, -(-ahead // workers)), pin_memory=False,
     )
     for i, item in loader:
         yield files[i], item

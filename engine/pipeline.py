@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -33,6 +35,8 @@ class Options:
     batch_size: int | None = None
     workers: int | None = None
     trust_remote_code: bool = False
+    engine: str = "local"  # where decode → embed run: "local" (this process + loader workers) or "ray"
+    ray_address: str | None = None  # a Ray cluster to join (None: RAY_ADDRESS, else a local Ray)
 
 
 @dataclass
@@ -49,7 +53,11 @@ def choose_models(store: Store, requested: list[str], modalities: set[str]) -> l
     else:
         specs = [registry.resolve(m.name) for m in store.models()]
         covered = {mod for spec in specs for mod in spec.modalities}
-        for modality in sorted(modalities - covered):
+        # Text first, so a CLIP chosen for images never displaces the text default for text files;
+        # images before video, so the image model (which also embeds video frames) covers video.
+        for modality in ("text", "image", "audio", "video"):
+            if modality not in modalities or modality in covered:
+                continue
             spec = registry.default_for(modality)
             if spec is not None and spec.name not in {s.name for s in specs}:
                 specs.append(spec)
@@ -76,68 +84,26 @@ def merge_labels(per_part: list[list[tuple[str, float]]], top: int = 5) -> list[
 
 
 class _ModelRun:
-    """Embeds the stale files of one model, committing batch by batch."""
+    """Commits the results of one model's stages batch by batch (the store is written only here)."""
 
     def __init__(self, root: Path, store: Store, adapter: Adapter, row: ModelRow, index: VectorIndex,
-                 opts: Options, emit: Emit, tally: Tally, stop: threading.Event):
+                 opts: Options, emit: Emit, tally: Tally, stop: threading.Event, stages: Stages):
         self.root, self.store, self.adapter, self.row, self.index = root, store, adapter, row, index
-        self.opts, self.emit, self.tally, self.stop = opts, emit, tally, stop
+        self.opts, self.emit, self.tally, self.stop, self.stages = opts, emit, tally, stop, stages
 
     def run(self, todo: list[FileRow]) -> dict:
         started = time.monotonic()
         done = failed = 0
-        pending: list[tuple[FileRow, Decoded]] = []
-        errors: list[tuple[FileRow, str]] = []
-        budget = self.adapter.batch_size() * 4
-        parts = 0
-        for f, result in decoded(self.adapter, self.root, todo, self.opts.workers):
-            if isinstance(result, str):
-                errors.append((f, result))
-            else:
-                pending.append((f, result))
-                parts += len(result.parts)
-            if parts >= budget or len(pending) + len(errors) >= FILES_PER_COMMIT:
-                n_ok, n_bad = self._commit(pending, errors)
+        with closing(self.stages.batches(self.adapter, self.root, todo, self.opts)) as batches:
+            for results in batches:
+                n_ok, n_bad = self._commit(results)
                 done, failed = done + n_ok, failed + n_bad
-                pending, errors, parts = [], [], 0
-                self._progress(done, failed, len(todo), started, f.path)
+                self._progress(done, failed, len(todo), started, results[-1]["file"].path if results else "")
                 if self.stop.is_set():
                     break
-        if (pending or errors) and not self.stop.is_set():
-            n_ok, n_bad = self._commit(pending, errors)
-            done, failed = done + n_ok, failed + n_bad
-            self._progress(done, failed, len(todo), started, todo[-1].path if todo else "")
         return {"embedded": done, "failed": failed, "seconds": round(time.monotonic() - started, 3)}
 
-    def _embed(self, pending: list[tuple[FileRow, Decoded]]) -> list[dict]:
-        """Vectors for every pending file; a batch that fails is retried file by file to find the culprit."""
-        flat = [part for _, dec in pending for part in dec.parts]
-        try:
-            out = self.adapter.embed(flat)
-            vectors, labels = np.asarray(out.vectors, dtype=np.float32), out.labels
-        except Exception as exc:  # noqa: BLE001
-            if len(pending) == 1:
-                return [{"file": pending[0][0], "error": f"model failed: {type(exc).__name__}: {str(exc)[:200]}"}]
-            return [res for item in pending for res in self._embed([item])]
-        results, at = [], 0
-        for f, dec in pending:
-            n = len(dec.parts)
-            vecs = vectors[at : at + n]
-            if not np.all(np.isfinite(vecs)):
-                results.append({"file": f, "error": "model produced NaN or infinite values"})
-            else:
-                vector, norm = pool(vecs)
-                res = {"file": f, "vector": vector, "norm": norm, "windows": normalise(vecs) if n > 1 else None,
-                       "meta": dec.meta, "thumb": dec.thumbnail, "text": dec.text}
-                if labels is not None:
-                    res["labels"] = merge_labels(labels[at : at + n])
-                results.append(res)
-            at += n
-        return results
-
-    def _commit(self, pending: list[tuple[FileRow, Decoded]], errors: list[tuple[FileRow, str]]) -> tuple[int, int]:
-        results = self._embed(pending) if pending else []
-        results += [{"file": f, "error": reason} for f, reason in errors]
+    def _commit(self, results: list[dict]) -> tuple[int, int]:
         self.row = self.store.commit_batch(self.row, results)
         ok = [r for r in results if "error" not in r]
         if ok:
@@ -163,6 +129,93 @@ class _ModelRun:
                    "eta": None if eta is None else round(eta, 1)})
 
 
+def embed_decoded(adapter: Adapter, pending: list[tuple[Any, Decoded]]) -> list[dict]:
+    """Per-file results for decoded files ("file" is whatever key came in: a FileRow here, an index on a
+    Ray worker). A batch that fails is retried file by file to find the culprit."""
+    flat = [part for _, dec in pending for part in dec.parts]
+    try:
+        out = adapter.embed(flat)
+        vectors, labels = np.asarray(out.vectors, dtype=np.float32), out.labels
+    except Exception as exc:  # noqa: BLE001
+        if len(pending) == 1:
+            return [{"file": pending[0][0], "error": f"model failed: {type(exc).__name__}: {str(exc)[:200]}"}]
+        return [res for item in pending for res in embed_decoded(adapter, [item])]
+    results, at = [], 0
+    for f, dec in pending:
+        n = len(dec.parts)
+        vecs = vectors[at : at + n]
+        if not np.all(np.isfinite(vecs)):
+            results.append({"file": f, "error": "model produced NaN or infinite values"})
+        else:
+            vector, norm = pool(vecs)
+            res = {"file": f, "vector": vector, "norm": norm, "windows": normalise(vecs) if n > 1 else None,
+                   "meta": dec.meta, "thumb": dec.thumbnail, "text": dec.text}
+            if labels is not None:
+                res["labels"] = merge_labels(labels[at : at + n])
+            results.append(res)
+        at += n
+    return results
+
+
+class Stages(Protocol):
+    """Runs decode → embed for one model and hands back per-file results; the store is never written here."""
+
+    def prepare(self, adapter: Adapter, opts: Options, emit: Emit, stored_dim: int | None) -> dict: ...
+
+    def batches(self, adapter: Adapter, root: Path, todo: list[FileRow], opts: Options
+                ) -> Iterator[list[dict]]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalStages:
+    """Decode in loader worker processes and embed in this process (the default engine)."""
+
+    def prepare(self, adapter: Adapter, opts: Options, emit: Emit, stored_dim: int | None) -> dict:
+        """Load the model here; returns the device facts the model row records."""
+        from .devices import device_info, pick_device
+
+        try:
+            device = pick_device(opts.device)
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
+        emit({"event": "load", "model": adapter.name, "source": adapter.location.describe(), "device": device})
+        adapter.load(device)
+        return device_info(device) | {"source": adapter.location.describe()}
+
+    def batches(self, adapter: Adapter, root: Path, todo: list[FileRow], opts: Options) -> Iterator[list[dict]]:
+        """Per-file results, one commit's worth at a time."""
+        pending: list[tuple[FileRow, Decoded]] = []
+        errors: list[dict] = []
+        budget = adapter.batch_size() * 4
+        parts = 0
+        for f, result in decoded(adapter, root, todo, opts.workers):
+            if isinstance(result, str):
+                errors.append({"file": f, "error": result})
+            else:
+                pending.append((f, result))
+                parts += len(result.parts)
+            if parts >= budget or len(pending) + len(errors) >= FILES_PER_COMMIT:
+                yield (embed_decoded(adapter, pending) if pending else []) + errors
+                pending, errors, parts = [], [], 0
+        if pending or errors:
+            yield (embed_decoded(adapter, pending) if pending else []) + errors
+
+    def close(self) -> None:
+        pass
+
+
+def make_stages(opts: Options) -> Stages:
+    """The runner of the decode → embed stages that opts.engine names."""
+    if opts.engine == "ray":
+        from .distributed import RayStages
+
+        return RayStages(opts.ray_address)
+    if opts.engine != "local":
+        raise UserError(f"unknown engine {opts.engine!r}: use local or ray")
+    return LocalStages()
+
+
 def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None = None,
                  stop: threading.Event | None = None) -> dict:
     """Bring the store of root up to date with the folder and the chosen models; returns the summary."""
@@ -177,15 +230,17 @@ def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None =
         emit({"event": "scan", "files": len(entries), "skipped": len(skipped)})
         specs = choose_models(store, opts.models, {e.modality for e in entries})
 
-        # Indexes first: they match the catalog as it is now, so removals become mark_deleted, not rebuilds.
+        known = store.files()
+        seen = {e.path for e in entries}
+        gone = [f for p, f in known.items() if p not in seen]
+        # Indexes of a store that lost files are opened before the catalog changes, so that removals
+        # become mark_deleted on an index that matches the catalog rather than full rebuilds.
         indexes: dict[str, VectorIndex] = {}
         for row in store.models():
             store.repair_vectors(row)
-            indexes[row.name] = VectorIndex(store, row).open(persist=False)
-            if indexes[row.name].notice:
-                emit({"event": "notice", "message": indexes[row.name].notice})
+            if gone:
+                _open_index(store, row, indexes, emit)
 
-        known = store.files()
         hashes = {}
         for e in entries:
             old = known.get(e.path)
@@ -201,10 +256,12 @@ def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None =
 
         tally = Tally()
         present = {e.modality for e in entries}
-        for spec in specs:
-            if stop.is_set():
-                break
-            tally.models.append(_index_model(root, store, spec, indexes, opts, emit, tally, stop, present))
+        with closing(make_stages(opts)) as stages:
+            for spec in specs:
+                if stop.is_set():
+                    break
+                tally.models.append(_index_model(root, store, spec, indexes, opts, emit, tally, stop, present,
+                                                 stages))
         for name, index in indexes.items():
             if index.hnsw is not None and (index.rebuilt or removed or any(
                     m["name"] == name and (m["embedded"] or m["failed"]) for m in tally.models)):
@@ -233,12 +290,20 @@ def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None =
         return summary
 
 
+def _open_index(store: Store, row: ModelRow, indexes: dict[str, VectorIndex], emit: Emit) -> VectorIndex:
+    if row.name not in indexes:
+        indexes[row.name] = VectorIndex(store, row).open(persist=False)
+        if indexes[row.name].notice:
+            emit({"event": "notice", "message": indexes[row.name].notice})
+    return indexes[row.name]
+
+
 def _as_file_row(e) -> FileRow:
     return FileRow(-1, e.path, e.raw, e.modality, e.size, e.mtime_ns, None, {})
 
 
 def _index_model(root: Path, store: Store, spec: ModelSpec, indexes: dict[str, VectorIndex], opts: Options,
-                 emit: Emit, tally: Tally, stop: threading.Event, present: set[str]) -> dict:
+                 emit: Emit, tally: Tally, stop: threading.Event, present: set[str], stages: Stages) -> dict:
     row = store.model(spec.name)
     report = {"name": spec.name, "modalities": list(spec.modalities), "backend": spec.backend,
               "embedded": 0, "failed": 0}
@@ -252,22 +317,15 @@ def _index_model(root: Path, store: Store, spec: ModelSpec, indexes: dict[str, V
     adapter = registry.create(spec)
     adapter.requested_batch = opts.batch_size
     adapter.trust_remote_code = opts.trust_remote_code
-    from .devices import device_info, pick_device
-
-    try:
-        device = pick_device(opts.device)
-    except ValueError as exc:
-        raise UserError(str(exc)) from exc
-    emit({"event": "load", "model": spec.name, "source": adapter.location.describe(), "device": device})
-    adapter.load(device)
-    info = device_info(device) | {"source": adapter.location.describe()}
+    info = stages.prepare(adapter, opts, emit, row.dim if row is not None else None)
     row = store.ensure_model(spec.name, spec.family, spec.backend, spec.modalities, adapter.dim,
                              spec.text_queries, info)
-    if row.name not in indexes:
-        indexes[row.name] = VectorIndex(store, row).open(persist=False)
     todo = store.stale(row) if todo is None else todo
-    report.update(dim=row.dim, device=device, source=adapter.location.describe())
+    if adapter.order_by_size:
+        todo.sort(key=lambda f: f.size)  # similar lengths batch together: less padding
+    index = _open_index(store, row, indexes, emit)
+    report.update(dim=row.dim, device=info["device"], source=adapter.location.describe())
     emit({"event": "model", "model": row.name, "todo": len(todo), "dim": row.dim, **info})
-    result = _ModelRun(root, store, adapter, row, indexes[row.name], opts, emit, tally, stop).run(todo)
+    result = _ModelRun(root, store, adapter, row, index, opts, emit, tally, stop, stages).run(todo)
     report.update(result)
     return report

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -29,11 +30,18 @@ class Hit:
         return out
 
 
+class Backend(Protocol):
+    """Another home for the vectors (milvus.MilvusBackend): per model, an object with VectorIndex.knn."""
+
+    def index(self, store: Store, model: ModelRow) -> VectorIndex: ...
+
+
 class Explorer:
     """Queries over one store; keeps indexes open between queries (the TUI holds one of these)."""
 
-    def __init__(self, store: Store, reopen_after: float = 0.0):
+    def __init__(self, store: Store, backend: Backend | None = None, reopen_after: float = 0.0):
         self.store = store
+        self.backend = backend  # None: the local hnswlib index; else e.g. milvus.MilvusBackend
         # A reader watching a store being indexed may keep an index that is behind the catalog for this
         # many seconds instead of rebuilding it after every committed batch.
         self.reopen_after = reopen_after
@@ -45,7 +53,8 @@ class Explorer:
         return [m for m in self.store.models() if m.rows > 0]
 
     def model(self, name: str | None, modality: str | None = None, text_query: bool = False) -> ModelRow:
-        """The model asked for, else the one that fits the query's modality (first indexed wins)."""
+        """The model asked for, else the one that fits the query's modality: a model made for that modality
+        (its first modality) before one that also handles it, then the first indexed."""
         models = self.models()
         if not models:
             raise UserError("the store holds no vectors yet: run `vexplore index` first")
@@ -58,13 +67,20 @@ class Explorer:
                 or (modality is not None and modality in m.modalities)]
         if text_query and not fits:
             fits = [m for m in models if m.text_queries]
+        if text_query and not fits:
+            towerless = ", ".join(f"{m.name} ({'/'.join(m.modalities)})" for m in models)
+            raise UserError(f"no indexed model has a text tower to embed a text query (indexed: {towerless}); "
+                            "index with a CLIP model (--model clip-b32) to search images by text")
         if not fits:
-            what = "text queries" if text_query else f"{modality} files"
+            what = f"{modality} files"
             indexed = ", ".join(f"{m.name} ({'/'.join(m.modalities)})" for m in models)
             raise UserError(f"no indexed model handles {what}; indexed: {indexed}")
-        return fits[0]
+        primary = "text" if text_query else modality
+        return sorted(fits, key=lambda m: m.modalities[0] != primary)[0]
 
     def index(self, model: ModelRow) -> VectorIndex:
+        if self.backend is not None:
+            return self.backend.index(self.store, model)
         current = self.store.model(model.name) or model
         cached = self._indexes.get(model.name)
         fresh_enough = cached is not None and time.monotonic() - self._opened[model.name] < self.reopen_after
@@ -135,13 +151,15 @@ class Explorer:
         return adapter.embed_text([query])[0]  # type: ignore[attr-defined]
 
 
-def open_explorer(root: Path, store: str | Path | None = None) -> Explorer:
+def open_explorer(root: Path, store: str | Path | None = None, backend: Backend | None = None
+                  ) -> Explorer:
+    """backend: where knn queries go (None: the local hnswlib index; see milvus.MilvusBackend)."""
     from .store import find_store_dir
 
     if not root.exists():
         raise UserError(f"{root}: no such folder")
     directory = find_store_dir(root, store)
-    return Explorer(Store(root, directory, readonly=not _writable(directory)))
+    return Explorer(Store(root, directory, readonly=not _writable(directory)), backend)
 
 
 def _writable(directory: Path) -> bool:

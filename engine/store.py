@@ -387,6 +387,19 @@ class Store:
         arr = np.array(got, dtype=np.int64).reshape(-1, 2)
         return arr[:, 0], arr[:, 1]
 
+    def raw_norms(self, model: ModelRow, file_ids: np.ndarray) -> np.ndarray:
+        """Norm of each file's pooled vector before normalisation, aligned with file_ids (NaN if unknown)."""
+        got = np.array(self.db.execute(
+            "SELECT file_id, norm FROM embeddings WHERE model_id=? AND row IS NOT NULL ORDER BY file_id",
+            (model.id,),
+        ).fetchall(), dtype=np.float64).reshape(-1, 2)
+        out = np.full(len(file_ids), np.nan)
+        if len(got):
+            at = np.clip(np.searchsorted(got[:, 0], file_ids), 0, len(got) - 1)
+            hit = got[at, 0] == file_ids
+            out[hit] = got[at[hit], 1]
+        return out
+
     def count_embedded(self, model: ModelRow) -> int:
         return self.db.execute("SELECT COUNT(*) FROM embeddings WHERE model_id=? AND row IS NOT NULL",
                                (model.id,)).fetchone()[0]

@@ -38,14 +38,16 @@ class VexploreApp(App):
     ]
 
     def __init__(self, root: Path, store_dir: Path, store_arg: str | None = None,
-                 index_args: tuple[str, ...] = ()) -> None:
+                 index_args: tuple[str, ...] = (), backend=None) -> None:
         super().__init__()
         self.index_args = index_args  # extra `vexplore index` options (--device, --batch-size, ...)
+        self.backend = backend  # where neighbour queries go (None: the local hnswlib index; e.g. Milvus)
         self.root = root
         self.store_dir = store_dir
         self.store_arg = store_arg
         # Made before Textual starts, so the file list is read while Textual sets up the terminal.
-        self.reader: Reader | None = Reader(root, store_dir) if (store_dir / "catalog.sqlite").exists() else None
+        self.reader: Reader | None = (Reader(root, store_dir, backend) if (store_dir / "catalog.sqlite").exists()
+                                      else None)
         self.browse: BrowseScreen | None = None
         self.model_name: str | None = None  # None: each file's own model
         self.index_run: IndexRun | None = None
@@ -67,7 +69,7 @@ class VexploreApp(App):
     def _browse_screen(self, root: Path, store_dir: Path) -> BrowseScreen:
         if self.reader is not None:
             self.reader.close()
-        self.reader = Reader(root, store_dir)
+        self.reader = Reader(root, store_dir, self.backend if root.resolve() == self.root.resolve() else None)
         self.browse = BrowseScreen(self.reader)
         return self.browse
 
@@ -169,7 +171,7 @@ class VexploreApp(App):
         from vexplore.engine.query import Explorer
 
         assert self.reader is not None
-        return Explorer(Store(self.reader.root, self.reader.store_dir, readonly=True))
+        return Explorer(Store(self.reader.root, self.reader.store_dir, readonly=True), self.reader.backend)
 
     def _later_screen(self, kind: str):
         """The statistics/compare screen class when that part of vexplore is installed, else None."""
@@ -194,7 +196,7 @@ class VexploreApp(App):
         models = await self._models_or_warn() if screen else []
         if screen and models:
             name = self.model_name or (self.browse.neighbour_model if self.browse else None) or models[0].name
-            self.push_screen(screen(self._explorer(), name))
+            self.push_screen(screen(self._explorer(), name), self._open_picked)
 
     async def action_compare(self) -> None:
         screen = self._later_screen("compare")
@@ -207,7 +209,12 @@ class VexploreApp(App):
         if other is None:
             self.notify("comparing needs two indexed models: index the folder with a second model")
             return
-        self.push_screen(screen(self._explorer(), first.name, other.name))
+        self.push_screen(screen(self._explorer(), first.name, other.name), self._open_picked)
+
+    def _open_picked(self, path: str | None) -> None:
+        """A file picked on the statistics or comparison screen becomes the current file."""
+        if path and self.browse is not None:
+            self.browse.jump(path)
 
     async def action_quit(self) -> None:
         if self.index_run is not None and self.index_run.state.active:
@@ -255,11 +262,12 @@ def wants_pictures(root: Path, store_dir: Path) -> bool:
         return False
 
 
-def run_app(path: Path, store: str | None = None) -> None:
-    """`vexplore PATH`: the explorer over PATH (the CLI's default command)."""
+def run_app(path: Path, store: str | None = None, backend=None) -> None:
+    """`vexplore PATH`: the explorer over PATH (the CLI's default command). backend: where neighbour
+    queries go (None: the local hnswlib index; the CLI passes e.g. a Milvus backend)."""
     root = Path(path)
     if not root.is_dir():
         raise UserError(f"{path}: not a folder" if root.exists() else f"{path}: no such folder")
     store_dir = find_store_dir(root, store, create=True)
     graphics.prepare(wants_pictures(root, store_dir))
-    VexploreApp(root, store_dir, store).run()
+    VexploreApp(root, store_dir, store, backend=backend).run()

@@ -58,9 +58,10 @@ class Neighbours:
 class Reader:
     """All store access of the UI for one folder."""
 
-    def __init__(self, root: Path, store_dir: Path):
+    def __init__(self, root: Path, store_dir: Path, backend=None):
         self.root = root
         self.store_dir = store_dir
+        self.backend = backend  # engine.query.Backend for knn queries (None: the local index)
         self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="vexplore-store")
         self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="vexplore-model")
         self._explorer: Explorer | None = None  # only ever touched on the store thread
@@ -89,7 +90,7 @@ class Reader:
         """The explorer, opened read-only on first use: the UI never writes (the indexer is the one writer)."""
         if self._explorer is None and self.exists:
             try:
-                self._explorer = Explorer(Store(self.root, self.store_dir, readonly=True))
+                self._explorer = Explorer(Store(self.root, self.store_dir, readonly=True), self.backend)
             except (StoreError, sqlite3.Error):
                 return None  # the indexer is creating it right now: the next poll tries again
         return self._explorer

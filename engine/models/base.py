@@ -79,6 +79,8 @@ class Adapter:
     family: ClassVar[str] = ""
     # Whether decode() is heavy enough to deserve loader worker processes (images, audio, video).
     decode_in_workers: ClassVar[bool] = False
+    # Whether to embed files in size order (text: similar lengths batch together with less padding).
+    order_by_size: ClassVar[bool] = False
 
     def __init__(self, spec: ModelSpec, location: Location):
         self.spec = spec

