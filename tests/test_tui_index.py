@@ -4,8 +4,9 @@ progress panel's state."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from tui_corpus import text_of, wait_for
 from vexplore.engine.store import Store
 from vexplore.tui import graphics
 from vexplore.tui.app import VexploreApp
@@ -14,10 +15,12 @@ from vexplore.tui.screens.browse import BrowseScreen
 from vexplore.tui.screens.start import StartScreen
 from vexplore.tui.widgets.index_panel import model_stats
 
+from tests.tui_corpus import text_of, wait_for
+
 pytestmark = pytest.mark.anyio
 TOPICS = ["rockets fly to the moon", "bake bread with yeast", "cats chase mice", "rain falls on the hills"]
-N_FILES = 1500
-# Small batches on the CPU: ~24 commits, so the run cannot finish between the first commit and the cancel,
+N_FILES = 5000
+# Small batches on the CPU: ~80 commits, so the run cannot finish between the first commit and the cancel,
 # however fast the machine.
 INDEX_ARGS = ("--device", "cpu", "--batch-size", "16")
 
@@ -48,9 +51,18 @@ async def test_start_screen_index_browse_while_running_and_cancel(tmp_path):
         await wait_for(pilot, lambda: any(m.done for m in run.state.models.values()), timeout=180,
                        what="the first committed batch")
         assert screen.panel.display
-        # Browsing works while the rest is embedded: files are listed, the first ones have neighbours.
-        await wait_for(pilot, lambda: screen.files.total == N_FILES and screen.neighbours.hits, timeout=30,
+        # Browsing works while the rest is embedded: every file is listed, and a file marked embedded (●)
+        # has its neighbours.
+        def embedded() -> list[str]:
+            return [e[1] for e in screen.files._entries if screen.files.state_of(e[0]) == 1]
+
+        await wait_for(pilot, lambda: screen.files.total == N_FILES and embedded(), timeout=30,
+                       what="the first embedded files in the list")
+        target = embedded()[0]
+        screen.jump(target)
+        await wait_for(pilot, lambda: screen.current == target and screen.neighbours.hits, timeout=30,
                        what="neighbours while indexing")
+        assert run.state.active
         await pilot.press("x")
         assert run.state.phase == "stopping"
         await wait_for(pilot, lambda: not run.state.active, timeout=120, what="the indexer to stop")
@@ -77,7 +89,7 @@ async def test_start_screen_index_browse_while_running_and_cancel(tmp_path):
                        what="the second run's first batch")
         assert again.state.active
         await pilot.press("q")
-    assert again.proc.returncode is not None, "quitting left the indexer running"
+    await asyncio.wait_for(again.proc.wait(), 60)  # it got the signal: it ends after its batch
     with Store(root, root / ".vexplore", readonly=True) as store:
         assert done < store.count_embedded(store.model("minilm")) < N_FILES
 

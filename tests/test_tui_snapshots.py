@@ -5,10 +5,11 @@ changed one with `pytest --snapshot-update` and look at the SVG before committin
 from __future__ import annotations
 
 import pytest
-from tui_corpus import build_corpus, wait_for, write_texts
 from vexplore.tui import graphics
 from vexplore.tui.app import VexploreApp
 from vexplore.tui.indexer import ModelProgress, RunState
+
+from tests.tui_corpus import build_corpus, wait_for, write_texts
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from tui_corpus import build_corpus
+
+from tests.tui_corpus import build_corpus
 
 WIDTH, HEIGHT = 80, 24  # the smallest terminal the UI must look right in
 

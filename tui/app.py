@@ -26,7 +26,6 @@ from .reader import Reader
 from .screens.browse import BrowseScreen
 
 FIRST_PAINT_ENV = "VEXPLORE_FIRST_PAINT"  # benchmarks: write the wall-clock time of the first paint here, exit
-LATER = {"stats": "statistics arrive in a later version", "compare": "model comparison arrives in a later version"}
 
 
 class VexploreApp(App):
@@ -173,18 +172,6 @@ class VexploreApp(App):
         assert self.reader is not None
         return Explorer(Store(self.reader.root, self.reader.store_dir, readonly=True), self.reader.backend)
 
-    def _later_screen(self, kind: str):
-        """The statistics/compare screen class when that part of vexplore is installed, else None."""
-        module = f"vexplore.tui.screens.{kind}"
-        try:
-            imported = __import__(module, fromlist=["_"])
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            self.notify(LATER[kind], title="Statistics" if kind == "stats" else "Compare")
-            return None
-        return getattr(imported, "StatsScreen" if kind == "stats" else "CompareScreen")
-
     async def _models_or_warn(self) -> list:
         models = await self.reader.models() if self.reader is not None else []
         if not models:
@@ -192,16 +179,18 @@ class VexploreApp(App):
         return models
 
     async def action_stats(self) -> None:
-        screen = self._later_screen("stats")
-        models = await self._models_or_warn() if screen else []
-        if screen and models:
+        from .screens.stats import StatsScreen  # numpy-heavy statistics: loaded when first asked for
+
+        models = await self._models_or_warn()
+        if models:
             name = self.model_name or (self.browse.neighbour_model if self.browse else None) or models[0].name
-            self.push_screen(screen(self._explorer(), name), self._open_picked)
+            self.push_screen(StatsScreen(self._explorer(), name), self._open_picked)
 
     async def action_compare(self) -> None:
-        screen = self._later_screen("compare")
-        models = await self._models_or_warn() if screen else []
-        if not screen or not models:
+        from .screens.compare import CompareScreen
+
+        models = await self._models_or_warn()
+        if not models:
             return
         first = next((m for m in models if m.name == self.model_name), models[0])
         other = next((m for m in models if m.name != first.name and set(m.modalities) & set(first.modalities)),
@@ -209,7 +198,7 @@ class VexploreApp(App):
         if other is None:
             self.notify("comparing needs two indexed models: index the folder with a second model")
             return
-        self.push_screen(screen(self._explorer(), first.name, other.name), self._open_picked)
+        self.push_screen(CompareScreen(self._explorer(), first.name, other.name), self._open_picked)
 
     def _open_picked(self, path: str | None) -> None:
         """A file picked on the statistics or comparison screen becomes the current file."""

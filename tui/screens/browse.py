@@ -67,6 +67,7 @@ class BrowseScreen(Screen):
         self._started_up = False
         self._topbar: Text | None = None
         self._next_reload = 0.0
+        self._asking: str | None = None  # the file whose neighbours are being read
 
     def compose(self) -> ComposeResult:
         yield Static(id="topbar")
@@ -142,7 +143,7 @@ class BrowseScreen(Screen):
         if had_current is None and self.files.current is None:
             self.neighbours.show_message(Text("no files here yet", style="bright_black"))
         elif had_current is not None:
-            self._refresh_current()
+            self._refresh_current(again=True)
         self.load_states()
 
     @work(group="states", exclusive=True)
@@ -176,6 +177,9 @@ class BrowseScreen(Screen):
 
     # ---- showing a file ----------------------------------------------------------------------
     def on_file_list_highlighted(self, event: FileList.Highlighted) -> None:
+        current = self.files.current
+        if current is None or current.path != event.entry.path:
+            return  # overtaken: typing in the filter moved the cursor again before this arrived
         self.show_file(event.entry.path, replace=self._from_list)
         self._from_list = True
 
@@ -205,9 +209,14 @@ class BrowseScreen(Screen):
         self._update_titles()
         self._refresh_current()
 
-    def _refresh_current(self) -> None:
+    def _refresh_current(self, again: bool = False) -> None:
+        """Ask for the current file's neighbours (and then its preview). again: the store changed under
+        the same file; if its answer is still on the way, let it land rather than start over (commits
+        every half second must not starve the pane)."""
         if self.current is None or not self._started_up:
             return  # before the first paint: first_load asks once it is on screen
+        if again and self._asking == self.current:
+            return
         self._started = time.perf_counter()
         self.preview.show_loading(self.current)
         self.load_neighbours(self.current)  # the preview follows once the neighbours are on screen
@@ -215,7 +224,12 @@ class BrowseScreen(Screen):
     @work(group="neighbours", exclusive=True)
     async def load_neighbours(self, path: str) -> None:
         started = self._started
-        found = await self.reader.neighbours(path, self.k, self.app.model_name)  # type: ignore[attr-defined]
+        self._asking = path
+        try:
+            found = await self.reader.neighbours(path, self.k, self.app.model_name)  # type: ignore[attr-defined]
+        finally:
+            if self._asking == path:
+                self._asking = None
         if found is None or path != self.current:
             return  # overtaken by a newer selection (which shows its own preview)
         self.neighbour_model = found.model

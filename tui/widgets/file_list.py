@@ -251,7 +251,7 @@ class FileList(ScrollView, can_focus=True):
         state, state_style = STATE_MARK[self.states.get(entry.id, 0)]
         mark, mark_style = MODALITY_MARK.get(entry.modality, ("?", ""))
         size = human_size(entry.size)
-        name_width = max(1, width - 5 - len(size) - 1)
+        name_width = max(1, width - 5 - len(size) - 2)  # a space between the name and the size
         text = Text.assemble(
             " ", (state, state_style), " ", (mark, mark_style), " ",
             literal(_left_cut(entry.path, name_width)),

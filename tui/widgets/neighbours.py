@@ -31,6 +31,7 @@ def hit_prompt(rank: int, hit: Hit) -> Text:
     if hit.labels:
         tags = ", ".join(f"{name} {p:.0%}" for name, p in hit.labels[:2])
         text.append_text(literal(f"  {tags}", style="italic bright_black"))
+    text.no_wrap, text.overflow = True, "ellipsis"  # one line per hit, whatever the width
     return text
 
 
