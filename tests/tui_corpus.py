@@ -29,34 +29,29 @@ _built: dict[str, Path] = {}
 
 
 def write_media(root: Path) -> None:
-    """An image, a sound and a video, made here so the previews have real files to read."""
-    import av
+    """An image, a sound and a video (tests/media.py writers), so the previews have real files to read."""
     import numpy as np
-    import soundfile
     from PIL import Image, ImageDraw
+
+    from tests.media import save_png, write_audio, write_video
 
     img = Image.new("RGB", (96, 64), (30, 60, 160))
     draw = ImageDraw.Draw(img)
     draw.ellipse((30, 10, 70, 50), fill=(250, 200, 40))
     draw.rectangle((0, 50, 96, 64), fill=(40, 140, 60))
-    (root / "media").mkdir(parents=True, exist_ok=True)
-    img.save(root / "media" / "sunset.png")
+    save_png(img, root / "media" / "sunset.png")
 
     sr = 16000
     t = np.arange(int(sr * 2.0)) / sr
     envelope = np.minimum(1.0, t * 2) * np.exp(-t)  # rises then fades: a visible loudness shape
-    soundfile.write(root / "media" / "tone.wav", (0.5 * envelope * np.sin(2 * np.pi * 440 * t)).astype("float32"), sr)
+    write_audio(root / "media" / "tone.wav", 0.5 * envelope * np.sin(2 * np.pi * 440 * t), sr)
 
-    with av.open(str(root / "media" / "clip.mp4"), "w") as out:
-        stream = out.add_stream("mpeg4", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for i in range(10):
-            frame = np.zeros((48, 64, 3), np.uint8)
-            frame[:, : 6 * (i + 1)] = (200, 60, 60)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+    frames = []
+    for i in range(10):
+        frame = np.zeros((48, 64, 3), np.uint8)
+        frame[:, : 6 * (i + 1)] = (200, 60, 60)
+        frames.append(frame)
+    write_video(root / "media" / "clip.mp4", frames, fps=10)
 
 
 def write_texts(root: Path) -> None:
