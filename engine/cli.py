@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -43,6 +44,10 @@ def _run(fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except UserError as exc:
         _fail(str(exc))
+    except sqlite3.DatabaseError as exc:  # a damaged catalog page met mid-query: name the file, no traceback
+        from .store import damaged
+
+        _fail(str(damaged(exc)))
     except KeyboardInterrupt:
         click.echo("vexplore: interrupted", err=True)
         sys.exit(130)

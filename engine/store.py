@@ -125,19 +125,32 @@ class FileRow:
     meta: dict
 
 
+def damaged(exc: sqlite3.DatabaseError) -> StoreError:
+    """The one-line error for a catalog SQLite cannot read, naming the file (never a silent reset)."""
+    return StoreError(f"catalog {Store.last_catalog} is unreadable ({exc}); move it aside and re-index")
+
+
 class Store:
     """One folder's store. Many readers, one writer (the writer holds the lock in lock.py)."""
+
+    last_catalog: Path | None = None  # the catalog this process opened last: what `damaged` names
 
     def __init__(self, root: Path, directory: Path, create: bool = False, readonly: bool = False):
         self.root = root
         self.dir = directory
         self.readonly = readonly
         path = directory / "catalog.sqlite"
+        Store.last_catalog = path
         if not path.exists() and not create:
             raise StoreError(f"no index for {root} yet: run `vexplore index {root}` first")
+        if path.exists() and path.stat().st_size == 0:  # SQLite would take it for a new, empty catalog
+            if (directory / "models").exists():
+                raise StoreError(f"catalog {path} is empty but the store holds vectors; "
+                                 "move the store aside and re-index")
+            if not create:  # a writer was stopped before it wrote anything
+                raise StoreError(f"no index for {root} yet: run `vexplore index {root}` first")
         if create:
-            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            os.chmod(directory, 0o700)
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # user-only; an existing one is left as is
         try:
             if readonly:
                 self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
@@ -147,9 +160,13 @@ class Store:
                 self.db.execute("PRAGMA synchronous=FULL")
                 self.db.executescript(SCHEMA)
                 self._check_version(write=True)
+                if create:  # the writer reads every page once, so damage is found before anything is written
+                    problem = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
+                    if problem != "ok":
+                        raise sqlite3.DatabaseError(problem)
             self._check_version()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"catalog {path} is unreadable ({exc}); move it aside and re-index") from exc
+            raise damaged(exc) from exc
         self._memmaps: dict[int, tuple[int, np.ndarray]] = {}
 
     def _check_version(self, write: bool = False) -> None:
