@@ -245,7 +245,7 @@ def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None =
                     hashes[e.path] = content_hash(file_path(root, _as_file_row(e)), e.size)
                 except OSError:
                     hashes[e.path] = None  # unreadable: the decode step records why
-        removed, new, changed = store.sync_files(entries, hashes)
+        removed, new, changed = store.sync_files(entries, hashes, keep=[s.path for s in skipped if s.keep])
         for index in indexes.values():
             index.remove(removed)
         emit({"event": "plan", "new": new, "changed": changed, "removed": len(removed)})

@@ -208,9 +208,14 @@ class Store:
             out.update(self.db.execute(f"SELECT id, path FROM files WHERE id IN ({marks})", chunk).fetchall())
         return out
 
-    def sync_files(self, entries: list[Entry], hashes: dict[str, str]) -> tuple[list[int], int, int]:
-        """Make the catalog match a scan: insert new, update changed, delete gone files.
-        Returns (removed file ids, new count, changed count)."""
+    def sync_files(self, entries: list[Entry], hashes: dict[str, str], keep: Iterable[str] = ()
+                   ) -> tuple[list[int], int, int]:
+        """Make the catalog match a scan: insert new, update changed, delete gone files, except those at or
+        under the paths in keep (folders the scan could not list this time). Returns (removed file ids, new
+        count, changed count)."""
+        keep = tuple(keep)
+        if "." in keep:
+            keep = ("",)
         known = {p: (i, s, m) for i, p, s, m in self.db.execute("SELECT id, path, size, mtime_ns FROM files")}
         seen = set()
         new = changed = 0
@@ -230,7 +235,8 @@ class Store:
                         "UPDATE files SET size=?, mtime_ns=?, hash=?, modality=? WHERE id=?",
                         (e.size, e.mtime_ns, hashes.get(e.path), e.modality, old[0]),
                     )
-            gone = [known[p][0] for p in known.keys() - seen]
+            gone = [known[p][0] for p in known.keys() - seen
+                    if not any(k == "" or p == k or p.startswith(k + "/") for k in keep)]
             for start in range(0, len(gone), 900):
                 chunk = gone[start : start + 900]
                 marks = ",".join("?" * len(chunk))
