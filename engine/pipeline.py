@@ -230,11 +230,15 @@ def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None =
         seen = {e.path for e in entries}
         gone = [f for p, f in known.items() if p not in seen]
         # Indexes of a store that lost files are opened before the catalog changes, so that removals
-        # become mark_deleted on an index that matches the catalog rather than full rebuilds.
+        # become mark_deleted on an index that matches the catalog rather than full rebuilds. A missing or
+        # damaged one is opened (rebuilt, with a notice) even when nothing else changes, and saved below.
         indexes: dict[str, VectorIndex] = {}
         for row in store.models():
-            store.repair_vectors(row)
-            if gone:
+            repaired = store.repair_vectors(row)
+            if repaired:
+                emit({"event": "notice", "message": repaired})
+                row = store.model(row.name) or row
+            if gone or repaired or VectorIndex(store, row).problem():  # damage is mended on every run
                 _open_index(store, row, indexes, emit)
 
         hashes = {}

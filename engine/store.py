@@ -300,14 +300,29 @@ class Store:
         )
         return [FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}")) for r in rows]
 
-    def repair_vectors(self, model: ModelRow) -> None:
-        """Drop rows past the committed count (left by a crash between append and commit)."""
+    def repair_vectors(self, model: ModelRow) -> str | None:
+        """Drop rows past the committed count (left by a crash between append and commit). A file shorter
+        than the catalog says was damaged outside vexplore: the files whose vectors it lost are forgotten, so
+        this run embeds them again, and the returned notice says so. Writer only."""
         path = self.vector_path(model)
         valid = model.rows * model.dim * 4
-        if path.exists() and path.stat().st_size > valid:
-            with open(path, "r+b") as fh:
-                fh.truncate(valid)
-                os.fsync(fh.fileno())
+        size = path.stat().st_size if path.exists() else 0
+        if size == valid:
+            return None
+        keep = min(size, valid) // (model.dim * 4)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab") as fh:
+            fh.truncate(keep * model.dim * 4)
+            os.fsync(fh.fileno())
+        if size > valid:
+            return None
+        with self.db:
+            lost = self.db.execute(
+                "DELETE FROM embeddings WHERE model_id=? AND row IS NOT NULL "
+                "AND row + 1 + (CASE WHEN parts > 1 THEN parts ELSE 0 END) > ?", (model.id, keep)).rowcount
+            self.db.execute("UPDATE models SET rows=?, generation=generation+1 WHERE id=?", (keep, model.id))
+        self._memmaps.pop(model.id, None)
+        return f"vector file {path} was shorter than the catalog says: {lost} files will be embedded again"
 
     def commit_batch(self, model: ModelRow, results: list[dict]) -> ModelRow:
         """Append the vectors of a batch, fsync, then record them in one catalog transaction.
@@ -356,18 +371,24 @@ class Store:
         return self.model(model.name)  # type: ignore[return-value]
 
     def vectors(self, model: ModelRow) -> np.ndarray:
-        """All valid rows of the model's vector file, memory-mapped read-only."""
+        """All valid rows of the model's vector file, memory-mapped read-only.
+
+        The row count is read afresh, not taken from `model`: a reader that read its model row before an
+        indexer's commit can be handed embeddings rows of that commit, and every committed row is on disk."""
+        fresh = self.db.execute("SELECT rows FROM models WHERE id=?", (model.id,)).fetchone()
+        rows = fresh[0] if fresh else model.rows
         cached = self._memmaps.get(model.id)
-        if cached is not None and cached[0] == model.rows:
+        if cached is not None and cached[0] == rows:
             return cached[1]
         path = self.vector_path(model)
-        if model.rows == 0 or not path.exists():
+        if rows == 0:
             arr = np.zeros((0, model.dim), dtype=np.float32)
         else:
-            if path.stat().st_size < model.rows * model.dim * 4:
-                raise StoreError(f"vector file {path} is shorter than the catalog says; re-index with --rebuild")
-            arr = np.memmap(path, dtype="<f4", mode="r", shape=(model.rows, model.dim))
-        self._memmaps[model.id] = (model.rows, arr)
+            if not path.exists() or path.stat().st_size < rows * model.dim * 4:
+                raise StoreError(f"vector file {path} is shorter than the catalog says; "
+                                 "run `vexplore index` again to repair the store")
+            arr = np.memmap(path, dtype="<f4", mode="r", shape=(rows, model.dim))
+        self._memmaps[model.id] = (rows, arr)
         return arr
 
     def embedded(self, model: ModelRow) -> tuple[np.ndarray, np.ndarray]:
