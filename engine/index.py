@@ -88,6 +88,9 @@ class VectorIndex:
         self.ef = 64
         self.recall: float | None = None
         self.rebuilt = False
+        # The catalog generation the contents match (self.model is refreshed as it goes; a reader must not
+        # take the newer generation of its model row for what it built from).
+        self.generation: int | None = None
         self.notice: str | None = None
 
     # ---- open / build ------------------------------------------------------------------------
@@ -106,6 +109,7 @@ class VectorIndex:
                 if index.element_count != state.count:
                     raise ValueError("element count differs from the sidecar")
                 self.hnsw, self.ef, self.recall = index, state.ef, state.recall
+                self.generation = state.generation
                 self.hnsw.set_ef(self.ef)
                 return self
             except (OSError, RuntimeError, ValueError) as exc:
@@ -138,6 +142,7 @@ class VectorIndex:
 
     def build(self) -> None:
         self._refresh()
+        self.generation = self.model.generation  # a commit landing before the read below only adds to it
         ids, rows = self.store.embedded(self.model)
         vectors = self.store.vectors(self.model)[rows] if len(rows) else np.zeros((0, self.model.dim), "f4")
         index = hnswlib.Index(space="cosine", dim=self.model.dim)

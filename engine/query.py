@@ -73,7 +73,7 @@ class Explorer:
             return self.backend.index(self.store, model)
         current = self.store.model(model.name) or model
         cached = self._indexes.get(model.name)
-        if cached is None or cached.model.generation != current.generation:
+        if cached is None or cached.generation != current.generation:
             cached = VectorIndex(self.store, current).open(persist=False)
             if cached.notice:
                 self.notices.append(cached.notice)
@@ -90,7 +90,7 @@ class Explorer:
         try:
             with WriterLock(self.store.dir):
                 now = self.store.model(index.model.name)
-                if now is not None and now.generation == index.model.generation:
+                if now is not None and now.generation == index.generation:
                     index.save()
         except (LockedError, OSError):
             pass
