@@ -10,10 +10,11 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from vexplore.engine.index import VectorIndex
 from vexplore.engine.lock import LockedError, WriterLock
-from vexplore.engine.query import open_explorer
+from vexplore.engine.query import Explorer, open_explorer
 from vexplore.engine.store import Store
 
 from tests.indexrun import IndexRun, check_consistent, run_cli
@@ -122,3 +123,49 @@ def test_one_writer_at_a_time_readers_see_a_consistent_store_and_a_killed_writer
     _, hits = held.neighbors("doc001.txt", k=N_FILES - 1)
     assert len(hits) == N_FILES - 1
     held.store.close()
+
+
+def test_a_reader_never_saves_an_index_under_a_newer_generation_than_it_holds(tmp_path, monkeypatch):
+    """A commit that lands while a reader builds its index (here: between reading the rows and tuning)
+    must leave that index marked as older, so it is neither kept on disk as current nor trusted later."""
+    from vexplore.engine.scan import scan
+
+    root = tmp_path / "folder"
+    root.mkdir()
+    for i in range(30):
+        (root / f"f{i:02d}.txt").write_text(f"file {i}")
+    entries, _ = scan(root)
+    store_dir = tmp_path / "store"
+    rng = np.random.default_rng(0)
+
+    def commit(store: Store, paths: list[str]) -> None:
+        model = store.model("fake")
+        store.commit_batch(model, [{"file": store.file_by_path(p), "vector": v / np.linalg.norm(v), "norm": 1.0}
+                                   for p, v in zip(paths, rng.normal(size=(len(paths), 8)).astype("f4"))])
+
+    writer = Store(root, store_dir, create=True)
+    writer.sync_files(entries, {})
+    writer.ensure_model("fake", "text", "test", ("text",), 8, False, {})
+    paths = sorted(e.path for e in entries)
+    commit(writer, paths[:20])
+
+    original = VectorIndex.tune
+    landed = []
+
+    def tune_after_a_commit(self, *args, **kwargs):
+        if not landed:  # an indexer commits after the reader read the rows, before it tunes
+            commit(writer, paths[20:])
+            landed.append(True)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(VectorIndex, "tune", tune_after_a_commit)
+    explorer = Explorer(Store(root, store_dir))
+    model = explorer.model("fake")
+    index = explorer.index(model)
+    assert landed and index.hnsw.element_count == 20
+    assert not (index.dir / "index.json").exists()  # not kept as if it were current
+    fresh = explorer.index(model)  # the next query rebuilds with all 30, and keeps that one
+    assert fresh is not index and fresh.hnsw.element_count == 30
+    assert VectorIndex(explorer.store, explorer.store.model("fake")).open(persist=False).rebuilt is False
+    writer.close()
+    explorer.store.close()
