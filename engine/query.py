@@ -43,6 +43,7 @@ class Explorer:
         self.backend = backend  # None: the local hnswlib index; else e.g. milvus.MilvusBackend
         self._indexes: dict[str, VectorIndex] = {}
         self._adapters: dict[str, object] = {}
+        self.notices: list[str] = []  # an index found missing or damaged and rebuilt: for the user to see
 
     def models(self) -> list[ModelRow]:
         return [m for m in self.store.models() if m.rows > 0]
@@ -78,10 +79,27 @@ class Explorer:
             return self.backend.index(self.store, model)
         current = self.store.model(model.name) or model
         cached = self._indexes.get(model.name)
-        if cached is None or cached.model.generation != current.generation:
-            cached = VectorIndex(self.store, current).open(persist=not self.store.readonly)
+        if cached is None or cached.generation != current.generation:
+            cached = VectorIndex(self.store, current).open(persist=False)
+            if cached.notice:
+                self.notices.append(cached.notice)
+            if cached.rebuilt and not self.store.readonly:
+                self._save_if_idle(cached)
             self._indexes[model.name] = cached
         return cached
+
+    def _save_if_idle(self, index: VectorIndex) -> None:
+        """Keep a rebuilt index for next time, but only while no indexer writes the store (it saves its own
+        index when it finishes) and only if no commit landed since this one was built."""
+        from .lock import LockedError, WriterLock
+
+        try:
+            with WriterLock(self.store.dir):
+                now = self.store.model(index.model.name)
+                if now is not None and now.generation == index.generation:
+                    index.save()
+        except (LockedError, OSError):
+            pass
 
     def _hits(self, model: ModelRow, ids: np.ndarray, scores: np.ndarray, exclude: int | None,
               k: int) -> list[Hit]:
