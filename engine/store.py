@@ -193,11 +193,42 @@ class Store:
         rows = self.db.execute("SELECT id, path, raw, modality, size, mtime_ns, hash, meta FROM files")
         return {r[1]: FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}")) for r in rows}
 
+    def has_modality(self, *modalities: str) -> bool:
+        marks = ",".join("?" * len(modalities))
+        return self.db.execute(f"SELECT 1 FROM files WHERE modality IN ({marks}) LIMIT 1", modalities).fetchone() is not None
+
     def file_by_path(self, path: str) -> FileRow | None:
         r = self.db.execute(
             "SELECT id, path, raw, modality, size, mtime_ns, hash, meta FROM files WHERE path=?", (path,)
         ).fetchone()
         return FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}")) if r else None
+
+    def listing(self, first: int | None = None) -> list[tuple[int, str, str, int, int]]:
+        """(id, path, modality, size, mtime_ns) of every file, as plain tuples: cheap enough for 100k files
+        (no JSON parsed, no join), which is what a file browser lists. With first=N: only the first N by
+        path, in a millisecond, so a browser can paint its top rows before the whole list is read."""
+        sql = "SELECT id, path, modality, size, mtime_ns FROM files"
+        if first is None:
+            return self.db.execute(sql).fetchall()
+        return self.db.execute(sql + " ORDER BY path LIMIT ?", (first,)).fetchall()
+
+    def file_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+
+    def file_states(self) -> dict[int, int]:
+        """file id -> 1 when some model has its vector, -1 when models only failed on it (files no model
+        has seen yet are absent)."""
+        rows = self.db.execute("SELECT file_id, MAX(row IS NOT NULL) FROM embeddings GROUP BY file_id")
+        return {fid: 1 if has else -1 for fid, has in rows}
+
+    def extras(self, file_id: int) -> tuple[bytes | None, str | None]:
+        """The thumbnail and the stored text (a transcript, say) of a file: what a preview shows."""
+        r = self.db.execute("SELECT thumb, text FROM files WHERE id=?", (file_id,)).fetchone()
+        return (r[0], r[1]) if r else (None, None)
+
+    def data_version(self) -> int:
+        """Changes whenever another connection (the indexer) commits: a cheap poll for readers to refresh."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
 
     def paths_by_id(self, ids: Iterable[int]) -> dict[int, str]:
         ids = [int(i) for i in ids]
@@ -443,6 +474,13 @@ class Store:
             (model.id, *ids),
         )
         return {fid: json.loads(lab) for fid, lab in rows}
+
+    def embeddings_of(self, file_id: int) -> list[tuple[str, bool, str | None, list | None]]:
+        """(model name, has a vector, error, labels) for every model that has seen the file."""
+        rows = self.db.execute(
+            "SELECT m.name, e.row IS NOT NULL, e.error, e.labels FROM embeddings e JOIN models m ON m.id=e.model_id "
+            "WHERE e.file_id=? ORDER BY m.id", (file_id,))
+        return [(name, bool(has), error, json.loads(labels) if labels else None) for name, has, error, labels in rows]
 
     def errors(self, model: ModelRow | None = None) -> Iterator[tuple[str, str, str]]:
         """(path, model name, reason) of every file that failed to embed."""
