@@ -95,16 +95,24 @@ def assert_same_store(got: dict, want: dict) -> None:
         assert {p for p, s in hits if s > cutoff} <= {p for p, _ in other}, path
 
 
-def _index_state(store_dir: Path) -> dict:
-    model_dirs = list((store_dir / "models").glob("*"))
-    if not model_dirs:
-        return {"tmp_left": False, "sidecar": None}
-    d = model_dirs[0]
-    try:
-        sidecar = json.loads((d / "index.json").read_text())["generation"]
-    except (OSError, ValueError, KeyError):
-        sidecar = None
-    return {"tmp_left": any(d.glob("index.*tmp")), "sidecar": sidecar}
+def _index_files(store_dir: Path) -> dict[str, tuple | None]:
+    """(inode, mtime) of each saved index file, and whether a temp file of a save is lying about."""
+    out: dict[str, tuple | None] = {"tmp": None}
+    for name in ("index.hnsw", "index.json"):
+        found = list((store_dir / "models").glob(f"*/{name}"))
+        out[name] = (found[0].stat().st_ino, found[0].stat().st_mtime_ns) if found else None
+    out["tmp"] = tuple(p.name for p in (store_dir / "models").glob("*/index.*tmp")) or None
+    return out
+
+
+def _save_stage(before: dict, after: dict) -> str:
+    """Where in an index save the kill landed, from the files it left."""
+    if after["tmp"]:
+        return "writing the index"
+    new_index, new_sidecar = (after[n] != before[n] for n in ("index.hnsw", "index.json"))
+    if new_index and not new_sidecar:
+        return "between index and sidecar"
+    return "after the save" if new_index else "before any save"
 
 
 def _check_after_kill(
@@ -177,8 +185,12 @@ class KillChain:
     def commit_time(self) -> float:
         return float(np.median(self.gaps)) if self.gaps else 0.5
 
-    def kill(self, phase: str, trigger, delay: float, removed: int = 0, fresh: bool = False) -> None:
+    def kill(self, phase: str, trigger, delay: float, removed: int = 0, fresh: bool = False,
+             watch=None) -> None:
+        """Start a run, wait for the event trigger picks (None: none), then for watch() to be true (it
+        looks at the store's files), then delay seconds, and SIGKILL it."""
         started = time.monotonic()
+        before = _index_files(self.store_dir) if self.store_dir.exists() else {}
         run = IndexRun(self.root, self.store_dir, *ARGS)
         if trigger is not None and run.wait_for(trigger) is None:  # it ended before the moment came
             rc, summary = run.finish()
@@ -186,6 +198,8 @@ class KillChain:
             self.stored = len(check_consistent(self.root, self.store_dir).get("minilm", {}))
             self.log.append({"phase": phase, "killed": False, "seconds": time.monotonic() - started})
             return
+        while watch is not None and run.proc.poll() is None and not watch():
+            time.sleep(0.0002)
         time.sleep(delay)
         killed = run.proc.poll() is None
         run.kill()
@@ -206,7 +220,7 @@ class KillChain:
                 "killed": killed,
                 "last_event": last,
                 "seconds": time.monotonic() - started,
-                **_index_state(self.store_dir),
+                "save": _save_stage(before, _index_files(self.store_dir)) if before else "before any save",
             }
         )
 
@@ -224,7 +238,7 @@ class KillChain:
             "kill_points": len(killed),
             "by_phase": dict(Counter(e["phase"] for e in killed)),
             "last_event_before_kill": dict(Counter(e.get("last_event") for e in killed)),
-            "killed_mid_index_write": sum(e.get("tmp_left", False) for e in killed),
+            "index_save_stage_at_kill": dict(Counter(e["save"] for e in killed)),
             "seconds": round(sum(e["seconds"] for e in self.log), 1),
             "crashes": 0,
         }
@@ -244,6 +258,7 @@ def test_sigkill_at_random_moments_then_rerun_matches_a_clean_run(corpus, refere
     chain.kill("scan", _event("scan"), rng.uniform(0.0, 0.03))
     chain.kill("plan", _event("plan"), 0.0)
     chain.kill("plan", _event("plan"), rng.uniform(0.05, 0.5))
+    chain.kill("plan", _event("plan"), rng.uniform(0.0, 0.05))
     chain.kill("load", _event("load"), rng.uniform(0.2, 3.0))
 
     # Mid-embed: after the first or second commit of a run, plus a random part of a commit's duration,
@@ -256,7 +271,16 @@ def test_sigkill_at_random_moments_then_rerun_matches_a_clean_run(corpus, refere
     chain.kill("embed+save", _all_done, rng.uniform(0.0, 0.3), fresh=True)  # last commit, tune, index save
 
     # Index save: runs that embed nothing but lose files (mark_deleted + save) or their index (rebuild +
-    # save); one run that is not killed measures how long that takes, so the kills land inside it.
+    # save). The save takes a few milliseconds, less than it takes to hear of an event, so most of these
+    # kills watch the store's files: the moment a temp index appears, or the index has been replaced
+    # (and its sidecar not yet, or just).
+    def tmp_appears():
+        return lambda: any((store_dir / "models").glob("*/index.hnsw.*.tmp"))
+
+    def index_replaced():
+        was = _index_files(store_dir)["index.hnsw"]
+        return lambda: _index_files(store_dir)["index.hnsw"] != was
+
     gone: list[Path] = []
 
     def remove_one() -> int:
@@ -265,18 +289,14 @@ def test_sigkill_at_random_moments_then_rerun_matches_a_clean_run(corpus, refere
         victim.rename(gone[-1])
         return 1
 
-    remove_one()
-    calibration = IndexRun(root, store_dir, *ARGS)
-    assert calibration.finish()[0] == 0
-    at = dict(zip((e["event"] for e in calibration.events), calibration.times))
-    save_window = max(at["done"] - at["plan"], 0.02)
-    chain.stored = len(check_consistent(root, store_dir)["minilm"])
-    for _ in range(6):
-        chain.kill("remove+save", _event("plan"), rng.uniform(0.0, 0.8 * save_window), removed=remove_one())
-    for _ in range(4):
+    for watch in (tmp_appears, tmp_appears, index_replaced, index_replaced, None, None):
+        delay = rng.uniform(0.0, 0.002) if watch else rng.uniform(0.0, 0.05)
+        chain.kill("remove+save", _event("plan"), delay, removed=remove_one(), watch=watch and watch())
+    for watch in (tmp_appears, tmp_appears, index_replaced, index_replaced, None):
         for f in (store_dir / "models").glob("*/index.*"):
             f.unlink()
-        chain.kill("rebuild+save", _event("plan"), rng.uniform(0.0, 0.8 * save_window))
+        delay = rng.uniform(0.0, 0.002) if watch else rng.uniform(0.0, 0.05)
+        chain.kill("rebuild+save", _event("plan"), delay, watch=watch and watch())
 
     # The files come back and a few are touched: re-embedded, then saved, with the model loaded.
     for bak in gone:

@@ -25,9 +25,15 @@ IN_MEMORY_PICKLE = {
 
 
 def _calls(tree: ast.AST):
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            yield node, ast.unparse(node.func)
+    """(call, the called name, the source of the function it is in, or "" at module level)."""
+    scopes = [(tree, "")]
+    while scopes:
+        node, scope = scopes.pop()
+        for child in ast.iter_child_nodes(node):
+            inner = ast.unparse(child) if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else scope
+            if isinstance(child, ast.Call):
+                yield child, ast.unparse(child.func), inner
+            scopes.append((child, inner))
 
 
 def _keyword(call: ast.Call, name: str):
@@ -54,7 +60,7 @@ def unsafe_loading(source: str, in_memory_pickle: bool = False) -> list[str]:
                 for n in names
                 if n.split(".")[0] in UNSAFE_MODULES and not (in_memory_pickle and n == "pickle")
             ]
-    for call, name in _calls(tree):
+    for call, name, function in _calls(tree):
         where = f"line {call.lineno}: {name}"
         if name in ("pickle.load", "pickle.Unpickler"):
             found.append(f"{where}: unpickles from a file")
@@ -62,8 +68,8 @@ def unsafe_loading(source: str, in_memory_pickle: bool = False) -> list[str]:
             found.append(f"{where} without weights_only=True")
         if name in ("np.load", "numpy.load") and _is_true(_keyword(call, "allow_pickle")):
             found.append(f"{where} with allow_pickle=True")
-        if name.endswith("hub.load") and _is_true(_keyword(call, "trust_repo")):
-            found.append(f"{where} with trust_repo=True written in the code")
+        if name.endswith("hub.load") and "trust_remote_code" not in function:  # runs the repo's hubconf.py
+            found.append(f"{where} in a function that does not consult --trust-remote-code")
         if name.endswith("read_pickle") or name in ("eval", "exec"):
             found.append(where)
         trust = _keyword(call, "trust_remote_code")
@@ -76,13 +82,14 @@ def test_the_checker_catches_what_it_looks_for():
     bad = (
         "import pickle\nfrom joblib import load\ntorch.load(p)\ntorch.load(p, weights_only=False)\n"
         "np.load(p, allow_pickle=True)\nAutoModel.from_pretrained(p, trust_remote_code=True)\n"
-        "torch.hub.load(r, m, trust_repo=True)\npd.read_pickle(p)\neval(s)\n"
+        "def f():\n    torch.hub.load(r, m, trust_repo=True)\npd.read_pickle(p)\neval(s)\n"
     )
     assert len(unsafe_loading(bad)) == 9, unsafe_loading(bad)
     good = (
         "torch.load(p, weights_only=True)\nnp.load(p)\nnp.load(p, allow_pickle=False)\n"
         "AutoModel.from_pretrained(p, trust_remote_code=self.trust_remote_code)\n"
-        "torch.hub.load(r, m, trust_repo=trust)\n"
+        "def load(self):\n    if not self.trust_remote_code and not trusted(repo):\n        raise E()\n"
+        "    torch.hub.load(r, m, trust_repo=True)\n"
     )
     assert unsafe_loading(good) == []
 
@@ -208,3 +215,31 @@ def test_an_existing_folder_given_as_the_store_keeps_its_mode(tmp_path):
     fresh = tmp_path / "new-store"
     Store(tmp_path, fresh, create=True).close()
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+
+
+class _RunsCodeWhenUnpickled:
+    """Unpickling this makes a folder: what a booby-trapped checkpoint could do instead."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.mkdir, (str(self.marker),)
+
+
+@pytest.mark.slow
+def test_torch_load_refuses_a_checkpoint_that_runs_code(tmp_path):
+    """Our code passes weights_only=True itself; third-party loaders a family uses (efficientnet_lite_pytorch
+    calls torch.load(path) bare) are safe only because torch >= 2.6 makes weights_only=True the default,
+    which is why pyproject asks for torch >= 2.6. A checkpoint whose pickle runs code must be refused."""
+    import pickle
+
+    import torch
+
+    marker = tmp_path / "code-ran"
+    checkpoint = tmp_path / "model.pth"
+    with open(checkpoint, "wb") as fh:
+        pickle.dump({"weight": _RunsCodeWhenUnpickled(marker)}, fh)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(checkpoint)  # no weights_only: the default must be the safe one
+    assert not marker.exists()
