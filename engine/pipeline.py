@@ -234,11 +234,15 @@ def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None =
         seen = {e.path for e in entries}
         gone = [f for p, f in known.items() if p not in seen]
         # Indexes of a store that lost files are opened before the catalog changes, so that removals
-        # become mark_deleted on an index that matches the catalog rather than full rebuilds.
+        # become mark_deleted on an index that matches the catalog rather than full rebuilds. A missing or
+        # damaged one is opened (rebuilt, with a notice) even when nothing else changes, and saved below.
         indexes: dict[str, VectorIndex] = {}
         for row in store.models():
-            store.repair_vectors(row)
-            if gone:
+            repaired = store.repair_vectors(row)
+            if repaired:
+                emit({"event": "notice", "message": repaired})
+                row = store.model(row.name) or row
+            if gone or repaired or VectorIndex(store, row).problem():  # damage is mended on every run
                 _open_index(store, row, indexes, emit)
 
         hashes = {}
@@ -249,7 +253,7 @@ def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None =
                     hashes[e.path] = content_hash(file_path(root, _as_file_row(e)), e.size)
                 except OSError:
                     hashes[e.path] = None  # unreadable: the decode step records why
-        removed, new, changed = store.sync_files(entries, hashes)
+        removed, new, changed = store.sync_files(entries, hashes, keep=[s.path for s in skipped if s.keep])
         for index in indexes.values():
             index.remove(removed)
         emit({"event": "plan", "new": new, "changed": changed, "removed": len(removed)})

@@ -48,6 +48,7 @@ class Explorer:
         self._indexes: dict[str, VectorIndex] = {}
         self._opened: dict[str, float] = {}
         self._adapters: dict[str, object] = {}
+        self.notices: list[str] = []  # an index found missing or damaged and rebuilt: for the user to see
 
     def models(self) -> list[ModelRow]:
         return [m for m in self.store.models() if m.rows > 0]
@@ -84,11 +85,28 @@ class Explorer:
         current = self.store.model(model.name) or model
         cached = self._indexes.get(model.name)
         fresh_enough = cached is not None and time.monotonic() - self._opened[model.name] < self.reopen_after
-        if cached is None or (cached.model.generation != current.generation and not fresh_enough):
-            cached = VectorIndex(self.store, current).open(persist=not self.store.readonly)
+        if cached is None or (cached.generation != current.generation and not fresh_enough):
+            cached = VectorIndex(self.store, current).open(persist=False)
+            if cached.notice:
+                self.notices.append(cached.notice)
+            if cached.rebuilt and not self.store.readonly:
+                self._save_if_idle(cached)
             self._indexes[model.name] = cached
             self._opened[model.name] = time.monotonic()
         return cached
+
+    def _save_if_idle(self, index: VectorIndex) -> None:
+        """Keep a rebuilt index for next time, but only while no indexer writes the store (it saves its own
+        index when it finishes) and only if no commit landed since this one was built."""
+        from .lock import LockedError, WriterLock
+
+        try:
+            with WriterLock(self.store.dir):
+                now = self.store.model(index.model.name)
+                if now is not None and now.generation == index.generation:
+                    index.save()
+        except (LockedError, OSError):
+            pass
 
     def _hits(self, model: ModelRow, ids: np.ndarray, scores: np.ndarray, exclude: int | None,
               k: int) -> list[Hit]:

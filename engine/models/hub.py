@@ -111,19 +111,22 @@ class HubAdapter(ImageAdapter):
         if self.location.source == "missing":
             raise ModelError(f"torch hub model {self.spec.name!r} is not available offline: run it once with "
                              f"the network, or put the repo in {_hub_dir()} or pass a local hub directory")
-        if source == "github" and repo.split("/")[0] not in TRUSTED_OWNERS and not self.trust_remote_code:
+        # A local directory is the user's own code; a GitHub repo runs only if its owner is one torch itself
+        # trusts or the user passed --trust-remote-code.
+        trusted = source == "local" or repo.split("/")[0] in TRUSTED_OWNERS or self.trust_remote_code
+        if not trusted:
             raise ModelError(f"hub repo {repo!r} runs its own Python code when loaded: pass --trust-remote-code "
                              "to allow it")
         if self.location.source == "hub-cache":  # load the cached checkout, never ask GitHub for updates
             repo, source = self.location.path, "local"
         try:
             try:
-                model = torch.hub.load(repo, entry, source=source, pretrained=True, trust_repo=True,
+                model = torch.hub.load(repo, entry, source=source, pretrained=True, trust_repo=trusted,
                                        verbose=False)
             except TypeError as exc:  # an entry point without a `pretrained` flag
                 if "pretrained" not in str(exc):
                     raise
-                model = torch.hub.load(repo, entry, source=source, trust_repo=True, verbose=False)
+                model = torch.hub.load(repo, entry, source=source, trust_repo=trusted, verbose=False)
         except Exception as exc:
             raise self.load_failed(exc) from exc
         if not isinstance(model, nn.Module) or not list(model.children()):
