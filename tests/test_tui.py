@@ -293,3 +293,23 @@ async def test_search_asks_every_model_with_a_text_tower(tmp_path):
         assert len(paths) == 6 and paths[:3] == paths[3:]  # the same weights: the same answer twice
         assert paths[0] == "kitchen/bread.txt"
         assert app.reader.loaded_models == {MODEL, str(second.resolve())}
+
+
+async def test_damaged_index_is_rebuilt_and_said(corpus, tmp_path):
+    """An index file damaged on disk: neighbours still come (rebuilt from the stored vectors, in memory:
+    the UI never writes) and a notification says what happened."""
+    import shutil
+
+    root = tmp_path / "copy"
+    shutil.copytree(corpus, root, symlinks=True)
+    (index_file,) = (root / ".vexplore").glob("models/*/index.hnsw")
+    data = bytearray(index_file.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 64] = b"\xff" * 64
+    index_file.write_bytes(bytes(data))
+    app = make_app(root)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await select(pilot, "space/orbit.txt")
+        assert {h.path for h in screen.neighbours.hits[:2]} == {"space/planets.md", "space/telescope.txt"}
+        notes = [n.message for n in app._notifications]
+        assert any("rebuilt from the stored vectors" in n and MODEL in n for n in notes), notes
+    assert index_file.read_bytes() == bytes(data)  # read-only: the explorer leaves repairs to the indexer

@@ -53,6 +53,7 @@ class Neighbours:
     hits: list[Hit]
     message: str | None = None  # why there are no neighbours
     file_id: int | None = None
+    notices: list[str] = field(default_factory=list)  # what the reader mended on the way (an index rebuilt)
 
 
 class Reader:
@@ -188,9 +189,11 @@ class Reader:
         ex.reopen_after = REOPEN_AFTER if self.indexing else 0.0
         try:
             used, hits = ex.neighbors(path, k, model)
+            found = Neighbours(path, used.name, hits, file_id=f.id)
         except UserError as exc:
-            return Neighbours(path, None, [], str(exc), f.id)
-        return Neighbours(path, used.name, hits, file_id=f.id)
+            found = Neighbours(path, None, [], str(exc), f.id)
+        found.notices, ex.notices[:] = list(ex.notices), []
+        return found
 
     def _search_models(self, model: str | None) -> list[ModelRow]:
         ex = self._explorer_or_none()

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from vexplore.engine.errors import UserError
 from vexplore.engine.loader import file_path
+from vexplore.engine.printable import printable
 
 from ..history import History
 from ..indexer import RunState
@@ -232,6 +233,8 @@ class BrowseScreen(Screen):
                 self._asking = None
         if found is None or path != self.current:
             return  # overtaken by a newer selection (which shows its own preview)
+        for notice in found.notices:  # e.g. a damaged index file, rebuilt from the stored vectors
+            self.notify(printable(notice), title="index", severity="warning", markup=False)
         self.neighbour_model = found.model
         name = literal(path)
         if found.message:
