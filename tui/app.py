@@ -36,14 +36,12 @@ class VexploreApp(App):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, root: Path, store_dir: Path, store_arg: str | None = None,
-                 index_args: tuple[str, ...] = (), backend=None) -> None:
+    def __init__(self, root: Path, store_dir: Path, index_args: tuple[str, ...] = (), backend=None) -> None:
         super().__init__()
         self.index_args = index_args  # extra `vexplore index` options (--device, --batch-size, ...)
         self.backend = backend  # where neighbour queries go (None: the local hnswlib index; e.g. Milvus)
         self.root = root
         self.store_dir = store_dir
-        self.store_arg = store_arg
         # Made before Textual starts, so the file list is read while Textual sets up the terminal.
         self.reader: Reader | None = (Reader(root, store_dir, backend) if (store_dir / "catalog.sqlite").exists()
                                       else None)
@@ -259,4 +257,4 @@ def run_app(path: Path, store: str | None = None, backend=None) -> None:
         raise UserError(f"{path}: not a folder" if root.exists() else f"{path}: no such folder")
     store_dir = find_store_dir(root, store, create=True)
     graphics.prepare(wants_pictures(root, store_dir))
-    VexploreApp(root, store_dir, store, backend=backend).run()
+    VexploreApp(root, store_dir, backend=backend).run()
