@@ -14,11 +14,12 @@ WORDS = (
 ).split()
 
 
-def make_docs(root: Path, n: int, seed: int = 0, min_words: int = 20, max_words: int = 180) -> list[Path]:
+def make_docs(root: Path, n: int, seed: int = 0, min_words: int = 20, max_words: int = 180,
+              folders: int = 20) -> list[Path]:
     rng = random.Random(seed)
     paths = []
     for i in range(n):
-        folder = root / f"group{i % 20:02d}"
+        folder = root / f"group{i % folders:02d}"
         folder.mkdir(parents=True, exist_ok=True)
         words = [rng.choice(WORDS) for _ in range(rng.randint(min_words, max_words))]
         path = folder / f"doc{i:05d}.txt"

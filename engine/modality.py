@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import PurePath
 
 TEXT = {
@@ -22,5 +23,6 @@ _BY_EXT = {ext: m for m, exts in zip(MODALITIES, (TEXT, IMAGE, AUDIO, VIDEO)) fo
 
 
 def classify(path: str | PurePath) -> str | None:
-    """The modality of a file by its extension, or None for files vexplore does not embed."""
-    return _BY_EXT.get(PurePath(path).suffix.lower())
+    """The modality of a file by its extension, or None for files vexplore does not embed. (splitext, not
+    PurePath: this runs once per file of every scan, and PurePath costs half of a 100k-file scan.)"""
+    return _BY_EXT.get(os.path.splitext(os.fspath(path))[1].lower())

@@ -230,9 +230,9 @@ def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None =
         emit({"event": "scan", "files": len(entries), "skipped": len(skipped)})
         specs = choose_models(store, opts.models, {e.modality for e in entries})
 
-        known = store.files()
+        known = store.fingerprints()
         seen = {e.path for e in entries}
-        gone = [f for p, f in known.items() if p not in seen]
+        gone = [p for p in known if p not in seen]
         # Indexes of a store that lost files are opened before the catalog changes, so that removals
         # become mark_deleted on an index that matches the catalog rather than full rebuilds. A missing or
         # damaged one is opened (rebuilt, with a notice) even when nothing else changes, and saved below.
@@ -248,15 +248,17 @@ def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None =
         hashes = {}
         for e in entries:
             old = known.get(e.path)
-            if old is None or (old.size, old.mtime_ns) != (e.size, e.mtime_ns):
+            if old != (e.size, e.mtime_ns):  # only new and changed files are read and hashed
                 try:
                     hashes[e.path] = content_hash(file_path(root, _as_file_row(e)), e.size)
                 except OSError:
                     hashes[e.path] = None  # unreadable: the decode step records why
-        removed, new, changed = store.sync_files(entries, hashes, keep=[s.path for s in skipped if s.keep])
+        keep = [s.path for s in skipped if s.keep]
+        removed, new, changed = (store.sync_files(entries, hashes, keep=keep) if hashes or gone
+                                 else ([], 0, 0))
         for index in indexes.values():
             index.remove(removed)
-        emit({"event": "plan", "new": new, "changed": changed, "removed": len(removed)})
+        emit({"event": "plan", "new": new, "changed": changed, "removed": len(removed), "hashed": len(hashes)})
 
         tally = Tally()
         present = {e.modality for e in entries}
@@ -269,7 +271,7 @@ def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None =
         for name, index in indexes.items():
             if index.hnsw is not None and (index.rebuilt or removed or any(
                     m["name"] == name and (m["embedded"] or m["failed"]) for m in tally.models)):
-                if not index.rebuilt:
+                if index.tuning_stale():  # also a first index: built empty, then filled
                     index.tune()
                 index.save()
 
@@ -321,7 +323,9 @@ def _index_model(root: Path, store: Store, spec: ModelSpec, indexes: dict[str, V
     adapter = registry.create(spec)
     adapter.requested_batch = opts.batch_size
     adapter.trust_remote_code = opts.trust_remote_code
+    loading = time.monotonic()
     info = stages.prepare(adapter, opts, emit, row.dim if row is not None else None)
+    report["load_seconds"] = round(time.monotonic() - loading, 3)  # torch import + weights: apart from the work
     row = store.ensure_model(spec.name, spec.family, spec.backend, spec.modalities, adapter.dim,
                              spec.text_queries, info)
     todo = store.stale(row) if todo is None else todo

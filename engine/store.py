@@ -197,6 +197,11 @@ class Store:
         marks = ",".join("?" * len(modalities))
         return self.db.execute(f"SELECT 1 FROM files WHERE modality IN ({marks}) LIMIT 1", modalities).fetchone() is not None
 
+    def fingerprints(self) -> dict[str, tuple[int, int]]:
+        """(size, mtime_ns) of every catalogued file by path: what planning an index run compares, without
+        building a FileRow and parsing the meta JSON of every file as files() does."""
+        return {p: (s, m) for p, s, m in self.db.execute("SELECT path, size, mtime_ns FROM files")}
+
     def file_by_path(self, path: str) -> FileRow | None:
         r = self.db.execute(
             "SELECT id, path, raw, modality, size, mtime_ns, hash, meta FROM files WHERE path=?", (path,)
