@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -45,6 +46,10 @@ def _run(fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except UserError as exc:
         _fail(str(exc))
+    except sqlite3.DatabaseError as exc:  # a damaged catalog page met mid-query: name the file, no traceback
+        from .store import damaged
+
+        _fail(str(damaged(exc)))
     except KeyboardInterrupt:
         click.echo("vexplore: interrupted", err=True)
         sys.exit(130)
@@ -159,6 +164,7 @@ def search(path, query, k, model, store, device, as_json, backend, milvus_uri, c
 
     explorer = _run(open_explorer, Path(path), store, _backend(backend, milvus_uri, collection))
     used, hits = _run(explorer.search, query, k, model, device)
+    _notices(explorer)
     if as_json:
         _json_line({"query": query, "model": used.name, "results": [h.as_json() for h in hits]})
     else:
@@ -187,7 +193,9 @@ def neighbors(path, file, all_files, k, model, store, as_json, backend, milvus_u
     if all_files:
         from .render import hits_table
 
-        for fpath, used, hits in _run(lambda: list(explorer.all_neighbors(k, model))):
+        everything = _run(lambda: list(explorer.all_neighbors(k, model)))
+        _notices(explorer)
+        for fpath, used, hits in everything:
             if as_json:
                 _json_line({"path": fpath, "model": used, "neighbors": [h.as_json() for h in hits]})
             else:
@@ -195,12 +203,22 @@ def neighbors(path, file, all_files, k, model, store, as_json, backend, milvus_u
         return
     rel = _relative(root, file)
     used, hits = _run(explorer.neighbors, rel, k, model)
+    _notices(explorer)
     if as_json:
         _json_line({"path": rel, "model": used.name, "neighbors": [h.as_json() for h in hits]})
     else:
         from .render import hits_table
 
         hits_table(f"{rel} — {used.name}", hits)
+
+
+def _notices(explorer) -> None:
+    """What the reader had to mend on the way (an index rebuilt from the vectors), once, on stderr."""
+    from .printable import printable
+
+    for message in explorer.notices:
+        click.echo(f"vexplore: note: {printable(message)}", err=True)
+    explorer.notices.clear()
 
 
 def _relative(root: Path, file: str) -> str:

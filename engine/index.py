@@ -98,33 +98,56 @@ class VectorIndex:
         self.ef = 64
         self.recall: float | None = None
         self.rebuilt = False
+        # The catalog generation the contents match (self.model is refreshed as it goes; a reader must not
+        # take the newer generation of its model row for what it built from).
+        self.generation: int | None = None
         self.notice: str | None = None
         self.untuned = 0
 
     # ---- open / build ------------------------------------------------------------------------
     def open(self, persist: bool = True) -> VectorIndex:
-        """Load the saved index if it is intact and current; otherwise rebuild it (and save if allowed)."""
-        state = self._read_state()
-        if state is not None and state.generation == self.model.generation:
+        """Load the saved index if it is intact and current; otherwise rebuild it (and save if allowed).
+        A damaged or missing index leaves a notice; one that is merely behind the catalog does not."""
+        state, problem = self._read_state(), self.problem()
+        if problem is None and state is not None and state.generation == self.model.generation:
             try:
-                if self.path.stat().st_size != state.size:
-                    raise ValueError("size differs from the sidecar")
+                # hnswlib trusts the file: damaged links load fine and crash the process at the first query,
+                # so nothing reaches load_index unless it is byte for byte the file the sidecar describes.
+                if _checksum(self.path) != state.checksum:
+                    raise ValueError("checksum differs from the sidecar")
                 index = hnswlib.Index(space="cosine", dim=self.model.dim)
                 index.load_index(str(self.path), max_elements=max(state.count, 1))
                 if index.element_count != state.count:
                     raise ValueError("element count differs from the sidecar")
                 self.hnsw, self.ef, self.recall = index, state.ef, state.recall
+                self.generation = state.generation
                 self.untuned = state.untuned
                 self.hnsw.set_ef(self.ef)
                 return self
             except (OSError, RuntimeError, ValueError) as exc:
-                self.notice = f"index file for {self.model.name!r} is damaged ({exc}); rebuilt from vectors"
-        elif state is not None or self.path.exists():
-            self.notice = None  # behind the catalog: a normal, quiet rebuild
+                problem = f"is damaged ({exc})"
+        if problem is not None:
+            self.notice = f"the index of {self.model.name!r} {problem}; rebuilt from the stored vectors"
         self.build()
         if persist and not self.store.readonly:
             self.save()
         return self
+
+    def problem(self) -> str | None:
+        """What is wrong with the saved index, judged without reading it (the checksum is checked when it
+        is loaded): None when it looks whole, or is merely behind the catalog (a quiet rebuild)."""
+        state = self._read_state()
+        if state is None:
+            if self.model.rows == 0:
+                return None  # never saved: nothing was ever embedded
+            return "has no readable sidecar index.json" if self.path.exists() else "is missing"
+        if state.generation != self.model.generation:
+            return None
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            return "is missing"
+        return None if size == state.size else "is damaged (size differs from the sidecar)"
 
     def _refresh(self) -> None:
         self.model = self.store.model(self.model.name) or self.model
@@ -133,6 +156,7 @@ class VectorIndex:
         """A fresh index over every stored file vector, on all cores. The vectors are added a chunk at a
         time from the memory map, so the build holds hnswlib's copy of them and no second one."""
         self._refresh()
+        self.generation = self.model.generation  # a commit landing before the read below only adds to it
         ids, rows = self.store.embedded(self.model)
         vectors = self.store.vectors(self.model)
         index = hnswlib.Index(space="cosine", dim=self.model.dim)
@@ -226,12 +250,14 @@ class VectorIndex:
         assert self.hnsw is not None
         self._refresh()
         self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".hnsw.tmp")
+        for leftover in self.dir.glob("index.*tmp"):  # from a saver that was killed; savers hold the lock
+            leftover.unlink(missing_ok=True)
+        tmp = self.dir / f"index.hnsw.{os.getpid()}.tmp"
         self.hnsw.save_index(str(tmp))
-        _fsync_replace(tmp, self.path)
         state = IndexState(self.model.generation, self.hnsw.element_count, self.ef, self.recall,
-                           self.path.stat().st_size, _checksum(self.path))
-        tmp_json = self.sidecar.with_suffix(".json.tmp")
+                           tmp.stat().st_size, _checksum(tmp))
+        _fsync_replace(tmp, self.path)
+        tmp_json = self.dir / f"index.json.{os.getpid()}.tmp"
         tmp_json.write_text(json.dumps(state.__dict__ | {"untuned": self.untuned}))
         _fsync_replace(tmp_json, self.sidecar)
 
@@ -247,14 +273,13 @@ class VectorIndex:
         assert self.hnsw is not None
         queries = normalise(np.atleast_2d(vectors))
         k = min(k, self.hnsw.element_count)
-        try:
-            if k == 0:
-                raise RuntimeError("empty index")
+        counted = False
+        while k > 0:
             self.hnsw.set_ef(max(self.ef, k))
-            labels, distances = self.hnsw.knn_query(queries, k=k)
-        except RuntimeError:  # fewer live items than k (deleted ones count in element_count)
-            k = min(k, self.store.count_embedded(self.model))
-            if k == 0:
-                return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)
-            labels, distances = self.hnsw.knn_query(queries, k=k)
-        return labels.astype(np.int64), (1.0 - distances).astype(np.float32)
+            try:
+                labels, distances = self.hnsw.knn_query(queries, k=k)
+                return labels.astype(np.int64), (1.0 - distances).astype(np.float32)
+            except RuntimeError:  # fewer live items than k: deleted ones, or a catalog that moved on since
+                k = k - 1 if counted else min(k - 1, self.store.count_embedded(self.model))  # this was built
+                counted = True
+        return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)

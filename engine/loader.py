@@ -4,7 +4,9 @@ so the model never waits on Pillow or PyAV; inline for text, where workers would
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from .models.base import Adapter, Decoded, DecodeError
@@ -17,21 +19,34 @@ def file_path(root: Path, f: FileRow) -> Path:
 
 def decode_one(adapter: Adapter, root: Path, f: FileRow) -> Decoded | str:
     """The decoded file, or the reason it could not be decoded. Never raises for a bad file."""
+    return read_one(adapter, root, f)[1]
+
+
+def read_one(adapter: Adapter, root: Path, f: FileRow) -> tuple[FileRow, Decoded | str]:
+    """decode_one, plus the file row with the fingerprint (size, mtime) of what was actually read: that is
+    what the store records, so a file that changed after the scan is not embedded again on the next run."""
+    path = file_path(root, f)
     try:
-        decoded = adapter.decode(file_path(root, f), f.modality)
+        before = os.stat(path)
+        if not stat.S_ISREG(before.st_mode):  # replaced since the scan (a FIFO would block the read forever)
+            return f, "no longer a regular file"
+        decoded = adapter.decode(path, f.modality)
+        after = os.stat(path)
+        if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            return f, "file changed while it was being read; the next run reads it again"
         if not decoded.parts:
-            return "nothing to embed in this file"
-        return decoded
+            return f, "nothing to embed in this file"
+        return replace(f, size=before.st_size, mtime_ns=before.st_mtime_ns), decoded
     except DecodeError as exc:
-        return str(exc)
+        return f, str(exc)
     except FileNotFoundError:
-        return "file vanished before it could be read"
+        return f, "file vanished before it could be read"
     except PermissionError:
-        return "permission denied"
+        return f, "permission denied"
     except MemoryError:
-        return "file too large to decode in memory"
+        return f, "file too large to decode in memory"
     except Exception as exc:  # noqa: BLE001 - a file must never crash the run
-        return f"cannot decode: {type(exc).__name__}: {str(exc)[:200]}"
+        return f, f"cannot decode: {type(exc).__name__}: {str(exc)[:200]}"
 
 
 class _Files:
@@ -43,8 +58,8 @@ class _Files:
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, i: int) -> tuple[int, Decoded | str]:
-        return i, decode_one(self.adapter, self.root, self.files[i])
+    def __getitem__(self, i: int) -> tuple[FileRow, Decoded | str]:
+        return read_one(self.adapter, self.root, self.files[i])
 
 
 def _as_is(item):
@@ -57,17 +72,19 @@ def default_workers() -> int:
 
 def decoded(adapter: Adapter, root: Path, files: list[FileRow], workers: int | None = None
             ) -> Iterator[tuple[FileRow, Decoded | str]]:
-    """(file, decoded or reason) for every file, in order."""
+    """(file as read, decoded or reason) for every file, in order."""
     workers = default_workers() if workers is None else workers
     if not adapter.decode_in_workers or workers == 0 or len(files) < 2:
         for f in files:
-            yield f, decode_one(adapter, root, f)
+            yield read_one(adapter, root, f)
         return
     from torch.utils.data import DataLoader
 
+    # Workers decode up to `decode_ahead` files while the model is busy with the previous batch
+    # (adapters whose parts are small ask for a whole commit's worth, so the model never waits).
+    ahead = getattr(adapter, "decode_ahead", 4 * workers)
     loader = DataLoader(
         _Files(adapter, root, files), batch_size=None, shuffle=False, num_workers=workers,
-        collate_fn=_as_is, prefetch_factor=4, pin_memory=False,
+        collate_fn=_as_is, prefetch_factor=max(4, -(-ahead // workers)), pin_memory=False,
     )
-    for i, item in loader:
-        yield files[i], item
+    yield from loader

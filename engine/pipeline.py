@@ -53,7 +53,11 @@ def choose_models(store: Store, requested: list[str], modalities: set[str]) -> l
     else:
         specs = [registry.resolve(m.name) for m in store.models()]
         covered = {mod for spec in specs for mod in spec.modalities}
-        for modality in sorted(modalities - covered):
+        # Text first, so a CLIP chosen for images never displaces the text default for text files;
+        # images before video, so the image model (which also embeds video frames) covers video.
+        for modality in ("text", "image", "audio", "video"):
+            if modality not in modalities or modality in covered:
+                continue
             spec = registry.default_for(modality)
             if spec is not None and spec.name not in {s.name for s in specs}:
                 specs.append(spec)
@@ -230,11 +234,15 @@ def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None =
         seen = {e.path for e in entries}
         gone = [p for p in known if p not in seen]
         # Indexes of a store that lost files are opened before the catalog changes, so that removals
-        # become mark_deleted on an index that matches the catalog rather than full rebuilds.
+        # become mark_deleted on an index that matches the catalog rather than full rebuilds. A missing or
+        # damaged one is opened (rebuilt, with a notice) even when nothing else changes, and saved below.
         indexes: dict[str, VectorIndex] = {}
         for row in store.models():
-            store.repair_vectors(row)
-            if gone:
+            repaired = store.repair_vectors(row)
+            if repaired:
+                emit({"event": "notice", "message": repaired})
+                row = store.model(row.name) or row
+            if gone or repaired or VectorIndex(store, row).problem():  # damage is mended on every run
                 _open_index(store, row, indexes, emit)
 
         hashes = {}
@@ -245,7 +253,9 @@ def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None =
                     hashes[e.path] = content_hash(file_path(root, _as_file_row(e)), e.size)
                 except OSError:
                     hashes[e.path] = None  # unreadable: the decode step records why
-        removed, new, changed = store.sync_files(entries, hashes) if hashes or gone else ([], 0, 0)
+        keep = [s.path for s in skipped if s.keep]
+        removed, new, changed = (store.sync_files(entries, hashes, keep=keep) if hashes or gone
+                                 else ([], 0, 0))
         for index in indexes.values():
             index.remove(removed)
         emit({"event": "plan", "new": new, "changed": changed, "removed": len(removed), "hashed": len(hashes)})

@@ -4,6 +4,7 @@ Neighbours need no ML imports at all; a text query loads only the model that emb
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,17 +39,23 @@ class Backend(Protocol):
 class Explorer:
     """Queries over one store; keeps indexes open between queries (the TUI holds one of these)."""
 
-    def __init__(self, store: Store, backend: Backend | None = None):
+    def __init__(self, store: Store, backend: Backend | None = None, reopen_after: float = 0.0):
         self.store = store
         self.backend = backend  # None: the local hnswlib index; else e.g. milvus.MilvusBackend
+        # A reader watching a store being indexed may keep an index that is behind the catalog for this
+        # many seconds instead of rebuilding it after every committed batch.
+        self.reopen_after = reopen_after
         self._indexes: dict[str, VectorIndex] = {}
+        self._opened: dict[str, float] = {}
         self._adapters: dict[str, object] = {}
+        self.notices: list[str] = []  # an index found missing or damaged and rebuilt: for the user to see
 
     def models(self) -> list[ModelRow]:
         return [m for m in self.store.models() if m.rows > 0]
 
     def model(self, name: str | None, modality: str | None = None, text_query: bool = False) -> ModelRow:
-        """The model asked for, else the one that fits the query's modality (first indexed wins)."""
+        """The model asked for, else the one that fits the query's modality: a model made for that modality
+        (its first modality) before one that also handles it, then the first indexed."""
         models = self.models()
         if not models:
             raise UserError("the store holds no vectors yet: run `vexplore index` first")
@@ -61,21 +68,45 @@ class Explorer:
                 or (modality is not None and modality in m.modalities)]
         if text_query and not fits:
             fits = [m for m in models if m.text_queries]
+        if text_query and not fits:
+            towerless = ", ".join(f"{m.name} ({'/'.join(m.modalities)})" for m in models)
+            raise UserError(f"no indexed model has a text tower to embed a text query (indexed: {towerless}); "
+                            "index with a CLIP model (--model clip-b32) to search images by text")
         if not fits:
-            what = "text queries" if text_query else f"{modality} files"
+            what = f"{modality} files"
             indexed = ", ".join(f"{m.name} ({'/'.join(m.modalities)})" for m in models)
             raise UserError(f"no indexed model handles {what}; indexed: {indexed}")
-        return fits[0]
+        primary = "text" if text_query else modality
+        return sorted(fits, key=lambda m: m.modalities[0] != primary)[0]
 
     def index(self, model: ModelRow) -> VectorIndex:
         if self.backend is not None:
             return self.backend.index(self.store, model)
         current = self.store.model(model.name) or model
         cached = self._indexes.get(model.name)
-        if cached is None or cached.model.generation != current.generation:
-            cached = VectorIndex(self.store, current).open(persist=not self.store.readonly)
+        fresh_enough = cached is not None and time.monotonic() - self._opened[model.name] < self.reopen_after
+        if cached is None or (cached.generation != current.generation and not fresh_enough):
+            cached = VectorIndex(self.store, current).open(persist=False)
+            if cached.notice:
+                self.notices.append(cached.notice)
+            if cached.rebuilt and not self.store.readonly:
+                self._save_if_idle(cached)
             self._indexes[model.name] = cached
+            self._opened[model.name] = time.monotonic()
         return cached
+
+    def _save_if_idle(self, index: VectorIndex) -> None:
+        """Keep a rebuilt index for next time, but only while no indexer writes the store (it saves its own
+        index when it finishes) and only if no commit landed since this one was built."""
+        from .lock import LockedError, WriterLock
+
+        try:
+            with WriterLock(self.store.dir):
+                now = self.store.model(index.model.name)
+                if now is not None and now.generation == index.generation:
+                    index.save()
+        except (LockedError, OSError):
+            pass
 
     def _hits(self, model: ModelRow, ids: np.ndarray, scores: np.ndarray, exclude: int | None,
               k: int) -> list[Hit]:
@@ -93,8 +124,12 @@ class Explorer:
         if vector is None:
             reason = next((r for p, m, r in self.store.errors(model) if p == path), None)
             raise UserError(f"{path}: has no vector for model {model.name!r}" + (f" ({reason})" if reason else ""))
-        ids, scores = self.index(model).knn(vector, k + 1)
-        return model, self._hits(model, ids[0], scores[0], f.id, k)
+        return model, self.nearest(model, vector, k, exclude=f.id)
+
+    def nearest(self, model: ModelRow, vector: np.ndarray, k: int, exclude: int | None = None) -> list[Hit]:
+        """The k files nearest to any vector of the model's space (a file's, a query's), minus exclude."""
+        ids, scores = self.index(model).knn(vector, k + (exclude is not None))
+        return self._hits(model, ids[0], scores[0], exclude, k)
 
     def all_neighbors(self, k: int = 10, model_name: str | None = None) -> Iterator[tuple[str, str, list[Hit]]]:
         """(path, model, neighbours) for every embedded file of every model (or the one asked for)."""
@@ -120,9 +155,7 @@ class Explorer:
         if not model.text_queries:
             raise UserError(f"model {model.name!r} embeds {'/'.join(model.modalities)} and has no text tower, "
                             "so it cannot be searched by text; index with a text or CLIP model")
-        vector = self.query_vector(model, query, device)
-        ids, scores = self.index(model).knn(vector, k)
-        return model, self._hits(model, ids[0], scores[0], None, k)
+        return model, self.nearest(model, self.query_vector(model, query, device), k)
 
     def query_vector(self, model: ModelRow, query: str, device: str = "auto") -> np.ndarray:
         adapter = self._adapters.get(model.name)

@@ -5,6 +5,7 @@ the store, and never visits a directory twice (symlink loops)."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -29,6 +30,7 @@ class Entry:
 class Skipped:
     path: str
     reason: str
+    keep: bool = False  # the failure may pass (permissions, a mount): what the catalog holds there stays
 
 
 def display_name(raw: bytes) -> str:
@@ -43,16 +45,22 @@ def scan(root: Path, skip_dirs: tuple[Path, ...] = ()) -> tuple[list[Entry], lis
     skipped: list[Skipped] = []
     seen_dirs: set[tuple[int, int]] = set()
     stack: list[tuple[bytes, bytes]] = [(os.fsencode(root_real), b"")]
-    while stack:
+    # Folders reached through a symlink are walked after all real folders, so a folder that both lead to
+    # is always listed under its own path, whatever order the file system lists names in.
+    linked: list[tuple[bytes, bytes]] = []
+    while stack or linked:
+        if not stack:
+            stack, linked = linked[::-1], []
         abs_dir, rel_dir = stack.pop()
         try:
             st = os.stat(abs_dir)
             if (st.st_dev, st.st_ino) in seen_dirs:
                 continue
             seen_dirs.add((st.st_dev, st.st_ino))
-            listing = list(os.scandir(abs_dir))
+            listing = sorted(os.scandir(abs_dir), key=lambda item: item.name)
         except OSError as exc:
-            skipped.append(Skipped(display_name(rel_dir) or ".", f"cannot list folder: {exc.strerror}"))
+            reason = f"cannot list folder: {exc.strerror}"
+            skipped.append(Skipped(display_name(rel_dir) or ".", reason, keep=True))
             continue
         for item in listing:
             name = item.name
@@ -60,27 +68,39 @@ def scan(root: Path, skip_dirs: tuple[Path, ...] = ()) -> tuple[list[Entry], lis
             if name.startswith(b"."):
                 continue
             try:
-                if item.is_symlink():
+                is_link = item.is_symlink()
+                if is_link:
                     target = os.path.realpath(item.path)
                     if os.path.commonpath([target, os.fsencode(root_real)]) != os.fsencode(root_real):
                         skipped.append(Skipped(display_name(rel), "symlink points outside the folder"))
                         continue
                 st = os.stat(item.path)  # follows a link that stays inside
             except OSError as exc:
-                reason = "symlink loop" if exc.errno == 40 else f"cannot stat: {exc.strerror}"
-                skipped.append(Skipped(display_name(rel), reason))
+                if exc.errno == errno.ELOOP:
+                    reason = "symlink loop"
+                elif is_link and exc.errno == errno.ENOENT:
+                    reason = "broken symlink: its target does not exist"
+                else:
+                    reason = f"cannot stat: {exc.strerror}"
+                skipped.append(Skipped(display_name(rel), reason, keep=exc.errno != errno.ENOENT))
                 continue
             if stat.S_ISDIR(st.st_mode):
                 if os.fsdecode(os.path.realpath(item.path)) not in skip_real:
-                    stack.append((item.path, rel))
+                    (linked if is_link else stack).append((item.path, rel))
                 continue
             if not stat.S_ISREG(st.st_mode):
                 continue
             modality = classify(os.fsdecode(name))
             if modality is not None:
                 entries.append(Entry(display_name(rel), rel, modality, st.st_size, st.st_mtime_ns))
-    entries.sort(key=lambda e: e.path)
-    return entries, skipped
+    entries.sort(key=lambda e: (e.path, e.raw))
+    unique: list[Entry] = []
+    for e in entries:  # a non-UTF-8 name made printable can spell another file's name: keep the first
+        if unique and unique[-1].path == e.path:
+            skipped.append(Skipped(e.path, "its printable name is another file's too; rename one of them"))
+        else:
+            unique.append(e)
+    return unique, skipped
 
 
 def content_hash(path: Path | bytes, size: int) -> str:

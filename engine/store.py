@@ -125,19 +125,32 @@ class FileRow:
     meta: dict
 
 
+def damaged(exc: sqlite3.DatabaseError) -> StoreError:
+    """The one-line error for a catalog SQLite cannot read, naming the file (never a silent reset)."""
+    return StoreError(f"catalog {Store.last_catalog} is unreadable ({exc}); move it aside and re-index")
+
+
 class Store:
     """One folder's store. Many readers, one writer (the writer holds the lock in lock.py)."""
+
+    last_catalog: Path | None = None  # the catalog this process opened last: what `damaged` names
 
     def __init__(self, root: Path, directory: Path, create: bool = False, readonly: bool = False):
         self.root = root
         self.dir = directory
         self.readonly = readonly
         path = directory / "catalog.sqlite"
+        Store.last_catalog = path
         if not path.exists() and not create:
             raise StoreError(f"no index for {root} yet: run `vexplore index {root}` first")
+        if path.exists() and path.stat().st_size == 0:  # SQLite would take it for a new, empty catalog
+            if (directory / "models").exists():
+                raise StoreError(f"catalog {path} is empty but the store holds vectors; "
+                                 "move the store aside and re-index")
+            if not create:  # a writer was stopped before it wrote anything
+                raise StoreError(f"no index for {root} yet: run `vexplore index {root}` first")
         if create:
-            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            os.chmod(directory, 0o700)
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # user-only; an existing one is left as is
         try:
             if readonly:
                 self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
@@ -147,9 +160,13 @@ class Store:
                 self.db.execute("PRAGMA synchronous=FULL")
                 self.db.executescript(SCHEMA)
                 self._check_version(write=True)
+                if create:  # the writer reads every page once, so damage is found before anything is written
+                    problem = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
+                    if problem != "ok":
+                        raise sqlite3.DatabaseError(problem)
             self._check_version()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"catalog {path} is unreadable ({exc}); move it aside and re-index") from exc
+            raise damaged(exc) from exc
         self._memmaps: dict[int, tuple[int, np.ndarray]] = {}
 
     def _check_version(self, write: bool = False) -> None:
@@ -176,6 +193,10 @@ class Store:
         rows = self.db.execute("SELECT id, path, raw, modality, size, mtime_ns, hash, meta FROM files")
         return {r[1]: FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}")) for r in rows}
 
+    def has_modality(self, *modalities: str) -> bool:
+        marks = ",".join("?" * len(modalities))
+        return self.db.execute(f"SELECT 1 FROM files WHERE modality IN ({marks}) LIMIT 1", modalities).fetchone() is not None
+
     def fingerprints(self) -> dict[str, tuple[int, int]]:
         """(size, mtime_ns) of every catalogued file by path: what planning an index run compares, without
         building a FileRow and parsing the meta JSON of every file as files() does."""
@@ -187,6 +208,33 @@ class Store:
         ).fetchone()
         return FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}")) if r else None
 
+    def listing(self, first: int | None = None) -> list[tuple[int, str, str, int, int]]:
+        """(id, path, modality, size, mtime_ns) of every file, as plain tuples: cheap enough for 100k files
+        (no JSON parsed, no join), which is what a file browser lists. With first=N: only the first N by
+        path, in a millisecond, so a browser can paint its top rows before the whole list is read."""
+        sql = "SELECT id, path, modality, size, mtime_ns FROM files"
+        if first is None:
+            return self.db.execute(sql).fetchall()
+        return self.db.execute(sql + " ORDER BY path LIMIT ?", (first,)).fetchall()
+
+    def file_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+
+    def file_states(self) -> dict[int, int]:
+        """file id -> 1 when some model has its vector, -1 when models only failed on it (files no model
+        has seen yet are absent)."""
+        rows = self.db.execute("SELECT file_id, MAX(row IS NOT NULL) FROM embeddings GROUP BY file_id")
+        return {fid: 1 if has else -1 for fid, has in rows}
+
+    def extras(self, file_id: int) -> tuple[bytes | None, str | None]:
+        """The thumbnail and the stored text (a transcript, say) of a file: what a preview shows."""
+        r = self.db.execute("SELECT thumb, text FROM files WHERE id=?", (file_id,)).fetchone()
+        return (r[0], r[1]) if r else (None, None)
+
+    def data_version(self) -> int:
+        """Changes whenever another connection (the indexer) commits: a cheap poll for readers to refresh."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
+
     def paths_by_id(self, ids: Iterable[int]) -> dict[int, str]:
         ids = [int(i) for i in ids]
         out: dict[int, str] = {}
@@ -196,9 +244,14 @@ class Store:
             out.update(self.db.execute(f"SELECT id, path FROM files WHERE id IN ({marks})", chunk).fetchall())
         return out
 
-    def sync_files(self, entries: list[Entry], hashes: dict[str, str]) -> tuple[list[int], int, int]:
-        """Make the catalog match a scan: insert new, update changed, delete gone files.
-        Returns (removed file ids, new count, changed count)."""
+    def sync_files(self, entries: list[Entry], hashes: dict[str, str], keep: Iterable[str] = ()
+                   ) -> tuple[list[int], int, int]:
+        """Make the catalog match a scan: insert new, update changed, delete gone files, except those at or
+        under the paths in keep (folders the scan could not list this time). Returns (removed file ids, new
+        count, changed count)."""
+        keep = tuple(keep)
+        if "." in keep:
+            keep = ("",)
         known = {p: (i, s, m) for i, p, s, m in self.db.execute("SELECT id, path, size, mtime_ns FROM files")}
         seen = set()
         new = changed = 0
@@ -218,7 +271,8 @@ class Store:
                         "UPDATE files SET size=?, mtime_ns=?, hash=?, modality=? WHERE id=?",
                         (e.size, e.mtime_ns, hashes.get(e.path), e.modality, old[0]),
                     )
-            gone = [known[p][0] for p in known.keys() - seen]
+            gone = [known[p][0] for p in known.keys() - seen
+                    if not any(k == "" or p == k or p.startswith(k + "/") for k in keep)]
             for start in range(0, len(gone), 900):
                 chunk = gone[start : start + 900]
                 marks = ",".join("?" * len(chunk))
@@ -282,14 +336,29 @@ class Store:
         )
         return [FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}")) for r in rows]
 
-    def repair_vectors(self, model: ModelRow) -> None:
-        """Drop rows past the committed count (left by a crash between append and commit)."""
+    def repair_vectors(self, model: ModelRow) -> str | None:
+        """Drop rows past the committed count (left by a crash between append and commit). A file shorter
+        than the catalog says was damaged outside vexplore: the files whose vectors it lost are forgotten, so
+        this run embeds them again, and the returned notice says so. Writer only."""
         path = self.vector_path(model)
         valid = model.rows * model.dim * 4
-        if path.exists() and path.stat().st_size > valid:
-            with open(path, "r+b") as fh:
-                fh.truncate(valid)
-                os.fsync(fh.fileno())
+        size = path.stat().st_size if path.exists() else 0
+        if size == valid:
+            return None
+        keep = min(size, valid) // (model.dim * 4)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab") as fh:
+            fh.truncate(keep * model.dim * 4)
+            os.fsync(fh.fileno())
+        if size > valid:
+            return None
+        with self.db:
+            lost = self.db.execute(
+                "DELETE FROM embeddings WHERE model_id=? AND row IS NOT NULL "
+                "AND row + 1 + (CASE WHEN parts > 1 THEN parts ELSE 0 END) > ?", (model.id, keep)).rowcount
+            self.db.execute("UPDATE models SET rows=?, generation=generation+1 WHERE id=?", (keep, model.id))
+        self._memmaps.pop(model.id, None)
+        return f"vector file {path} was shorter than the catalog says: {lost} files will be embedded again"
 
     def commit_batch(self, model: ModelRow, results: list[dict]) -> ModelRow:
         """Append the vectors of a batch, fsync, then record them in one catalog transaction.
@@ -338,18 +407,24 @@ class Store:
         return self.model(model.name)  # type: ignore[return-value]
 
     def vectors(self, model: ModelRow) -> np.ndarray:
-        """All valid rows of the model's vector file, memory-mapped read-only."""
+        """All valid rows of the model's vector file, memory-mapped read-only.
+
+        The row count is read afresh, not taken from `model`: a reader that read its model row before an
+        indexer's commit can be handed embeddings rows of that commit, and every committed row is on disk."""
+        fresh = self.db.execute("SELECT rows FROM models WHERE id=?", (model.id,)).fetchone()
+        rows = fresh[0] if fresh else model.rows
         cached = self._memmaps.get(model.id)
-        if cached is not None and cached[0] == model.rows:
+        if cached is not None and cached[0] == rows:
             return cached[1]
         path = self.vector_path(model)
-        if model.rows == 0 or not path.exists():
+        if rows == 0:
             arr = np.zeros((0, model.dim), dtype=np.float32)
         else:
-            if path.stat().st_size < model.rows * model.dim * 4:
-                raise StoreError(f"vector file {path} is shorter than the catalog says; re-index with --rebuild")
-            arr = np.memmap(path, dtype="<f4", mode="r", shape=(model.rows, model.dim))
-        self._memmaps[model.id] = (model.rows, arr)
+            if not path.exists() or path.stat().st_size < rows * model.dim * 4:
+                raise StoreError(f"vector file {path} is shorter than the catalog says; "
+                                 "run `vexplore index` again to repair the store")
+            arr = np.memmap(path, dtype="<f4", mode="r", shape=(rows, model.dim))
+        self._memmaps[model.id] = (rows, arr)
         return arr
 
     def embedded(self, model: ModelRow) -> tuple[np.ndarray, np.ndarray]:
@@ -404,6 +479,13 @@ class Store:
             (model.id, *ids),
         )
         return {fid: json.loads(lab) for fid, lab in rows}
+
+    def embeddings_of(self, file_id: int) -> list[tuple[str, bool, str | None, list | None]]:
+        """(model name, has a vector, error, labels) for every model that has seen the file."""
+        rows = self.db.execute(
+            "SELECT m.name, e.row IS NOT NULL, e.error, e.labels FROM embeddings e JOIN models m ON m.id=e.model_id "
+            "WHERE e.file_id=? ORDER BY m.id", (file_id,))
+        return [(name, bool(has), error, json.loads(labels) if labels else None) for name, has, error, labels in rows]
 
     def errors(self, model: ModelRow | None = None) -> Iterator[tuple[str, str, str]]:
         """(path, model name, reason) of every file that failed to embed."""

@@ -101,3 +101,32 @@ def labelled(tmp_path_factory) -> tuple[Path, str]:
     from tests.stats_corpus import indexed
 
     return indexed(tmp_path_factory.mktemp("stats-corpus"))
+
+
+# ---- images (tests/test_images_*.py): tiny models written to disk once per session ---------------
+@pytest.fixture(scope="session")
+def tiny_clip_dir(tmp_path_factory) -> Path:
+    from tests.image_models import build_tiny_clip
+
+    return build_tiny_clip(tmp_path_factory.mktemp("tiny-clip"))
+
+
+@pytest.fixture(scope="session")
+def tiny_resnet_dir(tmp_path_factory) -> Path:
+    from tests.image_models import build_tiny_resnet
+
+    return build_tiny_resnet(tmp_path_factory.mktemp("tiny-resnet-head"), head=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_resnet_headless_dir(tmp_path_factory) -> Path:
+    from tests.image_models import build_tiny_resnet
+
+    return build_tiny_resnet(tmp_path_factory.mktemp("tiny-resnet"), head=False)
+
+
+@pytest.fixture(scope="session")
+def hub_dir(tmp_path_factory) -> Path:
+    from tests.image_models import build_hub_dir
+
+    return build_hub_dir(tmp_path_factory.mktemp("hub"))

@@ -178,3 +178,25 @@ def test_console_script_runs_offline(indexed_corpus):
     assert json.loads(proc.stdout)["neighbors"][0]["path"].startswith("gardening/")
     # neighbours need no ML imports: the command should be quick even on this small machine
     assert time.monotonic() - started < 60
+
+
+def test_default_models_per_modality_and_cross_modal_neighbours(tmp_path):
+    """sample_data with the defaults: text, image (+video frames) and audio models, all offline;
+    a video's nearest neighbours are photos of the same subject."""
+    import shutil
+
+    root = tmp_path / "sd"
+    shutil.copytree(Path(__file__).parents[1] / "sample_data", root)
+    code, out, _ = run("index", root, "--json")
+    s = last_json(out)
+    assert code == 0 and s["failed"] == 0 and s["no_model_for"] == []
+    assert {m["name"] for m in s["models"]} == {"minilm", "effnet-lite0", "whisper-tiny.en"}
+    doc = last_json(run("neighbors", root, "video/cat_zoom.mp4", "-k", "3", "--json")[1])
+    assert doc["model"] == "effnet-lite0"
+    assert all(n["path"].startswith("images/cat/") for n in doc["neighbors"]), doc
+    assert all(n.get("labels") for n in doc["neighbors"])
+    doc = last_json(run("neighbors", root, "text/cooking/" + sorted(p.name for p in (root / "text/cooking").iterdir())[0],
+                        "--json")[1])
+    assert doc["model"] == "minilm"
+    doc = last_json(run("neighbors", root, "audio/rocket_launch_en.wav", "-k", "1", "--json")[1])
+    assert doc["model"] == "whisper-tiny.en" and doc["neighbors"][0]["path"] == "audio/rocket_launch_en-us.wav"

@@ -12,7 +12,7 @@ from .resolve import hf_cached, read_config
 
 # Family modules in vexplore.engine.models; each defines SPECS, DEFAULT_PRIORITY, detect(), locate()
 # and ADAPTER. Order matters only for detection of unknown local folders.
-FAMILIES = ["text"]
+FAMILIES = ["hub", "clip", "effnet", "vision", "whisper", "ct2whisper", "perceiver", "text"]
 
 
 def _family(name: str) -> ModuleType:
@@ -47,7 +47,10 @@ def resolve(name: str) -> ModelSpec:
         if spec is None:
             raise ModelError(f"{name}: a folder, but not a model vexplore knows how to load")
         return spec
-    spec = _detect(name, hf_cached(name)) if "/" in name or name.startswith("hub:") else None
+    if "+" in name:  # a name with flags (e.g. whisper-tiny.en+video): its family resolves the base name
+        spec = _detect(name, None)
+    else:
+        spec = _detect(name, hf_cached(name)) if "/" in name or name.startswith("hub:") else None
     if spec is None:
         known = ", ".join(s.name for s in aliases())
         raise ModelError(f"unknown model {name!r}; known aliases: {known} (or a Hugging Face id or local path)")
@@ -64,6 +67,13 @@ def create(spec: ModelSpec) -> Adapter:
     return _family(spec.family).ADAPTER(spec, location)
 
 
+def _download_rank(spec: ModelSpec, modality: str) -> float:
+    """A family may rank downloads apart from local models (a small download first): DOWNLOAD_PRIORITY."""
+    fam = _family(spec.family)
+    ranks = getattr(fam, "DOWNLOAD_PRIORITY", fam.DEFAULT_PRIORITY)
+    return ranks.get(spec.name, {}).get(modality, 1e9)
+
+
 def default_for(modality: str) -> ModelSpec | None:
     """The best model for a modality that works offline now, else the first that could be downloaded."""
     ranked = sorted(
@@ -74,7 +84,7 @@ def default_for(modality: str) -> ModelSpec | None:
     for spec in candidates:
         if locate(spec).available:
             return spec
-    for spec in candidates:
+    for spec in sorted(candidates, key=lambda spec: _download_rank(spec, modality)):
         if locate(spec).source == "download":
             return spec
     return None

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..decode.text import read_text
 from .base import Adapter, Decoded, Embedded, Location, ModelError, ModelSpec
-from .resolve import locate_hf, missing_message, quiet_hf
+from .resolve import load_failure, locate_hf, missing_message, quiet_hf
 
 MAX_WINDOWS = 256  # ~65k tokens of MiniLM: enough for any document worth embedding whole
 
@@ -72,7 +72,7 @@ class SentenceTransformerAdapter(Adapter):
                 trust_remote_code=self.trust_remote_code,
             )
         except Exception as exc:  # noqa: BLE001 - any loading failure becomes one clear line
-            raise ModelError(f"cannot load model {self.spec.name!r}: {str(exc).splitlines()[0]}") from exc
+            raise load_failure(self.spec, exc, self.trust_remote_code) from exc
         if device == "cuda":
             self.model.half()
         self.device = device

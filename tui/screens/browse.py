@@ -1,0 +1,399 @@
+"""The browse screen: the file list, the current file's preview and its neighbours, free-text search, and
+the indexing panel while the engine works. Everything slow happens off the UI thread (reader.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+from vexplore.engine.errors import UserError
+from vexplore.engine.loader import file_path
+from vexplore.engine.printable import printable
+
+from ..history import History
+from ..indexer import RunState
+from ..literal import literal
+from ..previews import load_preview
+from ..reader import Reader
+from ..widgets.file_list import MODALITIES, SORTS, FileList
+from ..widgets.index_panel import IndexPanel
+from ..widgets.neighbours import NeighbourList, NeighboursPane
+from ..widgets.preview import PreviewPane
+
+K_STEPS = (1, 3, 5, 10, 20, 50, 100)
+POLL_SECONDS = 0.5
+
+
+class BrowseScreen(Screen):
+    """Browse a folder's store: select a file, see what is near it, jump, go back, search."""
+
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (140, "-wide")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "search", "Search"),
+        Binding("f", "filter", "Filter"),
+        Binding("left_square_bracket,alt+left", "back", "Back"),
+        Binding("right_square_bracket,alt+right", "forward", "Forward", show=False),
+        Binding("plus,equals_sign", "more", "More neighbours", show=False),
+        Binding("minus", "fewer", "Fewer neighbours", show=False),
+        Binding("M", "app.models", "Model"),
+        Binding("e", "app.errors", "Errors"),
+        Binding("i", "app.index", "Index"),
+        Binding("x", "app.cancel_index", "Cancel", show=False),
+        Binding("t", "app.stats", "Stats"),
+        Binding("c", "app.compare", "Compare", show=False),
+        Binding("m", "cycle_modality", "Kind", show=False),
+        Binding("s", "cycle_sort", "Sort", show=False),
+        Binding("n", "focus_neighbours", "Neighbours", show=False),
+        Binding("escape", "escape", "Back to list", show=False),
+    ]
+
+    def __init__(self, reader: Reader) -> None:
+        super().__init__()
+        self.reader = reader
+        self.history = History()
+        self.current: str | None = None
+        self.k = 10
+        self._from_list = False
+        self._version: int | None = None
+        self.timings: list[float] = []  # ms from selecting a file to its neighbours on screen (benchmarks)
+        self.neighbour_model: str | None = None  # the model that answered the last neighbours
+        self._started_up = False
+        self._topbar: Text | None = None
+        self._next_reload = 0.0
+        self._asking: str | None = None  # the file whose neighbours are being read
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="topbar")
+        with Horizontal(id="main"):
+            with Vertical(id="files-pane"):
+                yield Input(placeholder="filter by name (f)", id="filter")
+                yield FileList(id="files")
+            with Vertical(id="right"):
+                yield Input(placeholder="/ search by meaning: type words, Enter", id="search")
+                with Horizontal(id="panes"):
+                    yield PreviewPane(id="preview")
+                    yield NeighboursPane(id="neighbours")
+        yield IndexPanel(id="index-panel")
+        yield Footer()
+
+    # ---- parts -------------------------------------------------------------------------------
+    @property
+    def files(self) -> FileList:
+        return self.query_one(FileList)
+
+    @property
+    def neighbours(self) -> NeighboursPane:
+        return self.query_one(NeighboursPane)
+
+    @property
+    def preview(self) -> PreviewPane:
+        return self.query_one(PreviewPane)
+
+    @property
+    def panel(self) -> IndexPanel:
+        return self.query_one(IndexPanel)
+
+    def on_mount(self) -> None:
+        self.query_one("#files-pane").border_title = "Files"
+        self.neighbours.border_title = "Neighbours"
+        self.preview.border_title = "Preview"
+        self.files.focus()
+        self.first_load()  # not awaited: the screen lays itself out while the list is read
+
+    @work(group="reload")
+    async def first_load(self) -> None:
+        """Paint the top of the list first; only then read the rest, the marks and the first neighbours."""
+        head = await self.reader.head()
+        if head is not None:
+            self.files.set_entries(head[1], total=head[0])
+            self._update_titles()
+            await self._painted()
+            self.app.painted("first paint")  # type: ignore[attr-defined]
+        self._started_up = True
+        await self.reload()  # also asks for the current file's neighbours and preview
+        await self._painted()
+        self.app.painted("all files")  # type: ignore[attr-defined]
+        self.set_interval(POLL_SECONDS, self._poll)
+
+    async def _painted(self) -> None:
+        """Wait until what was just changed is on the screen."""
+        done = asyncio.get_running_loop().create_future()
+        self.call_after_refresh(lambda: done.done() or done.set_result(None))
+        await done
+
+    # ---- data --------------------------------------------------------------------------------
+    async def reload(self) -> None:
+        """Read the file list again (first paint, and whenever the indexer committed); the ●/○/✗ marks
+        follow in a second step, so a big list is on screen before they are counted."""
+        self._version, entries = await self.reader.snapshot()
+        if entries is None:
+            self.neighbours.show_message(Text("nothing indexed yet", style="bright_black"))
+            self._update_titles()
+            return
+        had_current = self.current
+        self.files.set_entries(entries)
+        self._update_titles()
+        if had_current is None and self.files.current is None:
+            self.neighbours.show_message(Text("no files here yet", style="bright_black"))
+        elif had_current is not None:
+            self._refresh_current(again=True)
+        self.load_states()
+
+    @work(group="states", exclusive=True)
+    async def load_states(self) -> None:
+        self.files.set_states(await self.reader.states())
+
+    async def _poll(self) -> None:
+        """Follow the indexer's commits; reading a big list again costs, so not more than a fifth of the time."""
+        if time.monotonic() < self._next_reload:
+            return
+        version = await self.reader.version()
+        if version is not None and version != self._version:
+            started = time.monotonic()
+            await self.reload()
+            self._next_reload = time.monotonic() + 4 * (time.monotonic() - started)
+
+    def _update_titles(self) -> None:
+        files = self.files
+        label = "all" if files.modality is None else files.modality
+        loading = "" if files.complete else " (reading…)"
+        self._titles(self.query_one("#files-pane"), f"Files {files.shown}/{files.total}{loading}",
+                     f"m {label} · s {files.sort}")
+        model = self.app.model_name or "auto"  # type: ignore[attr-defined]
+        bar = Text.assemble((" vexplore ", "bold reverse"), "  ", literal(self.reader.root.resolve().name, "bold"),
+                            f"  ·  {files.total} files  ·  model {model}  ·  k={self.k}")
+        if self.history.can_back or self.history.can_forward:
+            bar.append(f"  ·  [ back{' · ] fwd' if self.history.can_forward else ''}", style="bright_black")
+        if bar != self._topbar:  # moving through files changes nothing here: skip the redraw
+            self._topbar = bar
+            self.query_one("#topbar", Static).update(bar)
+
+    # ---- showing a file ----------------------------------------------------------------------
+    def on_file_list_highlighted(self, event: FileList.Highlighted) -> None:
+        current = self.files.current
+        if current is None or current.path != event.entry.path:
+            return  # overtaken: typing in the filter moved the cursor again before this arrived
+        self.show_file(event.entry.path, replace=self._from_list)
+        self._from_list = True
+
+    def on_file_list_chosen(self, event: FileList.Chosen) -> None:
+        self.action_focus_neighbours()
+
+    def on_neighbour_list_jump(self, event: NeighbourList.Jump) -> None:
+        self.jump(event.path)
+
+    def jump(self, path: str) -> None:
+        """Make path the current file, as a new step in the history."""
+        self._from_list = False
+        self.show_file(path)
+        self.query_one(NeighbourList).focus()
+
+    def show_file(self, path: str, replace: bool = False, record: bool = True) -> None:
+        if record:
+            self.history.visit(path, replace=replace)
+        if (self.files.current is None or self.files.current.path != path) and not self.files.select_path(path):
+            self.files.set_filter("", None)  # a jump to a file the filter hides: show everything
+            self.query_one("#filter", Input).value = ""
+            self.files.select_path(path)
+        if path == self.current and self.neighbours.mode == "neighbours":
+            self._update_titles()
+            return
+        self.current = path
+        self._update_titles()
+        self._refresh_current()
+
+    def _refresh_current(self, again: bool = False) -> None:
+        """Ask for the current file's neighbours (and then its preview). again: the store changed under
+        the same file; if its answer is still on the way, let it land rather than start over (commits
+        every half second must not starve the pane)."""
+        if self.current is None or not self._started_up:
+            return  # before the first paint: first_load asks once it is on screen
+        if again and self._asking == self.current:
+            return
+        self._started = time.perf_counter()
+        self.preview.show_loading(self.current)
+        self.load_neighbours(self.current)  # the preview follows once the neighbours are on screen
+
+    @work(group="neighbours", exclusive=True)
+    async def load_neighbours(self, path: str) -> None:
+        started = self._started
+        self._asking = path
+        try:
+            found = await self.reader.neighbours(path, self.k, self.app.model_name)  # type: ignore[attr-defined]
+        finally:
+            if self._asking == path:
+                self._asking = None
+        if found is None or path != self.current:
+            return  # overtaken by a newer selection (which shows its own preview)
+        for notice in found.notices:  # e.g. a damaged index file, rebuilt from the stored vectors
+            self.notify(printable(notice), title="index", severity="warning", markup=False)
+        self.neighbour_model = found.model
+        name = literal(path)
+        if found.message:
+            run = self.app.index_run  # type: ignore[attr-defined]
+            if run is not None and run.state.active and self.files.state_of(found.file_id) == 0:
+                self.neighbours.show_message(Text("not embedded yet: the indexer is on it (progress below); "
+                                                  "neighbours show up as soon as its batch lands",
+                                                  style="bright_black"))
+            else:
+                self.neighbours.show_message(literal(found.message, style="yellow"))
+        else:
+            status = Text.assemble(("near ", "bright_black"), name)
+            status.no_wrap, status.overflow = True, "ellipsis"
+            self.neighbours.show_hits(found.hits, status)
+        self._titles(self.neighbours, "Neighbours", f"{found.model} · k={self.k}" if found.model else f"k={self.k}")
+        self.call_after_refresh(self._neighbours_shown, path, started)
+
+    def _neighbours_shown(self, path: str, started: float) -> None:
+        self.timings.append((time.perf_counter() - started) * 1000)
+        if path == self.current:
+            self.load_preview(path)
+
+    @staticmethod
+    def _titles(widget, title: str, subtitle: str) -> None:
+        """Border texts, set only when they change (each set redraws the border)."""
+        if widget.border_title != title:
+            widget.border_title = title
+        if widget.border_subtitle != subtitle:
+            widget.border_subtitle = subtitle
+
+    @work(group="preview", exclusive=True)
+    async def load_preview(self, path: str) -> None:
+        details = await self.reader.details(path)
+        if details is None or path != self.current:
+            return
+        preview = await asyncio.to_thread(load_preview, file_path(self.reader.root, details.file),
+                                          details.file.modality, details.file.meta, details.thumb)
+        if path == self.current:
+            await self.preview.show(path, details, preview)
+
+    # ---- search ------------------------------------------------------------------------------
+    @on(Input.Submitted, "#search")
+    def on_search(self, event: Input.Submitted) -> None:
+        query = event.value.strip()
+        if query:
+            self.run_search(query)
+
+    @work(group="search", exclusive=True)
+    async def run_search(self, query: str) -> None:
+        """Search every model with a text tower (or the chosen one); each model's hits form a group."""
+        pane = self.neighbours
+        groups = []
+        try:
+            models = await self.reader.search_models(self.app.model_name)  # type: ignore[attr-defined]
+            for model in models:
+                if model.name not in self.reader.loaded_models:
+                    pane.show_message(Text.assemble(("loading model ", "bold"), literal(model.name, "bold"),
+                                                    (" for text queries (first search only)…", "")),
+                                      mode="search", busy=True)
+                elif not groups:
+                    pane.show_message(Text("searching…"), mode="search", busy=True)
+                groups.append((model, await self.reader.search(query, self.k, model)))
+        except UserError as exc:
+            pane.show_message(literal(str(exc), style="yellow"), mode="search")
+            return
+        except Exception as exc:  # noqa: BLE001 - a model that fails to load must not take the UI down
+            pane.show_message(literal(f"search failed: {type(exc).__name__}: {exc}", style="red"), mode="search")
+            return
+        status = Text.assemble(("search ", "bright_black"), literal(f"“{query}”", "bold"),
+                               ("  esc: back to neighbours", "bright_black"))
+        status.no_wrap, status.overflow = True, "ellipsis"
+        if len(groups) == 1:
+            pane.show_hits(groups[0][1], status, mode="search")
+        else:
+            pane.show_groups([(f"{m.name} · {'/'.join(m.modalities)}", hits) for m, hits in groups], status)
+        self._titles(pane, "Search results", " + ".join(m.name for m, _ in groups) + f" · k={self.k}")
+        self.query_one(NeighbourList).focus()
+
+    # ---- filter ------------------------------------------------------------------------------
+    @on(Input.Changed, "#filter")
+    def on_filter(self, event: Input.Changed) -> None:
+        self.files.set_filter(event.value)
+        self._update_titles()
+
+    @on(Input.Submitted, "#filter")
+    def on_filter_done(self, event: Input.Submitted) -> None:
+        self.files.focus()
+
+    # ---- indexing panel ----------------------------------------------------------------------
+    def show_run(self, state: RunState) -> None:
+        panel = self.panel
+        panel.display = True
+        panel.update_state(state)
+
+    def hide_run(self) -> None:
+        self.panel.display = False
+
+    def run_finished(self) -> None:
+        """Everything the indexer wrote, now: the list, the marks, and neighbours from the final index."""
+        self._next_reload = 0.0
+        self._version = None  # the next poll reads the list again
+        self._refresh_current()
+
+    # ---- actions -----------------------------------------------------------------------------
+    def action_search(self) -> None:
+        self.set_focus(self.query_one("#search", Input))  # now, not later: what is typed next goes there
+
+    def action_filter(self) -> None:
+        self.set_focus(self.query_one("#filter", Input))
+
+    def action_focus_neighbours(self) -> None:
+        self.query_one(NeighbourList).focus()
+
+    def action_escape(self) -> None:
+        if self.neighbours.mode == "search":
+            self.neighbours.mode = "neighbours"
+            self._refresh_current()
+        self.files.focus()
+
+    def action_back(self) -> None:
+        path = self.history.back()
+        if path is not None:
+            self._from_list = False
+            self.show_file(path, record=False)
+
+    def action_forward(self) -> None:
+        path = self.history.forward()
+        if path is not None:
+            self._from_list = False
+            self.show_file(path, record=False)
+
+    def _set_k(self, k: int) -> None:
+        if k != self.k:
+            self.k = k
+            self._update_titles()
+            if self.neighbours.mode == "search" and self.query_one("#search", Input).value.strip():
+                self.run_search(self.query_one("#search", Input).value.strip())
+            else:
+                self._refresh_current()
+
+    def action_more(self) -> None:
+        self._set_k(next((s for s in K_STEPS if s > self.k), K_STEPS[-1]))
+
+    def action_fewer(self) -> None:
+        self._set_k(next((s for s in reversed(K_STEPS) if s < self.k), K_STEPS[0]))
+
+    def action_cycle_modality(self) -> None:
+        at = MODALITIES.index(self.files.modality)
+        self.files.set_filter(modality=MODALITIES[(at + 1) % len(MODALITIES)])
+        self._update_titles()
+
+    def action_cycle_sort(self) -> None:
+        self.files.set_sort(SORTS[(SORTS.index(self.files.sort) + 1) % len(SORTS)])
+        self._update_titles()
+
+    def model_changed(self) -> None:
+        self._update_titles()
+        if self.neighbours.mode == "search" and self.query_one("#search", Input).value.strip():
+            self.run_search(self.query_one("#search", Input).value.strip())
+        else:
+            self._refresh_current()
+

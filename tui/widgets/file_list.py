@@ -1,0 +1,266 @@
+"""The file list: every file of the store, filtered and sorted, drawn line by line.
+
+A DataTable would build a row object per file; with 100k files that alone costs seconds. This widget keeps
+plain tuples and renders only the rows on screen (Textual's line API), so opening a large store, filtering
+and sorting stay instant."""
+
+from __future__ import annotations
+
+from operator import itemgetter
+from typing import ClassVar
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ..literal import human_size, literal
+from ..reader import Entry
+
+MODALITY_MARK = {"text": ("T", "cyan"), "image": ("I", "magenta"), "audio": ("A", "yellow"), "video": ("V", "green")}
+STATE_MARK = {1: ("●", "green"), 0: ("○", "bright_black"), -1: ("✗", "red")}
+SORTS = ("name", "kind", "size", "recent")
+MODALITIES = (None, "text", "image", "audio", "video")
+
+
+# Sort keys over Entry-shaped tuples (id, path, modality, size, mtime_ns); C-level getters keep 100k fast.
+SORT_KEYS = {
+    "name": itemgetter(1),
+    "kind": itemgetter(2, 1),
+    "size": lambda e: (-e[3], e[1]),
+    "recent": lambda e: (-e[4], e[1]),
+}
+
+
+def _left_cut(text: str, width: int) -> str:
+    """The end of text in width cells: a deep path keeps its file name visible."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    cut = text
+    while cell_len(cut) > width - 1:
+        cut = cut[max(1, (cell_len(cut) - width) // 2) :]
+    return "…" + cut
+
+
+class FileList(ScrollView, can_focus=True):
+    """Files with a status mark (● embedded, ○ not yet, ✗ failed), a modality mark and the size."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "edge(0)", "First", show=False),
+        Binding("end", "edge(1)", "Last", show=False),
+        Binding("enter", "choose", "Neighbours", show=False),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"file-list--cursor", "file-list--dim"}
+    DEFAULT_CSS = """
+    FileList { background: $surface; }
+    FileList > .file-list--cursor { background: $primary 30%; }
+    FileList:focus > .file-list--cursor { background: $primary 60%; text-style: bold; }
+    FileList > .file-list--dim { color: $text-muted; }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True, init=False)
+
+    class Highlighted(Message):
+        """The cursor rests on another file."""
+
+        def __init__(self, entry: Entry) -> None:
+            super().__init__()
+            self.entry = entry
+
+    class Chosen(Message):
+        """Enter (or a double click) on a file: the user wants to look at its neighbours."""
+
+        def __init__(self, entry: Entry) -> None:
+            super().__init__()
+            self.entry = entry
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._entries: list[tuple] = []  # Entry-shaped tuples, as the store lists them
+        self._lower: list[str] | None = None  # lower-case paths, made on the first name filter
+        self._shown: list[int] = []
+        self.states: dict[int, int] = {}  # file id -> 1 embedded / -1 failed; absent: not yet
+        self.needle = ""
+        self.modality: str | None = None
+        self.sort = "name"
+        self._quiet = False
+        self._current_path: str | None = None  # survives a refresh that rebuilds the entries
+        self._total = 0  # files in the store, when only the top of the list is loaded yet
+        self._lines: dict[tuple, Strip] = {}  # drawn rows, so a redraw of the screen redraws nothing here
+
+    # ---- data --------------------------------------------------------------------------------
+    @property
+    def total(self) -> int:
+        return max(len(self._entries), self._total)
+
+    @property
+    def complete(self) -> bool:
+        """False while only the top of the list is loaded."""
+        return len(self._entries) >= self._total
+
+    @property
+    def shown(self) -> int:
+        return len(self._shown)
+
+    @property
+    def current(self) -> Entry | None:
+        return Entry._make(self._entries[self._shown[self.cursor]]) if self._shown else None
+
+    def visible_paths(self) -> list[str]:
+        return [self._entries[i][1] for i in self._shown]
+
+    def state_of(self, file_id: int) -> int:
+        return self.states.get(file_id, 0)
+
+    def set_entries(self, entries: list[tuple], total: int = 0) -> None:
+        """Replace the files (a refresh while indexing); the cursor stays on the same file if it is still there.
+        total: how many files there are when entries is only the top of the list."""
+        self._entries = entries
+        self._total = total
+        self._lower = None
+        self._apply()
+
+    def set_states(self, states: dict[int, int]) -> None:
+        self.states = states
+        self._lines.clear()
+        self.refresh()
+
+    def set_filter(self, needle: str | None = None, modality: str | None | bool = False) -> None:
+        if needle is not None:
+            self.needle = needle
+        if modality is not False:
+            self.modality = modality  # type: ignore[assignment]
+        self._apply()
+
+    def set_sort(self, sort: str) -> None:
+        self.sort = sort
+        self._apply()
+
+    def _apply(self) -> None:
+        """Filter and sort again, keeping the cursor on its file; announce only a change of file."""
+        keep = self._current_path
+        entries = self._entries
+        key = SORT_KEYS[self.sort]
+        order = sorted(range(len(entries)), key=list(map(key, entries)).__getitem__)
+        if self.modality is not None:
+            order = [i for i in order if entries[i][2] == self.modality]
+        words = self.needle.lower().split()
+        if words:
+            if self._lower is None:
+                self._lower = [e[1].lower() for e in entries]
+            lower = self._lower
+            order = [i for i in order if all(w in lower[i] for w in words)]
+        self._shown = order
+        self._lines.clear()
+        self.virtual_size = Size(self.size.width, len(self._shown))
+        at = next((n for n, i in enumerate(self._shown) if entries[i][1] == keep), None) if keep else None
+        self._move_to(at or 0, quiet=at is not None)
+        self.refresh()
+
+    def select_path(self, path: str) -> bool:
+        """Put the cursor on path without announcing it (the screen already shows that file)."""
+        for n, i in enumerate(self._shown):
+            if self._entries[i][1] == path:
+                self._move_to(n, quiet=True)
+                return True
+        return False
+
+    def _move_to(self, row: int, quiet: bool = False) -> None:
+        self._quiet = quiet
+        self.cursor = max(0, min(row, len(self._shown) - 1))
+        self._quiet = False
+        self._current_path = self.current.path if self.current else None
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        top = self.scroll_offset.y
+        self._scroll_to_cursor()
+        if self.scroll_offset.y == top:  # redraw the two rows that changed, not the whole list
+            self.refresh_line(old)
+            self.refresh_line(new)
+        else:
+            self.refresh()
+        if not self._quiet and self.current is not None:
+            self.post_message(self.Highlighted(self.current))
+
+    def _scroll_to_cursor(self) -> None:
+        height = self.scrollable_content_region.height or 1
+        top = int(self.scroll_offset.y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self._shown))
+        self._scroll_to_cursor()
+
+    # ---- keys and mouse ----------------------------------------------------------------------
+    def action_move(self, step: int) -> None:
+        self._move_to(self.cursor + step)
+
+    def action_page(self, direction: int) -> None:
+        self._move_to(self.cursor + direction * max(1, self.scrollable_content_region.height - 1))
+
+    def action_edge(self, end: int) -> None:
+        self._move_to(len(self._shown) - 1 if end else 0)
+
+    def action_choose(self) -> None:
+        if self.current is not None:
+            self.post_message(self.Chosen(self.current))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        row = int(self.scroll_offset.y) + offset.y
+        if 0 <= row < len(self._shown):
+            if row != self.cursor:
+                self._move_to(row)
+            if event.chain >= 2:
+                self.action_choose()
+
+    # ---- drawing -----------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        row = int(self.scroll_offset.y) + y
+        base = self.rich_style
+        if row >= len(self._shown):
+            return Strip.blank(width, base)
+        key = (row, width, row == self.cursor, self.has_focus, self.app.theme)
+        cached = self._lines.get(key)
+        if cached is not None:
+            return cached
+        if len(self._lines) > 4000:
+            self._lines.clear()
+        entry = Entry._make(self._entries[self._shown[row]])
+        self._lines[key] = strip = self._draw(row, entry, width, base)
+        return strip
+
+    def _draw(self, row: int, entry: Entry, width: int, base) -> Strip:
+        state, state_style = STATE_MARK[self.states.get(entry.id, 0)]
+        mark, mark_style = MODALITY_MARK.get(entry.modality, ("?", ""))
+        size = human_size(entry.size)
+        name_width = max(1, width - 5 - len(size) - 2)  # a space between the name and the size
+        text = Text.assemble(
+            " ", (state, state_style), " ", (mark, mark_style), " ",
+            literal(_left_cut(entry.path, name_width)),
+        )
+        text.pad_right(max(0, width - text.cell_len - len(size) - 1))
+        text.append(size, style=self.get_component_rich_style("file-list--dim", partial=True))
+        text.append(" ")
+        segments = list(text.render(self.app.console))
+        strip = Strip(segments).adjust_cell_length(width, base)
+        if row == self.cursor:
+            strip = strip.apply_style(self.get_component_rich_style("file-list--cursor"))
+        return strip.apply_style(base)  # the widget's colours under everything drawn above

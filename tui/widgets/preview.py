@@ -1,0 +1,151 @@
+"""The preview pane: what the current file is — the head of a text (highlighted when it is code), a picture,
+an audio file's loudness and transcript, a video's frame and facts — plus how each model saw it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Sparkline, Static
+
+from .. import graphics
+from ..literal import duration, human_size, literal
+from ..previews import Preview
+from ..reader import Details
+
+
+def facts_line(modality: str, size: int, facts: dict) -> Text:
+    """One line of what matters for this kind of file, from the store's meta or the file itself."""
+    bits = [modality, human_size(size)]
+    if modality == "text":
+        if facts.get("lines") is not None:
+            bits.append(f"{facts['lines']} line{'' if facts['lines'] == 1 else 's'}")
+        if facts.get("windows", 1) > 1:
+            bits.append(f"{facts['windows']} windows")
+        if facts.get("truncated"):
+            bits.append("cut to fit")
+    elif modality == "image":
+        if facts.get("width"):
+            bits.append(f"{facts['width']}×{facts['height']}")
+        bits += [str(facts[k]) for k in ("format", "mode") if facts.get(k)]
+    elif modality == "audio":
+        bits.append(duration(facts.get("duration")))
+        if facts.get("sample_rate"):
+            bits.append(f"{facts['sample_rate']} Hz")
+        if facts.get("channels"):
+            bits.append("mono" if facts["channels"] == 1 else f"{facts['channels']} channels")
+    elif modality == "video":
+        bits.append(duration(facts.get("duration")))
+        if facts.get("width"):
+            bits.append(f"{facts['width']}×{facts['height']}")
+        if facts.get("fps"):
+            bits.append(f"{facts['fps']:g} fps")
+        if facts.get("codec"):
+            bits.append(str(facts["codec"]))
+        if "has_audio" in facts:
+            bits.append("with sound" if facts["has_audio"] else "silent")
+    return literal(" · ".join(bits), style="bold")
+
+
+def models_line(details: Details | None) -> Text:
+    """How each model saw the file: ● embedded, ✗ failed (with why), or nothing yet."""
+    if details is None or not details.embeddings:
+        return Text("○ not embedded yet", style="bright_black")
+    out = Text()
+    for name, has_vector, error, _labels in details.embeddings:
+        if out:
+            out.append("  ")
+        if has_vector:
+            out.append_text(Text.assemble(("● ", "green"), literal(name)))
+        else:
+            out.append_text(Text.assemble(("✗ ", "red"), literal(name), ": ", literal(error or "failed", "red")))
+    return out
+
+
+def tags_line(details: Details | None) -> Text | None:
+    """Classifier tags (top classes of the model's last layer) when a model produced them."""
+    if details is None:
+        return None
+    parts = [(name, labels) for name, _, _, labels in details.embeddings if labels]
+    if not parts:
+        return None
+    out = Text("tags ", style="bold")
+    for name, labels in parts:
+        out.append_text(literal(", ".join(f"{label} {p:.0%}" for label, p in labels[:5])))
+        out.append_text(literal(f" ({name})  ", style="bright_black"))
+    return out
+
+
+class PreviewPane(VerticalScroll, can_focus=True):
+    """A facts line, how each model saw the file, tags, then the body for the file's kind. The parts
+    are made once and updated in place (hidden when empty): moving through files never rebuilds the pane."""
+
+    shown_path: str | None = None  # the file whose preview is on screen (tests and benchmarks wait on it)
+
+    def compose(self):
+        yield Static(classes="preview-facts")
+        yield Static(classes="preview-models")
+        yield Static(classes="preview-tags")
+        yield Static(classes="preview-problem")
+        yield Static(classes="preview-note")
+        yield Static(Text("loudness", style="bright_black"), classes="preview-caption preview-wave-caption")
+        yield Sparkline([], classes="preview-wave")
+        yield Static(Text("transcript", style="bright_black"), classes="preview-caption preview-transcript-caption")
+        yield Static(classes="preview-transcript")
+        yield Static(classes="preview-text")
+
+    def show_loading(self, path: str) -> None:
+        self.border_title = literal(path)
+
+    def _set(self, css: str, content=None) -> None:
+        widget = self.query_one(css, Static)
+        widget.display = content is not None
+        if content is not None:
+            widget.update(content)
+
+    async def show(self, path: str, details: Details | None, preview: Preview) -> None:
+        if not self.query(".preview-facts"):
+            return  # the pane is being taken down (the app quits while a preview was loading)
+        self.border_title = literal(path)
+        size = details.file.size if details else 0
+        self._set(".preview-facts", facts_line(preview.kind, size, preview.facts))
+        self._set(".preview-models", models_line(details))
+        self._set(".preview-tags", tags_line(details))
+        self._set(".preview-problem", literal(preview.problem, style="yellow") if preview.problem else None)
+        await self._show_picture(preview.picture)
+        wave = self.query_one(".preview-wave", Sparkline)
+        wave.display = self.query_one(".preview-wave-caption").display = bool(preview.waveform)
+        wave.data = preview.waveform or []
+        transcript = details.text if details and preview.kind in ("audio", "video") else None
+        self.query_one(".preview-transcript-caption").display = bool(transcript)
+        self._set(".preview-transcript", literal(transcript, keep_newlines=True) if transcript else None)
+        self._set(".preview-text", self._body(preview) if preview.text is not None else None)
+        self.scroll_home(animate=False)
+        self.shown_path = path
+
+    async def _show_picture(self, picture) -> None:
+        """One picture widget, made the first time a picture shows and then given each new image."""
+        note = None
+        widgets = self.query(".preview-picture")
+        if picture is None:
+            for w in widgets:
+                w.display = False
+        elif widgets:
+            widgets.first().image = picture
+            widgets.first().display = True
+        else:
+            widget = graphics.image_widget(picture, classes="preview-picture")
+            if widget is None:
+                note = Text(graphics.unavailable_reason(), style="bright_black")
+            else:
+                await self.mount(widget, after=self.query_one(".preview-note"))
+        self._set(".preview-note", note)
+
+    @staticmethod
+    def _body(preview: Preview):
+        text = literal(preview.text or "", keep_newlines=True)
+        if preview.lexer:
+            from rich.syntax import Syntax  # pygments: only once a code file is shown
+
+            return Syntax(text.plain, preview.lexer, theme="ansi_dark", line_numbers=True, word_wrap=False,
+                          background_color="default")
+        return text
