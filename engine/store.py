@@ -458,7 +458,7 @@ class Store:
                             (model.id, file_id)).fetchone()
         if r is None or r[0] is None:
             return None
-        return np.array(self.vectors(model)[r[0]])
+        return self._read_rows(model, r[0], 1)[0]
 
     def window_vectors(self, model: ModelRow, file_id: int) -> np.ndarray | None:
         """The per-window (or per-frame) vectors of a file, when it had more than one part."""
@@ -466,8 +466,23 @@ class Store:
                             (model.id, file_id)).fetchone()
         if r is None or r[0] is None:
             return None
-        vecs = self.vectors(model)
-        return np.array(vecs[r[0] + 1 : r[0] + 1 + r[1]]) if r[1] > 1 else np.array(vecs[r[0] : r[0] + 1])
+        return self._read_rows(model, r[0] + 1, r[1]) if r[1] > 1 else self._read_rows(model, r[0], 1)
+
+    def _read_rows(self, model: ModelRow, start: int, count: int) -> np.ndarray:
+        """Rows [start, start + count) of the vector file, by one pread. A browser looks up one file at a
+        time, and through the memory map each look-up would leave about 1 MB resident (the kernel reads
+        around a faulted page), growing toward the whole file over a session; here nothing stays."""
+        path = self.vector_path(model)
+        size = count * model.dim * 4
+        try:
+            with open(path, "rb") as fh:
+                data = os.pread(fh.fileno(), size, start * model.dim * 4)
+        except OSError as exc:
+            raise StoreError(f"cannot read vector file {path}: {exc.strerror}") from exc
+        if len(data) < size:
+            raise StoreError(f"vector file {path} is shorter than the catalog says; "
+                             "run `vexplore index` again to repair the store")
+        return np.frombuffer(data, dtype="<f4").reshape(count, model.dim).copy()
 
     def labels(self, model: ModelRow, file_ids: Iterable[int]) -> dict[int, list]:
         ids = list(file_ids)

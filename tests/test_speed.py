@@ -116,3 +116,21 @@ def test_first_index_is_tuned_and_small_changes_keep_the_tuning(tmp_path, monkey
         index_folder(root, find_store_dir(root), Options(models=[model]))
         assert _sidecar(root)["untuned"] == (n if n < 3 else 0)
     assert tunings == [1]
+
+
+def test_index_checksum_is_crc32_and_older_blake2b_sidecars_still_verify(tmp_path):
+    import hashlib
+
+    store, _ = make_store(tmp_path, n=300)
+    model = store.models()[0]
+    first = VectorIndex(store, model).open()
+    state = json.loads(first.sidecar.read_text())
+    assert state["checksum"].startswith("crc32:")
+    assert not VectorIndex(store, model).open().rebuilt
+
+    old = dict(state, checksum=hashlib.blake2b(first.path.read_bytes(), digest_size=16).hexdigest())
+    first.sidecar.write_text(json.dumps(old))  # as vexplore wrote it before CRC-32
+    assert not VectorIndex(store, model).open(persist=False).rebuilt
+    first.sidecar.write_text(json.dumps(dict(old, checksum="0" * 32)))
+    again = VectorIndex(store, model).open(persist=False)
+    assert again.rebuilt and "checksum differs" in again.notice
