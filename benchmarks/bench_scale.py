@@ -66,7 +66,7 @@ for path in paths[1:]:
     latencies.append(time.perf_counter() - t)
 after = status()
 t = time.perf_counter()
-listing, states = explorer.store.listing(), explorer.store.file_states()  # what the TUI's file list holds
+listing, states = explorer.store.file_table(), explorer.store.file_states()  # what the TUI's file list holds
 listed = time.perf_counter() - t
 print(json.dumps({"before_index_mb": before, "after_mb": after, "first_query_s": first,
                   "latencies": latencies, "with_list_mb": status(), "list_s": listed, "listed": len(listing)}))

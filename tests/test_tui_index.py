@@ -54,7 +54,7 @@ async def test_start_screen_index_browse_while_running_and_cancel(tmp_path):
         # Browsing works while the rest is embedded: every file is listed, and a file marked embedded (●)
         # has its neighbours.
         def embedded() -> list[str]:
-            return [e[1] for e in screen.files._entries if screen.files.state_of(e[0]) == 1]
+            return [path for path, mark in screen.files.marks_by_path().items() if mark == 1]
 
         await wait_for(pilot, lambda: screen.files.total == N_FILES and embedded(), timeout=30,
                        what="the first embedded files in the list")
@@ -75,7 +75,7 @@ async def test_start_screen_index_browse_while_running_and_cancel(tmp_path):
         assert 0 < done < N_FILES
         # The list catches up with the store: embedded files marked ●, the rest ○.
         def marks() -> list[int]:
-            return [screen.files.state_of(e[0]) for e in screen.files._entries]
+            return list(screen.files.marks_by_path().values())
 
         await wait_for(pilot, lambda: marks().count(1) == done and marks().count(0) == N_FILES - done, timeout=15,
                        what="the list to show what is embedded")

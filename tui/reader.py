@@ -16,9 +16,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 from vexplore.engine.errors import UserError
 from vexplore.engine.query import Explorer, Hit
 from vexplore.engine.store import FileRow, ModelRow, Store, StoreError
+from vexplore.engine.table import FileTable
 
 HEAD_ROWS = 200  # more than any terminal shows
 # While the indexer commits batch after batch, neighbours come from an index at most this many seconds
@@ -27,7 +29,7 @@ REOPEN_AFTER = 3.0
 
 
 class Entry(NamedTuple):
-    """One row of the file list, exactly as the store lists it (plain tuples: 100k of them stay cheap)."""
+    """One row of the file list (FileTable.row)."""
 
     id: int
     path: str
@@ -97,19 +99,20 @@ class Reader:
         return self._explorer
 
     # ---- requests (awaited on the UI's event loop) -------------------------------------------
-    async def head(self) -> tuple[int, list[tuple]] | None:
+    async def head(self) -> tuple[int, FileTable] | None:
         """(number of files, the first rows by path) for the first paint; None once used or with no store."""
         head, self._head = self._head, None
         return None if head is None else await asyncio.wrap_future(head)
 
-    async def snapshot(self) -> tuple[int | None, list[tuple] | None]:
-        """(data version, every file as Entry-shaped tuples); (None, None) while there is no store yet.
+    async def snapshot(self) -> tuple[int | None, FileTable | None]:
+        """(data version, every file); (None, None) while there is no store yet.
         The version is read first, so a commit landing in between shows up at the next poll."""
         return await self._run(self._snapshot)
 
-    async def states(self) -> dict[int, int]:
-        """file id -> 1 embedded / -1 failed (absent: not yet), read after the list is on screen."""
-        return await self._run(lambda: ex.store.file_states() if (ex := self._explorer_or_none()) else {})
+    async def states(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(file ids, 1 embedded / -1 failed; files not seen yet are left out), read after the list is on
+        screen; None while there is no store yet."""
+        return await self._run(lambda: ex.store.file_states() if (ex := self._explorer_or_none()) else None)
 
     async def version(self) -> int | None:
         return await self._run(self._version)
@@ -153,13 +156,13 @@ class Reader:
         self._model_thread.shutdown(wait=False, cancel_futures=True)
 
     # ---- on the store thread -----------------------------------------------------------------
-    def _head_rows(self) -> tuple[int, list[tuple]] | None:
+    def _head_rows(self) -> tuple[int, FileTable] | None:
         ex = self._explorer_or_none()
-        return None if ex is None else (ex.store.file_count(), ex.store.listing(first=HEAD_ROWS))
+        return None if ex is None else (ex.store.file_count(), ex.store.file_table(first=HEAD_ROWS))
 
-    def _snapshot(self) -> tuple[int | None, list[tuple] | None]:
+    def _snapshot(self) -> tuple[int | None, FileTable | None]:
         ex = self._explorer_or_none()
-        return (None, None) if ex is None else (ex.store.data_version(), ex.store.listing())
+        return (None, None) if ex is None else (ex.store.data_version(), ex.store.file_table())
 
     def _version(self) -> int | None:
         ex = self._explorer_or_none()

@@ -149,7 +149,9 @@ class BrowseScreen(Screen):
 
     @work(group="states", exclusive=True)
     async def load_states(self) -> None:
-        self.files.set_states(await self.reader.states())
+        states = await self.reader.states()
+        if states is not None:
+            self.files.set_states(states)
 
     async def _poll(self) -> None:
         """Follow the indexer's commits; reading a big list again costs, so not more than a fifth of the time."""
