@@ -21,7 +21,9 @@ Measured:
 - exact numpy search with every vector in RAM (matrix-vector product + argpartition), one query at a
   time: the obvious alternative, timed on the same machine in the same run;
 - a fresh process that opens the store and index and runs neighbour queries: its resident memory
-  (VmRSS, and the peak VmHWM) and its first query (which loads the index) — the browsing footprint.
+  (VmRSS, and the peak VmHWM) and its first query (which loads the index) — the browsing footprint;
+- the real explorer in a real terminal (tmux): `vexplore ROOT`, browsed and filtered by name, and the
+  resident memory of its whole process tree (the goal, 2.2 GB, is for this figure).
 """
 
 from __future__ import annotations
@@ -71,6 +73,53 @@ listed = time.perf_counter() - t
 print(json.dumps({"before_index_mb": before, "after_mb": after, "first_query_s": first,
                   "latencies": latencies, "with_list_mb": status(), "list_s": listed, "listed": len(listing)}))
 """
+
+
+def tree_rss_mb(pid: int) -> dict[int, float]:
+    """VmRSS (MB) of pid and of every process below it."""
+    out, todo = {}, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        out[p] = int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) / 1024
+        todo += [int(c) for c in children]
+    return out
+
+
+def explorer_footprint(root: Path, n: int, picks: list[str]) -> dict:
+    """The real `vexplore ROOT` in a real terminal (tmux, 160×48): wait for the first neighbours, walk down
+    the list, filter by a name, jump to a few files through the filter, then read the resident memory of
+    the app and every process it started."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.tmux import Tmux
+
+    exe = Path(sys.executable).with_name("vexplore")
+    tmux = Tmux(f"vexplore-bench-{os.getpid()}")
+    started = time.perf_counter()
+    tmux.run("new-session", "-d", "-s", "ui", "-x", "160", "-y", "48", "-e", "HF_HUB_OFFLINE=1", f"{exe} {root}")
+    try:
+        tmux.wait_for(f"Files {n}/{n}", "near ", "·  0.", timeout=120)  # every file listed, scored neighbours
+        first = time.perf_counter() - started
+        for _ in range(30):
+            tmux.keys("Down")
+            time.sleep(0.05)
+        for path in picks[:5]:
+            tmux.keys("f")
+            time.sleep(0.3)
+            tmux.keys("C-u")
+            tmux.keys("-l", path)
+            tmux.keys("Enter")
+            tmux.wait_for(f"near {path}", "·  0.", timeout=60)
+        rss = tree_rss_mb(tmux.pane_pid())
+        tmux.keys("q")
+    finally:
+        tmux.kill()
+    return {"first_neighbours_s": round(first, 2), "processes": len(rss), "rss_mb": round(sum(rss.values())),
+            "per_process_mb": [round(v) for v in rss.values()]}
 
 
 def file_name(i: int) -> str:
@@ -233,6 +282,7 @@ def main() -> None:
                          input=json.dumps([file_name(int(i)) for i in picks[:200]]))
     child = json.loads(out.stdout.strip().splitlines()[-1])
     child_p50, child_p99 = percentiles(child["latencies"])
+    app = explorer_footprint(root, args.n, [file_name(int(i)) for i in picks[:5]])
     after, before = child["after_mb"], child["before_index_mb"]
 
     print(f"index open (load of the saved file + checks): {opened:.2f} s; ef {index.ef}")
@@ -247,6 +297,9 @@ def main() -> None:
           f"{after['RssFile']:.0f}), peak {after['VmHWM']:.0f} MB; {before['VmRSS']:.0f} MB before the index; "
           f"with the TUI's file list of every file also read ({child['list_s']:.1f} s): RSS "
           f"{child['with_list_mb']['VmRSS']:.0f} MB, peak {child['with_list_mb']['VmHWM']:.0f} MB")
+    print(f"the real explorer (`vexplore ROOT` in tmux, 160×48): first neighbours on screen {app['first_neighbours_s']} s "
+          f"after start; after walking the list and five filtered jumps, RSS {app['rss_mb']} MB over "
+          f"{app['processes']} process(es) {app['per_process_mb']}")
     result = {"benchmark": "scale", "n": args.n, "dim": args.dim, "build_s": figures["build_s"],
               "build_cpu_s": figures["build_cpu_s"], "build_cached": bool(cached), "ef": index.ef,
               "ef_construction": figures["ef_construction"], "recall_at_10": round(recall, 4),
@@ -255,6 +308,7 @@ def main() -> None:
               "exact_p50_ms": round(exact_p50, 1), "speedup_vs_exact": round(exact_p50 / knn_p50),
               "index_open_s": round(opened, 2), "browse_rss_mb": round(after["VmRSS"]),
               "browse_peak_mb": round(after["VmHWM"]), "browse_with_list_mb": round(child["with_list_mb"]["VmRSS"]),
+              "explorer_rss_mb": app["rss_mb"], "explorer_first_neighbours_s": app["first_neighbours_s"],
               "cores": os.cpu_count()}
     print(json.dumps(result))
 

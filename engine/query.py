@@ -110,10 +110,9 @@ class Explorer:
 
     def _hits(self, model: ModelRow, ids: np.ndarray, scores: np.ndarray, exclude: int | None,
               k: int) -> list[Hit]:
-        keep = [(int(i), float(s)) for i, s in zip(ids, scores) if int(i) != exclude][:k]
-        paths = self.store.paths_by_id(i for i, _ in keep)
-        labels = self.store.labels(model, (i for i, _ in keep))
-        return [Hit(paths[i], s, labels.get(i)) for i, s in keep if i in paths]
+        keep = [(i, s) for i, s in zip(ids.tolist(), scores.tolist()) if i != exclude][:k]
+        found = self.store.hits_of(model, [i for i, _ in keep])
+        return [Hit(found[i][0], s, found[i][1]) for i, s in keep if i in found]
 
     def neighbors(self, path: str, k: int = 10, model_name: str | None = None) -> tuple[ModelRow, list[Hit]]:
         f = self.store.file_by_path(path)

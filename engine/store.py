@@ -489,6 +489,16 @@ class Store:
                              "run `vexplore index` again to repair the store")
         return np.frombuffer(data, dtype="<f4").reshape(count, model.dim).copy()
 
+    def hits_of(self, model: ModelRow, file_ids: list[int]) -> dict[int, tuple[str, list | None]]:
+        """file id -> (path, the model's labels or None) in one query: what a list of neighbours shows."""
+        if not file_ids:
+            return {}
+        marks = ",".join("?" * len(file_ids))
+        rows = self.db.execute(
+            f"SELECT f.id, f.path, e.labels FROM files f LEFT JOIN embeddings e ON e.file_id=f.id AND e.model_id=? "
+            f"WHERE f.id IN ({marks})", (model.id, *file_ids))
+        return {fid: (path, json.loads(labels) if labels else None) for fid, path, labels in rows}
+
     def labels(self, model: ModelRow, file_ids: Iterable[int]) -> dict[int, list]:
         ids = list(file_ids)
         if not ids:

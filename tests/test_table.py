@@ -10,9 +10,8 @@ import sys
 import textwrap
 
 import numpy as np
-
 from vexplore.engine.store import Store
-from vexplore.engine.table import KINDS, FileTable
+from vexplore.engine.table import KINDS
 
 NAMES = ["Zebra.txt", "alpha/b.png", "alpha/a.wav", "émile/été.txt", "日本/猫.jpg", "beta/clip.mp4",
          "beta/Clip2.MP4", "a b/c d.md", "UPPER/README.TXT", "z/última.flac"]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.tmux import Tmux
 from tests.tui_corpus import build_corpus
 
 WIDTH, HEIGHT = 80, 24  # the smallest terminal the UI must look right in
@@ -20,32 +21,6 @@ WIDTH, HEIGHT = 80, 24  # the smallest terminal the UI must look right in
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     return build_corpus(tmp_path_factory)
-
-
-class Tmux:
-    """A private tmux server (its own socket, no user config) running one command."""
-
-    def __init__(self, name: str):
-        self.base = ["tmux", "-L", name, "-f", os.devnull]
-
-    def run(self, *args: str) -> str:
-        return subprocess.run([*self.base, *args], check=True, capture_output=True, text=True).stdout
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", "ui")
-
-    def wait_for(self, *needles: str, timeout: float = 30.0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.screen()
-            if all(n in text for n in needles):
-                return text
-            if time.monotonic() > deadline:
-                raise AssertionError(f"never saw {needles} on screen:\n{text}")
-            time.sleep(0.1)
-
-    def keys(self, *keys: str) -> None:
-        self.run("send-keys", "-t", "ui", *keys)
 
 
 def test_vexplore_in_tmux(corpus, tmp_path):
