@@ -101,6 +101,16 @@ def test_file_states_come_as_arrays(tmp_path):
     laid = table.marks(ids, marks)
     assert [int(laid[table.position(f.path)]) for f in files[:10]] == [1] * 5 + [-1] * 3 + [0] * 2
 
+    # A second model: a file counts as embedded when any model has its vector, failed when all failed.
+    other = store.ensure_model("m2", "text", "test", ("text",), 4, False, {})
+    store.commit_batch(other, [{"file": bad[0], "vector": np.ones(4, np.float32) / 2, "norm": 1.0},
+                               {"file": bad[1], "error": "too long"},
+                               {"file": good[0], "error": "too long"},
+                               {"file": files[9], "error": "too long"}])
+    ids, marks = store.file_states()
+    want = {**{f.id: 1 for f in good}, bad[0].id: 1, bad[1].id: -1, bad[2].id: -1, files[9].id: -1}
+    assert sorted(ids.tolist()) == ids.tolist() and dict(zip(ids.tolist(), marks.tolist())) == want
+
 
 def test_a_million_rows_cost_about_a_hundred_megabytes(tmp_path):
     """Measured in a fresh process: the table of 1M files against the tuples it replaced."""
