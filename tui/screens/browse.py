@@ -36,6 +36,7 @@ class BrowseScreen(Screen):
     """Browse a folder's store: select a file, see what is near it, jump, go back, search."""
 
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (140, "-wide")]
+    AUTO_FOCUS = "#files"  # focused before the first frame (a focus() in on_mount costs a second one)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "Search"),
         Binding("f", "filter", "Filter"),
@@ -105,7 +106,6 @@ class BrowseScreen(Screen):
         self.query_one("#files-pane").border_title = "Files"
         self.neighbours.border_title = "Neighbours"
         self.preview.border_title = "Preview"
-        self.files.focus()
         self.first_load()  # not awaited: the screen lays itself out while the list is read
 
     @work(group="reload")
