@@ -237,6 +237,10 @@ class MilvusBackend:
         self._client = None
         self._indexes: dict[str, MilvusIndex] = {}
 
+    def __getstate__(self) -> dict:
+        """Pickled (to the explorer's query process) as its settings: the connection is made over there."""
+        return {**self.__dict__, "_client": None, "_indexes": {}}
+
     def index(self, store: Store, model: ModelRow) -> MilvusIndex:
         if model.name not in self._indexes:
             if self._client is None:

@@ -63,6 +63,11 @@ class VexploreApp(App):
 
             self.push_screen(StartScreen(self.root))
 
+    def on_unmount(self) -> None:
+        """However the app ends (quit, Ctrl+C, a test's run_test block), its query process ends with it."""
+        if self.reader is not None:
+            self.reader.close()
+
     def _browse_screen(self, root: Path, store_dir: Path) -> BrowseScreen:
         if self.reader is not None:
             self.reader.close()

@@ -1,9 +1,11 @@
 """Reading the store for the UI, off the UI thread.
 
-SQLite connections and hnswlib indexes stay on the thread that opened them, so every store read runs on
-one dedicated thread (serial, like a database session); the query model loads and runs on a second one
-so a first search never delays neighbours. Requests superseded by a newer one of the same kind return
-at once, so scrolling fast never queues up work."""
+SQLite connections stay on the thread that opened them, so every store read runs on one dedicated thread
+(serial, like a database session). Nearest-neighbour lookups never run in this process: hnswlib holds the
+GIL while it loads an index (seconds at a million files), so they go to a child process
+(engine.query_process) that a third thread waits on; the query model loads and runs on a fourth, so a
+first search never delays neighbours. Requests superseded by a newer one of the same kind return at once,
+so scrolling fast never queues up work."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from vexplore.engine.errors import UserError
 from vexplore.engine.query import Explorer, Hit
+from vexplore.engine.query_process import QueryProcess
 from vexplore.engine.store import FileRow, ModelRow, Store, StoreError
 from vexplore.engine.table import FileTable
 
@@ -67,10 +70,14 @@ class Reader:
         self.backend = backend  # engine.query.Backend for knn queries (None: the local index)
         self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="vexplore-store")
         self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="vexplore-model")
+        # Waits on the query process (which loads indexes for seconds) so the store thread never does.
+        self._knn_thread = ThreadPoolExecutor(1, thread_name_prefix="vexplore-knn")
         self._explorer: Explorer | None = None  # only ever touched on the store thread
+        self.queries = QueryProcess(root, store_dir, backend)  # its child starts at warm_up or first use
         self._tokens: dict[str, int] = {}
         self.loaded_models: set[str] = set()
         self.indexing = False  # set by the app while its indexer runs
+        self._closed = False
         # Start reading now, while Textual sets up the terminal: the top of the list (a millisecond), so
         # the first paint never waits for 100k rows; the rest is read once that paint is done.
         self._head: Future | None = self._store_thread.submit(self._head_rows)
@@ -124,8 +131,13 @@ class Reader:
         return await self._run(self._details, self._bump("details"), path)
 
     async def neighbours(self, path: str, k: int, model: str | None) -> Neighbours | None:
-        """Neighbours of path; None when a newer request overtook this one."""
-        return await self._run(self._neighbours, self._bump("neighbours"), path, k, model)
+        """Neighbours of path; None when a newer request overtook this one. The file is looked up on the
+        store thread, its neighbours in the query process (waiting there while an index loads)."""
+        token = self._bump("neighbours")
+        asked = await self._run(self._neighbour_request, token, path, model)
+        if not isinstance(asked, tuple):
+            return asked  # overtaken (None), or why there is nothing to ask
+        return await self._on_knn_thread(self._neighbours, token, path, k, *asked)
 
     async def errors(self) -> list[tuple[str, str, str]]:
         return await self._run(lambda: list(ex.store.errors()) if (ex := self._explorer_or_none()) else [])
@@ -143,17 +155,33 @@ class Reader:
         loop = asyncio.get_running_loop()
         vector = await loop.run_in_executor(self._model_thread, explorer.query_vector, model, query)
         self.loaded_models.add(model.name)
-        return await self._run(explorer.nearest, model, vector, k)
+        return await self._on_knn_thread(self.queries.nearest, model.name, vector, k)
+
+    def warm_up(self) -> None:
+        """Start the query process and have it open every index now, in the background, so the first
+        neighbours are instant (asked once the first files are on screen: it never delays that paint)."""
+        if self.exists:
+            self._knn_thread.submit(self._warm)
+
+    async def _on_knn_thread(self, fn: Callable, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._knn_thread, partial(fn, *args))
 
     def close(self) -> None:
+        """Idempotent: the app closes its reader on quit and again as it unmounts."""
+        if self._closed:
+            return
+        self._closed = True
+
         def shut() -> None:
             if self._explorer is not None:
                 self._explorer.store.close()
                 self._explorer = None
 
+        self.queries.close()  # at once, even mid-load: a request waiting on it gives up
         self._store_thread.submit(shut)
         self._store_thread.shutdown(wait=False, cancel_futures=False)
         self._model_thread.shutdown(wait=False, cancel_futures=True)
+        self._knn_thread.shutdown(wait=False, cancel_futures=True)
 
     # ---- on the store thread -----------------------------------------------------------------
     def _head_rows(self) -> tuple[int, FileTable] | None:
@@ -178,7 +206,9 @@ class Reader:
         thumb, text = ex.store.extras(f.id)
         return Details(f, thumb, text, ex.store.embeddings_of(f.id))
 
-    def _neighbours(self, token: int, path: str, k: int, model: str | None) -> Neighbours | None:
+    def _neighbour_request(self, token: int, path: str, model: str | None
+                           ) -> tuple[int, str | None] | Neighbours | None:
+        """(the file's id, the model to ask) for the query process, or a Neighbours saying why not."""
         if self._stale("neighbours", token):
             return None
         ex = self._explorer_or_none()
@@ -189,14 +219,23 @@ class Reader:
             return Neighbours(path, None, [], "this file is no longer in the index")
         if model is not None and not any(m.name == model and f.modality in m.modalities for m in ex.models()):
             model = None  # the chosen model does not embed this kind of file: use the one that does
-        ex.reopen_after = REOPEN_AFTER if self.indexing else 0.0
+        return f.id, model
+
+    # ---- on the knn thread ---------------------------------------------------------------------
+    def _neighbours(self, token: int, path: str, k: int, file_id: int, model: str | None) -> Neighbours | None:
+        if self._stale("neighbours", token):
+            return None
         try:
-            used, hits = ex.neighbors(path, k, model)
-            found = Neighbours(path, used.name, hits, file_id=f.id)
+            used, hits, notices = self.queries.neighbors(path, k, model, REOPEN_AFTER if self.indexing else 0.0)
+            return Neighbours(path, used, hits, file_id=file_id, notices=notices)
         except UserError as exc:
-            found = Neighbours(path, None, [], str(exc), f.id)
-        found.notices, ex.notices[:] = list(ex.notices), []
-        return found
+            return Neighbours(path, None, [], str(exc), file_id, self.queries.take_notices())
+
+    def _warm(self) -> None:
+        try:
+            self.queries.warm()
+        except Exception:  # noqa: BLE001 - nothing to open yet, a damaged index...: the first neighbours say so
+            pass
 
     def _search_models(self, model: str | None) -> list[ModelRow]:
         ex = self._explorer_or_none()

@@ -117,6 +117,7 @@ class BrowseScreen(Screen):
             self._update_titles()
             await self._painted()
             self.app.painted("first paint")  # type: ignore[attr-defined]
+        self.reader.warm_up()  # the query process loads the indexes while the rest of the list is read
         self._started_up = True
         await self.reload()  # also asks for the current file's neighbours and preview
         await self._painted()
