@@ -236,3 +236,32 @@ def test_loading_a_big_index_never_stalls_the_asking_process(big):
         assert names == ["random"] and used == "random" and notices == []  # the saved index was loaded
         assert len(hits) == 10 and "d123/f123456.txt" not in [h.path for h in hits]
         assert gap < 0.2, f"a thread of the asking process stalled {gap:.3f} s"
+
+
+# ---- in the explorer -----------------------------------------------------------------------------
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_the_explorer_asks_its_child_and_leaves_none_behind(small):
+    from vexplore.tui import graphics
+    from vexplore.tui.app import VexploreApp
+
+    from .tui_corpus import wait_for
+
+    graphics.prepare(True)
+    before = children()
+    app = VexploreApp(*small)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.neighbours.hits, what="neighbours")
+        pid = app.reader.queries.pid
+        assert children() - before == {pid}
+        explorer = Explorer(Store(*small, readonly=True))
+        _, hits = explorer.neighbors(screen.current, screen.k)
+        assert [h.path for h in screen.neighbours.hits] == [h.path for h in hits]
+        assert app.reader._explorer._indexes == {}  # noqa: SLF001 - no index was opened in the UI's process
+        explorer.store.close()
+    assert gone(pid) and children() == before
