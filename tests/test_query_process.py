@@ -23,6 +23,7 @@ from vexplore.engine.query_process import QueryProcess
 from vexplore.engine.store import Store, StoreError
 
 from .test_index import make_store
+from .test_milvus import synthetic  # noqa: F401 - a fixture: 400 clustered files in a real store
 
 
 def _stat(pid: int) -> tuple[str, int] | None:
@@ -173,6 +174,26 @@ def test_the_child_exits_when_its_parent_dies(small):
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_a_milvus_backend_travels_to_the_child(synthetic, tmp_path):
+    """The backend is pickled as its settings (a live client stays behind) and connects in the child."""
+    import pickle
+
+    from vexplore.engine.milvus import MilvusBackend
+
+    uri = str(tmp_path / "lite.db")  # exported by the real CLI in its own process, which then lets go of it
+    subprocess.run([sys.executable, "-m", "vexplore.engine.cli", "export", str(synthetic), "--milvus", uri],
+                   check=True, capture_output=True)
+    backend = MilvusBackend(uri)
+    with QueryProcess(synthetic, synthetic / ".vexplore", backend) as queries:  # first: a Milvus Lite file
+        used, got, notices = queries.neighbors("c03/item003.txt", 5)           # is open in one process at a time
+    explorer = Explorer(Store(synthetic, synthetic / ".vexplore", readonly=True), backend)
+    model, hits = explorer.neighbors("c03/item003.txt", 5)
+    assert (used, notices) == (model.name, []) and [h.path for h in got] == [h.path for h in hits]
+    assert backend._client is not None and pickle.loads(pickle.dumps(backend))._client is None  # noqa: SLF001
+    explorer.store.close()
+    backend.close()
 
 
 # ---- the UI-freeze property --------------------------------------------------------------------

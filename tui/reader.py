@@ -87,7 +87,15 @@ class Reader:
         return (self.store_dir / "catalog.sqlite").exists()
 
     async def _run(self, fn: Callable, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._store_thread, partial(fn, *args))
+        return await self._on(self._store_thread, fn, *args)
+
+    async def _on_knn_thread(self, fn: Callable, *args: Any) -> Any:
+        return await self._on(self._knn_thread, fn, *args)
+
+    async def _on(self, thread: ThreadPoolExecutor, fn: Callable, *args: Any) -> Any:
+        if self._closed:  # the app is closing this reader, so whoever asks is on the way out too
+            raise asyncio.CancelledError
+        return await asyncio.get_running_loop().run_in_executor(thread, partial(fn, *args))
 
     def _bump(self, kind: str) -> int:
         self._tokens[kind] = self._tokens.get(kind, 0) + 1
@@ -160,11 +168,8 @@ class Reader:
     def warm_up(self) -> None:
         """Start the query process and have it open every index now, in the background, so the first
         neighbours are instant (asked once the first files are on screen: it never delays that paint)."""
-        if self.exists:
+        if self.exists and not self._closed:
             self._knn_thread.submit(self._warm)
-
-    async def _on_knn_thread(self, fn: Callable, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._knn_thread, partial(fn, *args))
 
     def close(self) -> None:
         """Idempotent: the app closes its reader on quit and again as it unmounts."""
@@ -229,6 +234,8 @@ class Reader:
             used, hits, notices = self.queries.neighbors(path, k, model, REOPEN_AFTER if self.indexing else 0.0)
             return Neighbours(path, used, hits, file_id=file_id, notices=notices)
         except UserError as exc:
+            if self._closed:
+                return None  # closed while it waited: nobody is left to show it to
             return Neighbours(path, None, [], str(exc), file_id, self.queries.take_notices())
 
     def _warm(self) -> None:
