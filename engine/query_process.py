@@ -48,13 +48,7 @@ class QueryProcess:
         self._conn: Connection | None = None
         self._closed = False
 
-    # ---- requests ----------------------------------------------------------------------------
-    def start(self) -> None:
-        """Spawn the child now rather than at the first request (returns once it is started, not ready)."""
-        with self._lock:
-            if self._proc is None:
-                self._spawn()
-
+    # ---- requests (the first one starts the child) ----------------------------------------------
     def warm(self) -> list[str]:
         """Open every model's index, so the first real query is answered at once; the names opened."""
         return self._call("warm")
