@@ -64,7 +64,9 @@ async def test_start_screen_index_browse_while_running_and_cancel(tmp_path):
                        what="neighbours while indexing")
         assert run.state.active
         await pilot.press("x")
-        assert run.state.phase == "stopping"
+        # "stopping" until the indexer reports back; it may already have (it stops between batches, and the
+        # UI's process no longer spends the GIL on index loads that used to delay its events)
+        assert run.state.phase in ("stopping", "cancelled")
         await wait_for(pilot, lambda: not run.state.active, timeout=120, what="the indexer to stop")
         assert run.state.phase == "cancelled", run.state.message
         await wait_for(pilot, lambda: run.proc.returncode is not None, timeout=30, what="the indexer to exit")
