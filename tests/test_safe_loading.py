@@ -21,6 +21,8 @@ UNSAFE_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib
 # Modules allowed to pickle in memory, with the reason; they may still never unpickle from a file.
 IN_MEMORY_PICKLE = {
     "engine/distributed.py": "Ray tasks of this same run pass decoded parts to each other as pickled bytes",
+    "engine/query_process.py": "the explorer and its own child talk over a private pipe (a socketpair made "
+                               "by the parent and passed to the child alone): requests, hits, exceptions",
 }
 
 
