@@ -82,7 +82,9 @@ def tree_rss_mb(pid: int) -> dict[int, float]:
         p = todo.pop()
         try:
             status = Path(f"/proc/{p}/status").read_text()
-            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+            # children are listed under the thread that started them (the explorer's query process
+            # is started from a worker thread)
+            children = [c for task in Path(f"/proc/{p}/task").iterdir() for c in (task / "children").read_text().split()]
         except OSError:
             continue
         out[p] = int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) / 1024

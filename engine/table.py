@@ -159,7 +159,13 @@ class FileTable:
         offsets for the first byte, narrowed byte by byte (a word never spans two paths: none holds NUL)."""
         if self._lower is None:
             lower = _encode(self.names.decode("utf-8", "surrogateescape").lower())
-            self._lower = (np.frombuffer(lower, np.uint8), _starts(lower))
+            if lower == self.names:  # every path is lower-case already: share the names and their offsets
+                self._lower = (np.frombuffer(self.names, np.uint8), self._starts)
+            else:
+                self._lower = (np.frombuffer(lower, np.uint8), _starts(lower))
+            del lower
+            if len(self) > 50_000:
+                _trim_heap()  # the decoded copy is gone
         text, starts = self._lower
         found = np.zeros(len(self), bool)
         if not word or len(word) > len(text):

@@ -136,3 +136,18 @@ def test_a_million_rows_cost_about_a_hundred_megabytes(tmp_path):
     assert int(n) == 1_000_000
     assert float(table_mb) < 80, out.stdout
     assert float(tuples_mb) > 3 * float(table_mb), out.stdout
+
+
+def test_matching_on_lower_case_names_shares_the_buffer(tmp_path):
+    (tmp_path / "root").mkdir()
+    store = Store(tmp_path / "root", tmp_path / "store", create=True)
+    paths = ["a/cat.txt", "b/caterpillar.txt", "c/dog.txt", "été/chat.txt"]
+    with store.db:
+        store.db.executemany("INSERT INTO files(path, raw, modality, size, mtime_ns) VALUES (?,?,?,?,?)",
+                             [(p, p.encode(), "text", 1, 1) for p in paths])
+    table = store.file_table()
+    rows = table.order("name")
+    assert table.paths(table.matching(rows, ["CAT"])) == ["a/cat.txt", "b/caterpillar.txt"]
+    assert table.paths(table.matching(rows, ["É/CH"])) == ["été/chat.txt"]
+    assert table._lower is not None and table._lower[0].base is not None  # a view of the names, no copy
+    assert bytes(table._lower[0]) == table.names
