@@ -1,4 +1,5 @@
-"""Neighbour queries answered by a child process, so that the process asking never runs hnswlib.
+"""Neighbour queries (and the statistics and comparisons that need the same indexes) answered by a child
+process, so that the process asking never runs hnswlib.
 
 hnswlib holds the GIL while it loads an index (1.7 s at 1M × 384) or builds one from stored vectors, and
 in the explorer's process that froze the UI. The child runs engine.query.Explorer (the one home of the
@@ -10,7 +11,8 @@ spawn start method re-runs the parent's __main__ script in the child (the `vexpl
 user's script without a main guard), and also starts a resource-tracker process; neither is wanted here.
 
 Protocol: the parent first sends (root, store_dir, backend), then (operation, args) per request; the child
-answers ("ok", result, notices) or ("error", exception, notices). Exceptions travel pickled, so a
+answers ("ok", result, notices) or ("error", exception, notices), after any number of ("progress", step,
+[]) for a long request (statistics). Exceptions travel pickled, so a
 UserError arrives as a UserError with the same message (and no traceback)."""
 
 from __future__ import annotations
@@ -65,6 +67,16 @@ class QueryProcess:
     def nearest(self, model_name: str, vector: np.ndarray, k: int, exclude: int | None = None) -> list[Hit]:
         return self._call("nearest", model_name, np.asarray(vector, dtype=np.float32), k, exclude)
 
+    def stats(self, model_name: str | None, options: object = None,
+              progress: Callable[[str], None] | None = None) -> dict:
+        """engine.stats.vector_stats over the child's open index (no second copy of it in this process);
+        progress is called with each step's name as the child reaches it."""
+        return self._call("stats", model_name, options, progress=progress)
+
+    def compare(self, model_a: str, model_b: str, k: int = 10) -> dict:
+        """engine.compare.compare_models, in the child."""
+        return self._call("compare", model_a, model_b, k)
+
     def take_notices(self) -> list[str]:
         out, self.notices = self.notices, []
         return out
@@ -96,7 +108,7 @@ class QueryProcess:
         self.close()
 
     # ---- the parent's side of the pipe -------------------------------------------------------
-    def _call(self, op: str, *args: Any) -> Any:
+    def _call(self, op: str, *args: Any, progress: Callable[[str], None] | None = None) -> Any:
         with self._lock:
             for attempt in (1, 2):
                 if self._closed:
@@ -109,6 +121,10 @@ class QueryProcess:
                     assert self._conn is not None
                     self._conn.send((op, args))
                     status, value, notices = self._conn.recv()
+                    while status == "progress":  # a long request reports its steps before it answers
+                        if progress is not None:
+                            progress(value)
+                        status, value, notices = self._conn.recv()
                 except (EOFError, OSError):  # it died on the way (killed, out of memory, a crash in hnswlib)
                     if self._closed:
                         raise UserError("the query process is closed") from None
@@ -195,12 +211,27 @@ def _nearest(ex: Explorer, model_name: str, vector: np.ndarray, k: int, exclude:
     return ex.nearest(ex.model(model_name), vector, k, exclude)
 
 
+def _stats(ex: Explorer, model_name: str | None, options: object, progress: Callable[[str], None]) -> dict:
+    from .stats import vector_stats
+
+    return vector_stats(ex, model_name, options, progress=progress)  # type: ignore[arg-type]
+
+
+def _compare(ex: Explorer, model_a: str, model_b: str, k: int) -> dict:
+    from .compare import compare_models
+
+    return compare_models(ex, model_a, model_b, k)
+
+
 OPERATIONS: dict[str, Callable[..., Any]] = {
     "warm": _warm,
     "models": lambda ex: ex.models(),
     "neighbors": _neighbors,
     "nearest": _nearest,
+    "stats": _stats,
+    "compare": _compare,
 }
+REPORTS_PROGRESS = {"stats"}  # operations that take a progress callback as their last argument
 
 
 def main() -> None:
@@ -226,6 +257,8 @@ def serve(conn: Connection, root: str, store_dir: str, backend: Backend | None) 
         try:
             if explorer is None:
                 explorer = Explorer(Store(Path(root), Path(store_dir), readonly=True), backend)
+            if op in REPORTS_PROGRESS:
+                args = (*args, lambda step: conn.send(("progress", step, [])))
             reply: tuple = ("ok", OPERATIONS[op](explorer, *args))
         except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller, as itself
             reply = ("error", _portable(exc))

@@ -86,6 +86,24 @@ def test_answers_as_the_explorer_does(small, queries):
     explorer.store.close()
 
 
+def test_statistics_come_from_the_child_with_their_progress(small, queries):
+    """What the stats screen asks for: the same report as in process, each step reported as it starts."""
+    from vexplore.engine.stats import StatsOptions, vector_stats
+
+    options = StatsOptions(k=5, seed=3)
+    here: list[str] = []
+    there: list[str] = []
+    with Store(*small, readonly=True) as store:
+        local = vector_stats(Explorer(store), "synthetic", options, progress=here.append)
+    remote = queries.stats("synthetic", options, progress=there.append)
+    assert there == here and len(there) >= 5
+    assert remote.keys() == local.keys() and remote["count"] == local["count"] == 600
+    assert remote["hubness"] == local["hubness"] and remote["norms"] == local["norms"]
+    with pytest.raises(UserError, match="not indexed here"):
+        queries.stats("no-such-model", options)
+    assert queries.neighbors("f0007.txt", 2)[0] == "synthetic"  # and it answers neighbours after
+
+
 def test_user_errors_arrive_as_themselves(small, queries, tmp_path):
     explorer = Explorer(Store(*small, readonly=True))
     for args in (("nope.txt",), ("f0007.txt", 5, "no-such-model")):

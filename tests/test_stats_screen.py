@@ -13,7 +13,8 @@ import pytest
 from rich.console import Console
 from textual.app import App
 from textual.widgets import DataTable, Sparkline, Static, TabbedContent
-from vexplore.engine.query import open_explorer
+from vexplore.engine.query_process import QueryProcess
+from vexplore.engine.store import find_store_dir
 from vexplore.tui.screens.compare import CompareScreen
 from vexplore.tui.screens.projection import ProjectionView
 from vexplore.tui.screens.stats import StatsScreen
@@ -54,16 +55,23 @@ def _text(static: Static) -> str:
     return console.export_text()
 
 
+@pytest.fixture(scope="module")
+def queries(labelled):
+    """The query process over the labelled store, as the explorer's reader holds it: the screens ask it."""
+    with QueryProcess(labelled[0], find_store_dir(labelled[0])) as process:
+        yield process
+
+
 def _cells(table: DataTable) -> list[str]:
     return [str(getattr(c, "plain", c)) for r in range(table.row_count) for c in table.get_row_at(r)]
 
 
-def test_stats_screen_shows_histograms_projection_and_duplicates(labelled):
-    asyncio.run(_stats_screen_shows_histograms_projection_and_duplicates(*labelled))
+def test_stats_screen_shows_histograms_projection_and_duplicates(labelled, queries):
+    asyncio.run(_stats_screen_shows_histograms_projection_and_duplicates(*labelled, queries))
 
 
-async def _stats_screen_shows_histograms_projection_and_duplicates(root: Path, tiny: str) -> None:
-    screen = StatsScreen(open_explorer(root), "minilm")
+async def _stats_screen_shows_histograms_projection_and_duplicates(root: Path, tiny: str, queries: QueryProcess) -> None:
+    screen = StatsScreen(queries, "minilm")
     async with shown(screen) as (app, pilot):
         assert screen.report is not None and screen.report["count"] == 26
         for key in ("norms", "pairwise", "centroid", "knn", "pca"):
@@ -96,12 +104,12 @@ async def _stats_screen_shows_histograms_projection_and_duplicates(root: Path, t
     assert (root / picked).exists()
 
 
-def test_stats_screen_row_opens_file_and_escape_returns_none(labelled):
-    asyncio.run(_stats_screen_row_opens_file_and_escape_returns_none(*labelled))
+def test_stats_screen_row_opens_file_and_escape_returns_none(labelled, queries):
+    asyncio.run(_stats_screen_row_opens_file_and_escape_returns_none(*labelled, queries))
 
 
-async def _stats_screen_row_opens_file_and_escape_returns_none(root: Path, tiny: str) -> None:
-    screen = StatsScreen(open_explorer(root), "minilm")
+async def _stats_screen_row_opens_file_and_escape_returns_none(root: Path, tiny: str, queries: QueryProcess) -> None:
+    screen = StatsScreen(queries, "minilm")
     async with shown(screen) as (app, pilot):
         screen.query_one(TabbedContent).active = "tab-outliers"
         await pilot.pause()
@@ -110,7 +118,7 @@ async def _stats_screen_row_opens_file_and_escape_returns_none(root: Path, tiny:
         await pilot.pause()
     assert app.results == [stats_corpus.OUTLIER]
 
-    screen = StatsScreen(open_explorer(root), "no-such-model")
+    screen = StatsScreen(queries, "no-such-model")
     async with shown(screen) as (app, pilot):
         assert "not indexed here" in _text(screen.query_one("#stats-title", Static))
         await pilot.press("escape")
@@ -118,12 +126,12 @@ async def _stats_screen_row_opens_file_and_escape_returns_none(root: Path, tiny:
     assert app.results == [None]
 
 
-def test_compare_screen_ranks_minilm_and_shows_both_neighbour_lists(labelled):
-    asyncio.run(_compare_screen_ranks_minilm_and_shows_both_neighbour_lists(*labelled))
+def test_compare_screen_ranks_minilm_and_shows_both_neighbour_lists(labelled, queries):
+    asyncio.run(_compare_screen_ranks_minilm_and_shows_both_neighbour_lists(*labelled, queries))
 
 
-async def _compare_screen_ranks_minilm_and_shows_both_neighbour_lists(root: Path, tiny: str) -> None:
-    screen = CompareScreen(open_explorer(root), "minilm", tiny, k=5)
+async def _compare_screen_ranks_minilm_and_shows_both_neighbour_lists(root: Path, tiny: str, queries: QueryProcess) -> None:
+    screen = CompareScreen(queries, "minilm", tiny, k=5)
     async with shown(screen, (140, 44)) as (app, pilot):
         summary = _text(screen.query_one("#summary", Static))
         assert "minilm keeps your labels together better" in summary

@@ -168,13 +168,6 @@ class VexploreApp(App):
 
         self.push_screen(ModelSwitcher(models, self.model_name), chosen)
 
-    def _explorer(self):
-        """A fresh Explorer for a screen that reads the store on its own (statistics, comparison)."""
-        from vexplore.engine.query import Explorer
-
-        assert self.reader is not None
-        return Explorer(Store(self.reader.root, self.reader.store_dir, readonly=True), self.reader.backend)
-
     async def _models_or_warn(self) -> list:
         models = await self.reader.models() if self.reader is not None else []
         if not models:
@@ -187,7 +180,7 @@ class VexploreApp(App):
         models = await self._models_or_warn()
         if models:
             name = self.model_name or (self.browse.neighbour_model if self.browse else None) or models[0].name
-            self.push_screen(StatsScreen(self._explorer(), name), self._open_picked)
+            self.push_screen(StatsScreen(self.reader.queries, name), self._open_picked)  # type: ignore[union-attr]
 
     async def action_compare(self) -> None:
         from .screens.compare import CompareScreen
@@ -201,7 +194,8 @@ class VexploreApp(App):
         if other is None:
             self.notify("comparing needs two indexed models: index the folder with a second model")
             return
-        self.push_screen(CompareScreen(self._explorer(), first.name, other.name), self._open_picked)
+        self.push_screen(CompareScreen(self.reader.queries, first.name, other.name),  # type: ignore[union-attr]
+                         self._open_picked)
 
     def _open_picked(self, path: str | None) -> None:
         """A file picked on the statistics or comparison screen becomes the current file."""

@@ -15,11 +15,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, LoadingIndicator, Static
-from vexplore.engine.compare import compare_models
 from vexplore.engine.errors import UserError
 from vexplore.engine.printable import printable
-from vexplore.engine.query import Explorer
-from vexplore.engine.store import Store
+from vexplore.engine.query_process import QueryProcess
 
 BAR = 24
 
@@ -65,9 +63,9 @@ class CompareScreen(Screen[str | None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Back")]
 
-    def __init__(self, explorer: Explorer, model_a: str, model_b: str, k: int = 10):
+    def __init__(self, queries: QueryProcess, model_a: str, model_b: str, k: int = 10):
         super().__init__()
-        self.explorer, self.model_a, self.model_b, self.k = explorer, model_a, model_b, k
+        self.queries, self.model_a, self.model_b, self.k = queries, model_a, model_b, k
         self.report: dict | None = None
         self._row_paths: dict[str, str] = {}
 
@@ -91,11 +89,10 @@ class CompareScreen(Screen[str | None]):
 
     @work(thread=True, exclusive=True, group="compare")
     def compute(self) -> None:
-        src = self.explorer.store
+        """Computed by the explorer's query process (see StatsScreen.compute); this thread waits for it."""
         try:
-            with Store(src.root, src.dir, readonly=True) as store:
-                report = compare_models(Explorer(store), self.model_a, self.model_b, self.k)
-        except UserError as exc:
+            report = self.queries.compare(self.model_a, self.model_b, self.k)
+        except (UserError, RuntimeError) as exc:
             self.app.call_from_thread(self._failed, str(exc))
             return
         self.app.call_from_thread(self.show, report)

@@ -26,11 +26,10 @@ from textual.widgets import (
 )
 from vexplore.engine.errors import UserError
 from vexplore.engine.printable import printable
-from vexplore.engine.query import Explorer
-from vexplore.engine.stats import StatsOptions, vector_stats
+from vexplore.engine.query_process import QueryProcess
+from vexplore.engine.stats import StatsOptions
 from vexplore.engine.stats.canvas import colour
 from vexplore.engine.stats.projection import umap_available
-from vexplore.engine.store import Store
 
 from .projection import ProjectionView
 
@@ -105,9 +104,9 @@ class StatsScreen(Screen[str | None]):
         *(Binding(str(i), f"show_tab('{tab}')", f"{title}", show=False) for i, (tab, title) in enumerate(TABS, 1)),
     ]
 
-    def __init__(self, explorer: Explorer, model_name: str | None, options: StatsOptions | None = None):
+    def __init__(self, queries: QueryProcess, model_name: str | None, options: StatsOptions | None = None):
         super().__init__()
-        self.explorer, self.model_name = explorer, model_name
+        self.queries, self.model_name = queries, model_name
         self.options = options or StatsOptions()
         self.report: dict | None = None
         self.colour_by = "cluster"
@@ -143,14 +142,13 @@ class StatsScreen(Screen[str | None]):
     # ---- computing -------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="stats")
     def compute(self) -> None:
-        """Runs off the UI thread on its own read-only store connection (SQLite connections stay in the
-        thread that opened them)."""
-        src = self.explorer.store
+        """Computed by the explorer's query process, over the index it already holds (this process never
+        loads an index: hnswlib would hold the GIL, and a second copy of a big index the memory); this
+        worker thread only waits for it."""
         try:
-            with Store(src.root, src.dir, readonly=True) as store:
-                report = vector_stats(Explorer(store), self.model_name, self.options,
-                                      progress=lambda step: self.app.call_from_thread(self._progress, step))
-        except UserError as exc:
+            report = self.queries.stats(self.model_name, self.options,
+                                        progress=lambda step: self.app.call_from_thread(self._progress, step))
+        except (UserError, RuntimeError) as exc:  # RuntimeError: a failure the query process could only name
             self.app.call_from_thread(self._failed, str(exc))
             return
         self.app.call_from_thread(self.show, report)
