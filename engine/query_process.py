@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from .errors import UserError
+from .memory import trim_heap
 from .query import Backend, Explorer, Hit
 from .store import ModelRow, Store
 
@@ -214,13 +215,29 @@ def _nearest(ex: Explorer, model_name: str, vector: np.ndarray, k: int, exclude:
 def _stats(ex: Explorer, model_name: str | None, options: object, progress: Callable[[str], None]) -> dict:
     from .stats import vector_stats
 
-    return vector_stats(ex, model_name, options, progress=progress)  # type: ignore[arg-type]
+    try:
+        return vector_stats(ex, model_name, options, progress=progress)  # type: ignore[arg-type]
+    finally:
+        _release(ex)
 
 
 def _compare(ex: Explorer, model_a: str, model_b: str, k: int) -> dict:
     from .compare import compare_models
 
-    return compare_models(ex, model_a, model_b, k)
+    try:
+        return compare_models(ex, model_a, model_b, k)
+    finally:
+        _release(ex)
+
+
+def _release(ex: Explorer) -> None:
+    """After a report over every vector, go back to the browsing footprint: the vector files unmapped and
+    the report's freed arrays handed back (at 1M the process otherwise stays 1.7 GB above it)."""
+    import gc
+
+    ex.store.forget_vectors()
+    gc.collect()
+    trim_heap()
 
 
 OPERATIONS: dict[str, Callable[..., Any]] = {

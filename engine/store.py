@@ -439,6 +439,11 @@ class Store:
         self._memmaps[model.id] = (rows, arr)
         return arr
 
+    def forget_vectors(self) -> None:
+        """Drop the memory maps of the vector files: their pages stop counting as this process's memory
+        (a long-lived reader after a statistics report over a million vectors)."""
+        self._memmaps.clear()
+
     def embedded(self, model: ModelRow) -> tuple[np.ndarray, np.ndarray]:
         """(file ids, rows) of every file that has a vector for this model, ordered by file id."""
         got = self.db.execute(

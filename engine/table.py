@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .memory import trim_heap
 from .modality import MODALITIES
 
 KINDS = (*MODALITIES, "other")  # kinds[code] is the modality; "other" for anything the catalog may hold later
@@ -29,18 +30,6 @@ def _starts(buffer: bytes) -> np.ndarray:
     """Offsets of each path in a buffer of NUL-terminated paths, and the buffer's length at the end."""
     ends = np.flatnonzero(np.frombuffer(buffer, np.uint8) == _SEP) + 1
     return np.concatenate(([0], ends)).astype(np.int64)
-
-
-def _trim_heap() -> None:
-    """Hand the transient chunks' freed memory back to the system. glibc keeps freed heap pages once the
-    process has freed a large block: reading a million rows would otherwise leave ~60 MB resident that
-    nothing uses, in a process (the explorer) that lives for hours. A no-op where there is no glibc."""
-    import ctypes
-
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 class _Keys:
@@ -75,7 +64,7 @@ class FileTable:
         """Every file of the catalog (or the first N by path), in path order."""
         table = cls._read(db, first)
         if len(table) > 50_000:
-            _trim_heap()  # now that the chunks read on the way are freed
+            trim_heap()  # now that the chunks read on the way are freed
         return table
 
     @classmethod
@@ -165,7 +154,7 @@ class FileTable:
                 self._lower = (np.frombuffer(lower, np.uint8), _starts(lower))
             del lower
             if len(self) > 50_000:
-                _trim_heap()  # the decoded copy is gone
+                trim_heap()  # the decoded copy is gone
         text, starts = self._lower
         found = np.zeros(len(self), bool)
         if not word or len(word) > len(text):
