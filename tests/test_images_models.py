@@ -204,6 +204,18 @@ def test_clip_towers_share_one_space(tiny_clip):
     np.testing.assert_allclose(mixed.vectors[1], tiny_clip.embed([image]).vectors[0], rtol=1e-4, atol=1e-5)
 
 
+def test_a_search_loads_only_the_text_tower(tiny_clip_dir, tiny_clip):
+    """Explorer.query_vector loads CLIP for queries only: the text tower and its projection, same vectors."""
+    queries_only = registry.create(registry.resolve(str(tiny_clip_dir)))
+    queries_only.load_for_queries("cpu")
+    assert not hasattr(queries_only.model, "vision_model") and queries_only.dim == tiny_clip.dim
+    captions = ["a red cat", "a rocket on the pad", "dog " * 100]  # the last one is cut at 77 tokens
+    np.testing.assert_allclose(queries_only.embed_text(captions), tiny_clip.embed_text(captions),
+                               rtol=1e-5, atol=1e-6)
+    full = sum(p.numel() for p in tiny_clip.model.parameters())
+    assert sum(p.numel() for p in queries_only.model.parameters()) < 0.75 * full
+
+
 def test_clip_cuts_long_text_into_token_windows(tiny_clip, tmp_path):
     short = tmp_path / "short.txt"
     short.write_text("a red cat")

@@ -107,6 +107,11 @@ class Adapter:
     def embed(self, parts: list[Any]) -> Embedded:
         raise NotImplementedError
 
+    def load_for_queries(self, device: str) -> None:
+        """Load what embed_text needs, for a process that only embeds queries (a search): by default the
+        whole model; a model with separate towers loads only its text tower."""
+        self.load(device)
+
     def embed_text(self, queries: list[str]) -> np.ndarray:
         """Embed free-text queries into this model's space (models with a text tower only)."""
         raise ModelError(f"model {self.name!r} has no text tower, so it cannot embed a text query")

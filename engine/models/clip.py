@@ -68,6 +68,26 @@ class CLIPAdapter(ImageAdapter):
         self._finish_load(device)
         self.dim = int(self.model.config.projection_dim)
 
+    def load_for_queries(self, device: str) -> None:
+        """Only the text tower and its projection (about a third of CLIP-L's weights): a search embeds
+        captions, never pictures. embed_text works unchanged on it (same text_model/text_projection)."""
+        source = self.hf_source()
+        from transformers import AutoTokenizer, CLIPConfig, CLIPTextModelWithProjection
+
+        try:
+            config = CLIPConfig.from_pretrained(source)
+            text = config.text_config
+            text.projection_dim = config.projection_dim  # the checkpoint's, not the text config's default
+            self.model = CLIPTextModelWithProjection.from_pretrained(source, config=text)
+            self.tokenizer = AutoTokenizer.from_pretrained(source)
+        except Exception as exc:
+            raise self.load_failed(exc) from exc
+        self.context = int(self.model.config.max_position_embeddings)
+        self.model.eval()
+        self.model.to(device)
+        self.device = device
+        self.dim = int(self.model.config.projection_dim)
+
     # ---- text files ---------------------------------------------------------------------------
     def windows(self, text: str) -> tuple[list[str], bool]:
         """Text cut at token boundaries into pieces that fit CLIP's context with its two special tokens,
