@@ -56,7 +56,7 @@ class FileTable:
     sizes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     mtimes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     _starts: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64), repr=False)
-    _by_id: np.ndarray | None = field(default=None, repr=False)  # rows ordered by id, made on first use
+    _by_id: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)  # (rows by id, ids sorted)
     _lower: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)  # lower-case names, starts
 
     @classmethod
@@ -114,10 +114,11 @@ class FileTable:
         if not len(self.ids):
             return np.full(len(ids), -1, np.int64)
         if self._by_id is None:
-            self._by_id = np.argsort(self.ids, kind="stable")
-        sorted_ids = self.ids[self._by_id]
+            order = np.argsort(self.ids, kind="stable")
+            self._by_id = (order, self.ids[order])
+        order, sorted_ids = self._by_id
         at = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
-        return np.where(sorted_ids[at] == ids, self._by_id[at], -1)
+        return np.where(sorted_ids[at] == ids, order[at], -1)
 
     def marks(self, ids: np.ndarray, values: np.ndarray) -> np.ndarray:
         """values (one per id in ids) laid out by row: 0 for the rows that ids leaves out."""
