@@ -74,7 +74,8 @@ def compact(store: Store, model: ModelRow) -> ModelRow:
 def compact_store(store: Store, emit: Callable[[dict], None]) -> list[dict]:
     """Compact every model that is due, unless a reader has the store open (then say so and leave it for
     a later run). Returns the per-model figures for the run's summary. Writer only."""
-    todo = [(m, live) for m in store.models() if m.rows >= MIN_ROWS and due(m.rows, live := store.live_count(m))]
+    todo = [(m, live) for m in store.models()
+            if m.rows >= MIN_ROWS and due(m.rows, live := store.live_count(m))]
     if not todo:
         return []
     readers = ReadersLock(store.dir)

@@ -61,8 +61,8 @@ class RichReporter:
                                     f"in {event['seconds']:.1f}s", style="dim"))
         elif kind == "compaction_skipped":
             self.console.print(Text(f"kept {event['unreferenced']:,} unreferenced vector rows of "
-                                    f"{printable(event['model'])}: {event['skipped']} (a later run compacts them)",
-                                    style="dim"))
+                                    f"{printable(event['model'])}: {event['skipped']} "
+                                    "(a later run compacts them)", style="dim"))
 
     def summary(self, s: dict) -> None:
         out = Console(highlight=False)

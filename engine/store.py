@@ -480,8 +480,8 @@ class Store:
             self.db.executemany("UPDATE embeddings SET row=? WHERE model_id=? AND file_id=?",
                                 zip(rows.tolist(), [model.id] * len(rows), file_ids.tolist()))
             self.db.execute("UPDATE models SET rows=?, vectors=? WHERE id=?", (total, name, model.id))
-            self.db.execute("UPDATE meta SET value=? WHERE key='schema_version' AND CAST(value AS INTEGER) < ?",
-                            (str(SCHEMA_VERSION), SCHEMA_VERSION))
+            self.db.execute("UPDATE meta SET value=? WHERE key='schema_version' "
+                            "AND CAST(value AS INTEGER) < ?", (str(SCHEMA_VERSION), SCHEMA_VERSION))
         self._memmaps.pop(model.id, None)
         return self.model(model.name)  # type: ignore[return-value]
 
@@ -557,7 +557,9 @@ class Store:
         if at is None:
             return None
         row, parts, name = at
-        return self._read_rows(model, name, row + 1, parts) if parts > 1 else self._read_rows(model, name, row, 1)
+        if parts > 1:
+            return self._read_rows(model, name, row + 1, parts)
+        return self._read_rows(model, name, row, 1)
 
     def _read_rows(self, model: ModelRow, name: str, start: int, count: int) -> np.ndarray:
         """Rows [start, start + count) of the vector file, by one pread. A browser looks up one file at a

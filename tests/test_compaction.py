@@ -39,7 +39,8 @@ def write(root: Path, i: int, seed: int) -> None:
     rng = random.Random(seed * 1000 + i)
     n = 600 if i % 5 == 0 else rng.randint(5, 30)
     (root / f"g{i % 3}").mkdir(parents=True, exist_ok=True)
-    (root / f"g{i % 3}" / f"d{i:02d}.txt").write_text(" ".join(rng.choice("abcdefghijklmnop") for _ in range(n)))
+    text = " ".join(rng.choice("abcdefghijklmnop") for _ in range(n))
+    (root / f"g{i % 3}" / f"d{i:02d}.txt").write_text(text)
 
 
 def edited_store(base: Path, model: str) -> tuple[Path, Path]:
@@ -69,8 +70,8 @@ def snapshot(root: Path, store_dir: Path) -> dict:
         vectors = {p: (store.file_vector(model, f.id).tobytes(), store.window_vectors(model, f.id).tobytes())
                    for p, f in files.items()}
         neighbours = {p: [(h.path, h.score) for h in explorer.neighbors(p, 5)[1]] for p in sorted(files)}
-        return {"vectors": vectors, "neighbours": neighbours, "rows": model.rows, "live": store.live_count(model),
-                "path": store.vector_path(model), "rebuilt": index.rebuilt}
+        return {"vectors": vectors, "neighbours": neighbours, "rows": model.rows,
+                "live": store.live_count(model), "path": store.vector_path(model), "rebuilt": index.rebuilt}
 
 
 def index_files(store_dir: Path) -> dict[str, tuple[int, int]]:
@@ -124,13 +125,16 @@ def test_a_reader_holding_the_store_open_defers_compaction(tmp_path, model, monk
     before = snapshot(root, store_dir)
     vectors = before["path"].read_bytes()
 
-    for reader in (lambda: Store(root, store_dir, readonly=True), lambda: open_explorer(root, store_dir).store):
+    readers = (lambda: Store(root, store_dir, readonly=True), lambda: open_explorer(root, store_dir).store)
+    for reader in readers:
         held = reader()
         events: list[dict] = []
         summary = index_folder(root, store_dir, Options(models=[model], workers=0), events.append)
         [skipped] = summary["compaction"]
-        assert skipped["skipped"] == compaction.BUSY and skipped["unreferenced"] == before["rows"] - before["live"]
-        assert [e for e in events if e["event"].startswith("compact")] == [{"event": "compaction_skipped"} | skipped]
+        assert skipped["skipped"] == compaction.BUSY
+        assert skipped["unreferenced"] == before["rows"] - before["live"]
+        reported = [e for e in events if e["event"].startswith("compact")]
+        assert reported == [{"event": "compaction_skipped"} | skipped]
         assert before["path"].read_bytes() == vectors  # untouched, the name too
         g0 = held.file_by_path("g0/d00.txt")
         assert held.file_vector(held.models()[0], g0.id).tobytes() == before["vectors"]["g0/d00.txt"][0]
@@ -176,8 +180,8 @@ def answers(root: Path, store_dir: Path) -> tuple[dict, dict]:
 def test_a_writer_killed_while_compacting_leaves_a_store_that_reads_the_same(tmp_path, model, where):
     root, store_dir = edited_store(tmp_path, model)
     before, want = snapshot(root, store_dir), answers(root, store_dir)
-    proc = subprocess.run([sys.executable, "-c", KILLER, str(MIN_ROWS), where, str(root), "--store", str(store_dir),
-                           "--model", model, "--json", "--workers", "0"],
+    proc = subprocess.run([sys.executable, "-c", KILLER, str(MIN_ROWS), where, str(root),
+                           "--store", str(store_dir), "--model", model, "--json", "--workers", "0"],
                           capture_output=True, text=True, env=child_env(), timeout=120, check=False)
     assert proc.returncode == -9, proc.stderr[-3000:]
     folder = before["path"].parent
@@ -204,9 +208,9 @@ def test_a_catalog_from_before_compaction_still_reads_and_indexes(tmp_path, mode
     old = "\n".join(line for line in models.splitlines() if "vectors TEXT" not in line)
     old = old.replace("info TEXT,", "info TEXT ")  # the models table as vexplore wrote it before the column
     with sqlite3.connect(store_dir / "catalog.sqlite") as db:
-        db.executescript(f"BEGIN; ALTER TABLE models RENAME TO newer; {old} INSERT INTO models SELECT id, name, "
-                         "family, backend, modalities, dim, rows, generation, text_queries, info FROM newer; "
-                         "DROP TABLE newer; COMMIT;")
+        db.executescript(f"BEGIN; ALTER TABLE models RENAME TO newer; {old} INSERT INTO models SELECT id, "
+                         "name, family, backend, modalities, dim, rows, generation, text_queries, info "
+                         "FROM newer; DROP TABLE newer; COMMIT;")
     before = snapshot(root, store_dir)  # a read-only reader: no column, the legacy file
     with sqlite3.connect(store_dir / "catalog.sqlite") as db:
         assert "vectors" not in {r[1] for r in db.execute("PRAGMA table_info(models)")}
