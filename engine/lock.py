@@ -48,3 +48,47 @@ class WriterLock:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
+
+
+class ReadersLock:
+    """Every open reader of a store holds store/readers shared; compaction, which replaces a model's vector
+    file and renumbers its rows, takes it exclusive and only when nobody holds it, so no reader ever pairs
+    row numbers of one layout with the other file. A folder that cannot hold the file (read-only media)
+    is skipped silently: no writer can work there either."""
+
+    def __init__(self, store_dir: Path):
+        self.path = store_dir / "readers"
+        self.fd: int | None = None
+
+    def _open(self) -> int | None:
+        for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY):
+            try:
+                return os.open(self.path, flags, 0o600)
+            except OSError:
+                continue
+        return None
+
+    def share(self) -> None:
+        """Blocks while a compaction runs (seconds at most), then holds the lock until release()."""
+        fd = self._open()
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            self.fd = fd
+
+    def exclusive(self) -> bool:
+        """Whether the lock is now held exclusively: False at once while any reader holds it."""
+        fd = self._open()
+        if fd is None:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self.fd = fd
+        return True
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the only descriptor drops the flock
+            self.fd = None

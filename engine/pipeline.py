@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .compaction import compact_store
 from .errors import UserError
 from .index import VectorIndex, normalise
 from .loader import decoded, file_path
@@ -268,6 +269,8 @@ def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None =
                     break
                 tally.models.append(_index_model(root, store, spec, indexes, opts, emit, tally, stop, present,
                                                  stages))
+        # Vector files rid of the rows no file references any more; the indexes (by file id) stay valid.
+        compaction = [] if stop.is_set() else compact_store(store, emit)
         for name, index in indexes.items():
             if index.hnsw is not None and (index.rebuilt or removed or any(
                     m["name"] == name and (m["embedded"] or m["failed"]) for m in tally.models)):
@@ -287,6 +290,7 @@ def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None =
             "failed": len(failed),
             "errors": failed,
             "models": tally.models,
+            "compaction": compaction,
             "no_model_for": no_model,
             "interrupted": stop.is_set(),
             "store": str(Path(store_dir).resolve()),

@@ -55,6 +55,14 @@ class RichReporter:
                                     style="dim"))
         elif kind == "notice":
             self.console.print(Text(printable(event["message"]), style="yellow"))
+        elif kind == "compacted":
+            self.console.print(Text(f"compacted the vectors of {printable(event['model'])}: "
+                                    f"{event['rows_before']:,} → {event['rows_after']:,} rows "
+                                    f"in {event['seconds']:.1f}s", style="dim"))
+        elif kind == "compaction_skipped":
+            self.console.print(Text(f"kept {event['unreferenced']:,} unreferenced vector rows of "
+                                    f"{printable(event['model'])}: {event['skipped']} "
+                                    "(a later run compacts them)", style="dim"))
 
     def summary(self, s: dict) -> None:
         out = Console(highlight=False)

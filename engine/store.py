@@ -3,7 +3,8 @@ hnswlib index. Layout and format are documented in the README; nothing is pickle
 
 Crash safety: vectors are appended and fsynced *before* the catalog transaction that references them
 commits, and the catalog records how many rows are valid; rows past that count (a crash between the
-two) are truncated the next time a writer opens the store.
+two) are truncated the next time a writer opens the store. Compaction (compaction.py) writes a vector
+file under a new name and switches to it in one transaction; a writer removes the file left behind.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UserError
+from .lock import ReadersLock
 from .scan import Entry
 from .table import FileTable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # the newest this code reads: 2 = a vector file may be named by models.vectors
+FIRST_SCHEMA_VERSION = 1  # what a new store records; its first compaction raises it to 2
+LEGACY_VECTORS = "vectors.f32"  # the vector file of a model whose models.vectors is NULL
 STORE_DIRNAME = ".vexplore"
 
 SCHEMA = """
@@ -47,10 +51,11 @@ CREATE TABLE IF NOT EXISTS models (
     backend TEXT NOT NULL,
     modalities TEXT NOT NULL,       -- JSON list
     dim INTEGER NOT NULL,
-    rows INTEGER NOT NULL DEFAULT 0,        -- valid rows in vectors.f32
+    rows INTEGER NOT NULL DEFAULT 0,        -- valid rows in the vector file
     generation INTEGER NOT NULL DEFAULT 0,  -- bumped by every commit; the index records the one it saw
     text_queries INTEGER NOT NULL DEFAULT 0,
-    info TEXT                       -- JSON: device, source, created
+    info TEXT,                      -- JSON: device, source, created
+    vectors TEXT                    -- the vector file's name in the model folder (NULL: vectors.f32)
 );
 CREATE TABLE IF NOT EXISTS embeddings (
     model_id INTEGER NOT NULL,
@@ -112,6 +117,7 @@ class ModelRow:
     generation: int
     text_queries: bool
     info: dict
+    vectors: str | None = None  # the vector file's name; None: the legacy vectors.f32
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,8 @@ class Store:
     last_catalog: Path | None = None  # the catalog this process opened last: what `damaged` names
 
     def __init__(self, root: Path, directory: Path, create: bool = False, readonly: bool = False):
+        """create=True opens the store as its writer (under WriterLock); every other Store is a reader and
+        holds the readers lock while open, so compaction never moves rows under it."""
         self.root = root
         self.dir = directory
         self.readonly = readonly
@@ -152,6 +160,9 @@ class Store:
                 raise StoreError(f"no index for {root} yet: run `vexplore index {root}` first")
         if create:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # user-only; an existing one is left as is
+        self._readers = None if create else ReadersLock(directory)
+        if self._readers is not None:
+            self._readers.share()  # before the first catalog read: no compaction can fall between
         try:
             if readonly:
                 self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
@@ -160,21 +171,36 @@ class Store:
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=FULL")
                 self.db.executescript(SCHEMA)
+                if "vectors" not in self._model_columns():  # a catalog from before compaction
+                    self.db.execute("ALTER TABLE models ADD COLUMN vectors TEXT")
                 self._check_version(write=True)
                 if create:  # the writer reads every page once, so damage is found before anything is written
                     problem = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
                     if problem != "ok":
                         raise sqlite3.DatabaseError(problem)
             self._check_version()
+            # A reader of an old catalog has no vectors column: its models use the legacy file name.
+            self._vectors_column = "vectors" if "vectors" in self._model_columns() else "NULL"
         except sqlite3.DatabaseError as exc:
+            self.release_readers()
             raise damaged(exc) from exc
-        self._memmaps: dict[int, tuple[int, np.ndarray]] = {}
+        except BaseException:
+            self.release_readers()
+            raise
+        self._memmaps: dict[int, tuple[str, int, np.ndarray]] = {}  # model id -> (file name, rows, map)
+
+    def _model_columns(self) -> set[str]:
+        return {r[1] for r in self.db.execute("PRAGMA table_info(models)")}
+
+    def release_readers(self) -> None:
+        if self._readers is not None:
+            self._readers.release()
 
     def _check_version(self, write: bool = False) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if row is None and write:
             with self.db:
-                self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(FIRST_SCHEMA_VERSION),))
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES ('root', ?)", (str(self.root.resolve()),))
         elif row is not None and int(row[0]) > SCHEMA_VERSION:
             raise StoreError(f"store {self.dir} was written by a newer vexplore (schema {row[0]})")
@@ -182,6 +208,7 @@ class Store:
     def close(self) -> None:
         self._memmaps.clear()
         self.db.close()
+        self.release_readers()
 
     def __enter__(self) -> Store:
         return self
@@ -297,12 +324,12 @@ class Store:
     # ---- models ------------------------------------------------------------------------------
     def models(self) -> list[ModelRow]:
         rows = self.db.execute(
-            "SELECT id, name, family, backend, modalities, dim, rows, generation, text_queries, info "
-            "FROM models ORDER BY id"
+            "SELECT id, name, family, backend, modalities, dim, rows, generation, text_queries, info, "
+            f"{self._vectors_column} FROM models ORDER BY id"
         ).fetchall()
         return [
             ModelRow(r[0], r[1], r[2], r[3], tuple(json.loads(r[4])), r[5], r[6], r[7], bool(r[8]),
-                     json.loads(r[9] or "{}"))
+                     json.loads(r[9] or "{}"), r[10])
             for r in rows
         ]
 
@@ -333,7 +360,17 @@ class Store:
         return self.dir / "models" / _slug(model.name)
 
     def vector_path(self, model: ModelRow) -> Path:
-        return self.model_dir(model) / "vectors.f32"
+        return self.model_dir(model) / (model.vectors or LEGACY_VECTORS)
+
+    def remove_stray_vectors(self, model: ModelRow) -> list[Path]:
+        """Delete vector files of the model folder that the catalog does not name: what a compaction
+        killed before its commit (the new file) or after it (the old one) left. Writer only: a reader
+        holds the readers lock, so no compaction happened while any reader that is open now was."""
+        keep = self.vector_path(model).name
+        stray = [p for p in self.model_dir(model).glob("vectors*.f32") if p.name != keep]
+        for path in stray:
+            path.unlink(missing_ok=True)
+        return stray
 
     # ---- embeddings --------------------------------------------------------------------------
     def stale(self, model: ModelRow) -> list[FileRow]:
@@ -352,6 +389,7 @@ class Store:
         """Drop rows past the committed count (left by a crash between append and commit). A file shorter
         than the catalog says was damaged outside vexplore: the files whose vectors it lost are forgotten, so
         this run embeds them again, and the returned notice says so. Writer only."""
+        self.remove_stray_vectors(model)
         path = self.vector_path(model)
         valid = model.rows * model.dim * 4
         size = path.stat().st_size if path.exists() else 0
@@ -418,17 +456,48 @@ class Store:
         self._memmaps.pop(current.id, None)
         return self.model(model.name)  # type: ignore[return-value]
 
+    def live_rows(self, model: ModelRow) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(file ids, first rows, row counts) of every stored file's vectors, in row order: the file vector
+        and, after it, its window vectors when it has more than one part."""
+        got = self.db.execute(
+            "SELECT file_id, row, CASE WHEN parts > 1 THEN 1 + parts ELSE 1 END FROM embeddings "
+            "WHERE model_id=? AND row IS NOT NULL ORDER BY row", (model.id,)).fetchall()
+        arr = np.array(got, dtype=np.int64).reshape(-1, 3)
+        return arr[:, 0], arr[:, 1], arr[:, 2]
+
+    def live_count(self, model: ModelRow) -> int:
+        """How many rows of the vector file the catalog still references."""
+        return self.db.execute(
+            "SELECT COALESCE(SUM(CASE WHEN parts > 1 THEN 1 + parts ELSE 1 END), 0) FROM embeddings "
+            "WHERE model_id=? AND row IS NOT NULL", (model.id,)).fetchone()[0]
+
+    def switch_vectors(self, model: ModelRow, name: str, file_ids: np.ndarray, rows: np.ndarray,
+                       total: int) -> ModelRow:
+        """Point the model at a new vector file (already written and fsynced) in one transaction: each
+        file's new first row, the row count, the file name, and schema 2 so that a vexplore that knows
+        only vectors.f32 refuses the store. Writer only, with the readers lock held exclusive."""
+        with self.db:
+            self.db.executemany("UPDATE embeddings SET row=? WHERE model_id=? AND file_id=?",
+                                zip(rows.tolist(), [model.id] * len(rows), file_ids.tolist()))
+            self.db.execute("UPDATE models SET rows=?, vectors=? WHERE id=?", (total, name, model.id))
+            self.db.execute("UPDATE meta SET value=? WHERE key='schema_version' "
+                            "AND CAST(value AS INTEGER) < ?", (str(SCHEMA_VERSION), SCHEMA_VERSION))
+        self._memmaps.pop(model.id, None)
+        return self.model(model.name)  # type: ignore[return-value]
+
     def vectors(self, model: ModelRow) -> np.ndarray:
         """All valid rows of the model's vector file, memory-mapped read-only.
 
         The row count is read afresh, not taken from `model`: a reader that read its model row before an
         indexer's commit can be handed embeddings rows of that commit, and every committed row is on disk."""
-        fresh = self.db.execute("SELECT rows FROM models WHERE id=?", (model.id,)).fetchone()
-        rows = fresh[0] if fresh else model.rows
+        fresh = self.db.execute(f"SELECT rows, {self._vectors_column} FROM models WHERE id=?",
+                                (model.id,)).fetchone()
+        rows, name = fresh if fresh else (model.rows, model.vectors)
+        name = name or LEGACY_VECTORS
         cached = self._memmaps.get(model.id)
-        if cached is not None and cached[0] == rows:
-            return cached[1]
-        path = self.vector_path(model)
+        if cached is not None and cached[:2] == (name, rows):
+            return cached[2]
+        path = self.model_dir(model) / name
         if rows == 0:
             arr = np.zeros((0, model.dim), dtype=np.float32)
         else:
@@ -436,7 +505,7 @@ class Store:
                 raise StoreError(f"vector file {path} is shorter than the catalog says; "
                                  "run `vexplore index` again to repair the store")
             arr = np.memmap(path, dtype="<f4", mode="r", shape=(rows, model.dim))
-        self._memmaps[model.id] = (rows, arr)
+        self._memmaps[model.id] = (name, rows, arr)
         return arr
 
     def forget_vectors(self) -> None:
@@ -470,26 +539,33 @@ class Store:
         return self.db.execute("SELECT COUNT(*) FROM embeddings WHERE model_id=? AND row IS NOT NULL",
                                (model.id,)).fetchone()[0]
 
+    def _row_of(self, model: ModelRow, file_id: int) -> tuple[int, int, str] | None:
+        """(row, parts, vector file name) of a file's vectors, read in one statement: the row number and
+        the file it indexes always come from the same layout."""
+        r = self.db.execute(
+            f"SELECT row, parts, (SELECT {self._vectors_column} FROM models WHERE id=e.model_id) "
+            "FROM embeddings e WHERE model_id=? AND file_id=?", (model.id, file_id)).fetchone()
+        return None if r is None or r[0] is None else (r[0], r[1], r[2] or LEGACY_VECTORS)
+
     def file_vector(self, model: ModelRow, file_id: int) -> np.ndarray | None:
-        r = self.db.execute("SELECT row FROM embeddings WHERE model_id=? AND file_id=?",
-                            (model.id, file_id)).fetchone()
-        if r is None or r[0] is None:
-            return None
-        return self._read_rows(model, r[0], 1)[0]
+        at = self._row_of(model, file_id)
+        return None if at is None else self._read_rows(model, at[2], at[0], 1)[0]
 
     def window_vectors(self, model: ModelRow, file_id: int) -> np.ndarray | None:
         """The per-window (or per-frame) vectors of a file, when it had more than one part."""
-        r = self.db.execute("SELECT row, parts FROM embeddings WHERE model_id=? AND file_id=?",
-                            (model.id, file_id)).fetchone()
-        if r is None or r[0] is None:
+        at = self._row_of(model, file_id)
+        if at is None:
             return None
-        return self._read_rows(model, r[0] + 1, r[1]) if r[1] > 1 else self._read_rows(model, r[0], 1)
+        row, parts, name = at
+        if parts > 1:
+            return self._read_rows(model, name, row + 1, parts)
+        return self._read_rows(model, name, row, 1)
 
-    def _read_rows(self, model: ModelRow, start: int, count: int) -> np.ndarray:
+    def _read_rows(self, model: ModelRow, name: str, start: int, count: int) -> np.ndarray:
         """Rows [start, start + count) of the vector file, by one pread. A browser looks up one file at a
         time, and through the memory map each look-up would leave about 1 MB resident (the kernel reads
         around a faulted page), growing toward the whole file over a session; here nothing stays."""
-        path = self.vector_path(model)
+        path = self.model_dir(model) / name
         size = count * model.dim * 4
         try:
             with open(path, "rb") as fh:

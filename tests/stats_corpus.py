@@ -98,10 +98,11 @@ def raw_vectors(root: Path, model: str) -> tuple[list[str], np.ndarray, np.ndarr
 
     store = root / ".vexplore"
     db = sqlite3.connect(store / "catalog.sqlite")
-    mid, dim, nrows = db.execute("SELECT id, dim, rows FROM models WHERE name=?", (model,)).fetchone()
+    mid, dim, nrows, file = db.execute("SELECT id, dim, rows, COALESCE(vectors, 'vectors.f32') FROM models "
+                                       "WHERE name=?", (model,)).fetchone()
     got = db.execute("SELECT f.path, e.row, e.norm FROM embeddings e JOIN files f ON f.id=e.file_id "
                      "WHERE e.model_id=? AND e.row IS NOT NULL ORDER BY e.file_id", (mid,)).fetchall()
-    allvec = np.fromfile(store / "models" / _slug(model) / "vectors.f32", dtype="<f4").reshape(nrows, dim)
+    allvec = np.fromfile(store / "models" / _slug(model) / file, dtype="<f4").reshape(nrows, dim)
     db.close()
     return [g[0] for g in got], allvec[[g[1] for g in got]], np.array([g[2] for g in got])
 

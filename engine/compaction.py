@@ -1,0 +1,99 @@
+"""Compaction: a model's vector file rewritten with only the rows the catalog still references.
+
+Changed and removed files leave their old rows in the vector file (appends never rewrite it), so a folder
+re-indexed after many edits would grow its file without bound. At the end of an index run, a model whose
+unreferenced rows reach both thresholds gets a new file under a new name, written and fsynced first;
+one catalog transaction then renumbers the rows and names the new file; only then is the old file
+removed. A crash before the commit leaves the new file unnamed, after it the old one: the next writer
+deletes whichever the catalog does not name. Readers hold the readers lock (lock.py) while open, and a
+compaction runs only when it gets that lock exclusively, so no reader pairs one layout's rows with the
+other file. The hnswlib index is keyed by file id, not row: it stays valid and is not rebuilt."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .lock import ReadersLock
+from .store import ModelRow, Store
+
+MIN_SHARE = 0.25  # unreferenced rows as a share of the file, at least
+MIN_ROWS = 1_000  # and at least this many rows: small files are not worth a rewrite
+CHUNK_ROWS = 65_536  # rows copied per write
+BUSY = "a reader has the store open"
+
+
+def due(rows: int, live: int) -> bool:
+    garbage = rows - live
+    return garbage >= MIN_ROWS and garbage >= MIN_SHARE * rows
+
+
+def next_name(model: ModelRow) -> str:
+    """vectors-1.f32 after the legacy vectors.f32, then vectors-2.f32, ..."""
+    found = re.fullmatch(r"vectors-(\d+)\.f32", model.vectors or "")
+    return f"vectors-{int(found[1]) + 1 if found else 1}.f32"
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def compact(store: Store, model: ModelRow) -> ModelRow:
+    """Rewrite one model's vector file with its live rows, in row order (so the copy reads sequentially).
+    The caller holds the writer lock and the readers lock exclusive."""
+    file_ids, starts, counts = store.live_rows(model)
+    new_starts = np.cumsum(counts) - counts
+    total = int(counts.sum())
+    source = np.repeat(starts - new_starts, counts) + np.arange(total)  # old row of each new row
+    old_path = store.vector_path(model)
+    old = store.vectors(model)
+    name = next_name(model)
+    path = store.model_dir(model) / name
+    with open(path, "wb") as fh:
+        for at in range(0, total, CHUNK_ROWS):
+            fh.write(np.asarray(old[source[at : at + CHUNK_ROWS]], dtype="<f4").tobytes())
+        fh.flush()
+        os.fsync(fh.fileno())
+    _fsync_dir(path.parent)
+    del old
+    model = store.switch_vectors(model, name, file_ids, new_starts, total)
+    old_path.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+    return model
+
+
+def compact_store(store: Store, emit: Callable[[dict], None]) -> list[dict]:
+    """Compact every model that is due, unless a reader has the store open (then say so and leave it for
+    a later run). Returns the per-model figures for the run's summary. Writer only."""
+    todo = [(m, live) for m in store.models()
+            if m.rows >= MIN_ROWS and due(m.rows, live := store.live_count(m))]
+    if not todo:
+        return []
+    readers = ReadersLock(store.dir)
+    if not readers.exclusive():
+        skipped = [{"model": m.name, "rows": m.rows, "unreferenced": m.rows - live, "skipped": BUSY}
+                   for m, live in todo]
+        for figures in skipped:
+            emit({"event": "compaction_skipped"} | figures)
+        return skipped
+    done = []
+    try:
+        for model, _ in todo:
+            started = time.monotonic()
+            after = compact(store, model)
+            figures = {"model": model.name, "rows_before": model.rows, "rows_after": after.rows,
+                       "file": after.vectors, "seconds": round(time.monotonic() - started, 3)}
+            emit({"event": "compacted"} | figures)
+            done.append(figures)
+    finally:
+        readers.release()
+    return done
