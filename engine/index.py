@@ -159,6 +159,12 @@ class VectorIndex:
             return "is missing"
         return None if size == state.size else "is damaged (size differs from the sidecar)"
 
+    def behind(self) -> bool:
+        """Whether the saved index describes an older catalog generation: a writer killed after a commit
+        and before (or during) its save left it so, perhaps with a temporary file beside it."""
+        state = self._read_state()
+        return state is not None and state.generation != self.model.generation
+
     def _refresh(self) -> None:
         self.model = self.store.model(self.model.name) or self.model
 

@@ -243,7 +243,10 @@ def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None =
             if repaired:
                 emit({"event": "notice", "message": repaired})
                 row = store.model(row.name) or row
-            if gone or repaired or VectorIndex(store, row).problem():  # damage is mended on every run
+            saved = VectorIndex(store, row)
+            # Damage is mended on every run, and so is an index a killed writer left behind the catalog
+            # (rebuilt and saved here once, rather than by every reader; the save also clears its temp file).
+            if gone or repaired or saved.problem() or saved.behind():
                 _open_index(store, row, indexes, emit)
 
         hashes = {}

@@ -269,18 +269,37 @@ def test_sigkill_at_random_moments_then_rerun_matches_a_clean_run(corpus, refere
         chain.kill(
             "embed", _nth_progress(rng.choice((1, 2))), rng.uniform(0.0, chain.commit_time()), fresh=True
         )
-    chain.kill("embed+save", _all_done, rng.uniform(0.0, 0.3), fresh=True)  # last commit, tune, index save
 
     # Index save: runs that embed nothing but lose files (mark_deleted + save) or their index (rebuild +
-    # save). The save takes a few milliseconds, less than it takes to hear of an event, so most of these
-    # kills watch the store's files: the moment a temp index appears, or the index has been replaced
-    # (and its sidecar not yet, or just).
+    # save), and the end of runs that embedded (last commit, tuning, save). The save takes a few
+    # milliseconds, less than it takes to hear of an event, so most of these kills watch the store's
+    # files: the moment a temp index appears, or the index has been replaced (and its sidecar not yet, or
+    # just). A run can still finish first; such a kill is tried again (at most three times), each time
+    # with the store prepared afresh, so the harness does not depend on winning every race.
     def tmp_appears():
         return lambda: any((store_dir / "models").glob("*/index.hnsw.*.tmp"))
 
     def index_replaced():
         was = _index_files(store_dir)["index.hnsw"]
         return lambda: _index_files(store_dir)["index.hnsw"] != was
+
+    def until_killed(phase: str, prepare, trigger, delay: float) -> None:
+        for _ in range(3):
+            chain.kill(phase, trigger, delay, **prepare())
+            if chain.log[-1]["killed"]:
+                return
+
+    touched: list[int] = []
+
+    def touch_two() -> dict:
+        """Two files to embed again (new mtimes), so a run has a last commit and then a save."""
+        files = sorted(root.rglob("*.txt"))
+        for f in files[len(touched) * 2 + 1 :: 53][:2]:
+            os.utime(f, ns=(time.time_ns(), time.time_ns()))
+        touched.append(1)
+        return {"watch": tmp_appears()}
+
+    until_killed("embed+save", touch_two, _all_done, rng.uniform(0.0, 0.002))
 
     gone: list[Path] = []
 
@@ -292,19 +311,24 @@ def test_sigkill_at_random_moments_then_rerun_matches_a_clean_run(corpus, refere
 
     for watch in (tmp_appears, tmp_appears, index_replaced, index_replaced, None, None):
         delay = rng.uniform(0.0, 0.002) if watch else rng.uniform(0.0, 0.05)
-        chain.kill("remove+save", _event("plan"), delay, removed=remove_one(), watch=watch and watch())
-    for watch in (tmp_appears, tmp_appears, index_replaced, index_replaced, None):
+        until_killed("remove+save", lambda w=watch: {"removed": remove_one(), "watch": w and w()},
+                     _event("plan"), delay)
+
+    def drop_index(watch) -> dict:
         for f in (store_dir / "models").glob("*/index.*"):
             f.unlink()
+        return {"watch": watch and watch()}
+
+    for watch in (tmp_appears, tmp_appears, index_replaced, index_replaced, None):
         delay = rng.uniform(0.0, 0.002) if watch else rng.uniform(0.0, 0.05)
-        chain.kill("rebuild+save", _event("plan"), delay, watch=watch and watch())
+        until_killed("rebuild+save", lambda w=watch: drop_index(w), _event("plan"), delay)
 
     # The files come back and a few are touched: re-embedded, then saved, with the model loaded.
     for bak in gone:
         bak.rename(bak.with_suffix(""))
     for f in sorted(root.rglob("*.txt"))[::40]:
         os.utime(f, ns=(time.time_ns(), time.time_ns()))
-    chain.kill("restore+save", _all_done, rng.uniform(0.0, 0.3))
+    chain.kill("restore+save", _all_done, rng.uniform(0.0, 0.002), watch=tmp_appears())
 
     summary = chain.finish()
     assert summary["failed"] == 0 and not summary["interrupted"]
@@ -511,6 +535,27 @@ def test_damaged_catalog_is_a_clear_error_naming_the_file(corpus, indexed, how):
     assert catalog.read_bytes() == before  # never silently reset or rewritten
     with pytest.raises(StoreError, match="catalog"):
         Store(corpus, indexed, create=True)
+
+
+def test_an_index_left_behind_by_a_killed_save_is_brought_up_to_date(corpus, indexed):
+    """A writer killed after its last commit, while writing its index: the old index and sidecar stay
+    (a generation behind the catalog) beside a temporary file. The next run, with nothing to embed,
+    rebuilds and saves the index once (rather than every reader rebuilding it) and clears the file."""
+    model_dir = next((indexed / "models").glob("*/"))
+    leftover = model_dir / "index.hnsw.4242.tmp"
+    leftover.write_bytes(b"half an index")
+    with sqlite3.connect(indexed / "catalog.sqlite") as db:  # what the killed run's last commit did
+        db.execute("UPDATE models SET generation = generation + 1")
+    messages: list[dict] = []
+    summary = index_folder(corpus, indexed, Options(models=["minilm"], workers=0), emit=messages.append)
+    assert summary["embedded"] == 0 and summary["failed"] == 0
+    assert not any(m["event"] == "notice" for m in messages), messages  # behind is not damage
+    assert not leftover.exists()
+    with Store(corpus, indexed, readonly=True) as store:
+        model = store.model("minilm")
+        index = VectorIndex(store, model)
+        assert index.problem() is None and not index.behind()
+        assert index.open(persist=False).rebuilt is False  # readers load it as saved
 
 
 def test_short_vector_file_is_repaired_by_embedding_the_lost_files_again(corpus, reference, indexed):
