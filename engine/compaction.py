@@ -15,12 +15,11 @@ import os
 import re
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
 from .lock import ReadersLock
-from .store import ModelRow, Store
+from .store import ModelRow, Store, fsync_dir
 
 MIN_SHARE = 0.25  # unreferenced rows as a share of the file, at least
 MIN_ROWS = 1_000  # and at least this many rows: small files are not worth a rewrite
@@ -39,14 +38,6 @@ def next_name(model: ModelRow) -> str:
     return f"vectors-{int(found[1]) + 1 if found else 1}.f32"
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def compact(store: Store, model: ModelRow) -> ModelRow:
     """Rewrite one model's vector file with its live rows, in row order (so the copy reads sequentially).
     The caller holds the writer lock and the readers lock exclusive."""
@@ -63,11 +54,11 @@ def compact(store: Store, model: ModelRow) -> ModelRow:
             fh.write(np.asarray(old[source[at : at + CHUNK_ROWS]], dtype="<f4").tobytes())
         fh.flush()
         os.fsync(fh.fileno())
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     del old
     model = store.switch_vectors(model, name, file_ids, new_starts, total)
     old_path.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return model
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
-from .store import ModelRow, Store
+from .store import ModelRow, Store, fsync_dir
 
 M = 16
 EF_CONSTRUCTION = 200
@@ -61,11 +61,7 @@ def _fsync_replace(tmp: Path, final: Path) -> None:
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, final)
-    dir_fd = os.open(final.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_dir(final.parent)
 
 
 def exact_knn(vectors: np.ndarray, rows: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int,

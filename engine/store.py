@@ -23,7 +23,7 @@ import numpy as np
 from .errors import UserError
 from .lock import ReadersLock
 from .scan import Entry
-from .table import FileTable
+from .table import FileTable, read_columns
 
 SCHEMA_VERSION = 2  # the newest this code reads: 2 = a vector file may be named by models.vectors
 FIRST_SCHEMA_VERSION = 1  # what a new store records; its first compaction raises it to 2
@@ -130,6 +130,15 @@ class FileRow:
     mtime_ns: int
     hash: str | None
     meta: dict
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or a new file in folder durable (the entry lives in the folder, not the file)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def damaged(exc: sqlite3.DatabaseError) -> StoreError:
@@ -249,12 +258,8 @@ class Store:
         """(file ids, marks): 1 when some model has the file's vector, -1 when models only failed on it;
         files no model has seen yet are left out. Arrays, not a dict: a million files cost 9 MB. (A plain
         scan of the embeddings reduced in numpy: half the time of SQLite's GROUP BY at a million rows.)"""
-        ids, has = [], []
-        cursor = self.db.execute("SELECT file_id, row IS NOT NULL FROM embeddings")
-        while rows := cursor.fetchmany(65_536):
-            i, h = zip(*rows)
-            ids.append(np.array(i, np.int64))
-            has.append(np.array(h, np.int8))
+        ids, has = read_columns(self.db.execute("SELECT file_id, row IS NOT NULL FROM embeddings"),
+                                lambda c: np.array(c, np.int64), lambda c: np.array(c, np.int8))
         if not ids:
             return np.zeros(0, np.int64), np.zeros(0, np.int8)
         all_ids, all_has = np.concatenate(ids), np.concatenate(has)

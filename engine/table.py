@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,6 +23,10 @@ _CHUNK = 65_536  # rows fetched at a time: the transient tuples stay a few MB
 _SEP = 0  # paths are stored as UTF-8, each followed by a NUL (no file name holds one)
 
 
+def _int64(column: tuple) -> np.ndarray:
+    return np.array(column, np.int64)
+
+
 def _encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
@@ -30,6 +35,16 @@ def _starts(buffer: bytes) -> np.ndarray:
     """Offsets of each path in a buffer of NUL-terminated paths, and the buffer's length at the end."""
     ends = np.flatnonzero(np.frombuffer(buffer, np.uint8) == _SEP) + 1
     return np.concatenate(([0], ends)).astype(np.int64)
+
+
+def read_columns(cursor: sqlite3.Cursor, *convert: Callable[[tuple], object]) -> list[list]:
+    """The cursor's rows as columns, each converted a chunk of rows at a time (to a numpy array, say), so
+    a million rows never exist as Python tuples all at once. Returns, per column, its converted chunks."""
+    columns: list[list] = [[] for _ in convert]
+    while rows := cursor.fetchmany(_CHUNK):
+        for out, to, column in zip(columns, convert, zip(*rows)):
+            out.append(to(column))
+    return columns
 
 
 class _Keys:
@@ -71,14 +86,9 @@ class FileTable:
     def _read(cls, db: sqlite3.Connection, first: int | None) -> FileTable:
         sql = "SELECT id, path, modality, size, mtime_ns FROM files ORDER BY path"
         cursor = db.execute(sql + " LIMIT ?", (first,)) if first is not None else db.execute(sql)
-        ids, kinds, sizes, mtimes, names = [], [], [], [], []
-        while rows := cursor.fetchmany(_CHUNK):
-            i, p, m, s, t = zip(*rows)
-            ids.append(np.array(i, np.int64))
-            names.append(_encode("\0".join(p) + "\0"))
-            kinds.append(np.array([_CODE.get(x, len(KINDS) - 1) for x in m], np.uint8))
-            sizes.append(np.array(s, np.int64))
-            mtimes.append(np.array(t, np.int64))
+        ids, names, kinds, sizes, mtimes = read_columns(
+            cursor, _int64, lambda paths: _encode("\0".join(paths) + "\0"),
+            lambda mods: np.array([_CODE.get(m, len(KINDS) - 1) for m in mods], np.uint8), _int64, _int64)
         if not ids:
             return cls()
         buffer = b"".join(names)
