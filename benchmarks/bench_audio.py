@@ -22,10 +22,18 @@ import time
 from pathlib import Path
 
 SENTENCES = [
-    "good morning", "the cat sat on the mat", "please close the window before you leave",
-    "seven", "where is the train station", "it is raining again today",
-    "a quick brown fox jumps over the lazy dog", "thank you very much", "turn left at the next corner",
-    "the meeting starts at nine o'clock tomorrow morning", "yes", "can you hear me now",
+    "good morning",
+    "the cat sat on the mat",
+    "please close the window before you leave",
+    "seven",
+    "where is the train station",
+    "it is raining again today",
+    "a quick brown fox jumps over the lazy dog",
+    "thank you very much",
+    "turn left at the next corner",
+    "the meeting starts at nine o'clock tomorrow morning",
+    "yes",
+    "can you hear me now",
 ]
 
 
@@ -36,8 +44,20 @@ def make_clips(folder: Path, n: int) -> list[Path]:
     paths = []
     for i in range(n):
         path = folder / f"clip{i:03d}.wav"
-        subprocess.run(["espeak-ng", "-v", voices[i % len(voices)], "-s", str(130 + 7 * (i % 6)), "-w", str(path),
-                        SENTENCES[i % len(SENTENCES)]], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "espeak-ng",
+                "-v",
+                voices[i % len(voices)],
+                "-s",
+                str(130 + 7 * (i % 6)),
+                "-w",
+                str(path),
+                SENTENCES[i % len(SENTENCES)],
+            ],
+            check=True,
+            capture_output=True,
+        )
         paths.append(path)
     return paths
 
@@ -94,19 +114,35 @@ def main() -> None:
             base = one_at_a_time(adapter, paths)
             piped = index_run(folder, args.model)
             single, batched = encoder_only(adapter, parts)
-            rows.append({"round": r, "baseline_s": round(base, 2), "index_s": round(piped, 2),
-                         "index_speedup": round(base / piped, 2), "encoder_b1_s": round(single, 2),
-                         f"encoder_b{adapter.batch_size()}_s": round(batched, 2),
-                         "batching_speedup": round(single / batched, 2)})
+            rows.append(
+                {
+                    "round": r,
+                    "baseline_s": round(base, 2),
+                    "index_s": round(piped, 2),
+                    "index_speedup": round(base / piped, 2),
+                    "encoder_b1_s": round(single, 2),
+                    f"encoder_b{adapter.batch_size()}_s": round(batched, 2),
+                    "batching_speedup": round(single / batched, 2),
+                }
+            )
             print(json.dumps(rows[-1]), flush=True)
-    print(json.dumps({
-        "model": args.model, "clips": args.clips, "audio_seconds": round(seconds_of_audio, 1),
-        "cores": len(os.sched_getaffinity(0)), "batch": adapter.batch_size(),
-        "clips_per_s_baseline": round(args.clips / statistics.median(r["baseline_s"] for r in rows), 2),
-        "clips_per_s_index": round(args.clips / statistics.median(r["index_s"] for r in rows), 2),
-        "index_speedup_median": statistics.median(r["index_speedup"] for r in rows),
-        "batching_speedup_median": statistics.median(r["batching_speedup"] for r in rows),
-    }))
+    print(
+        json.dumps(
+            {
+                "model": args.model,
+                "clips": args.clips,
+                "audio_seconds": round(seconds_of_audio, 1),
+                "cores": len(os.sched_getaffinity(0)),
+                "batch": adapter.batch_size(),
+                "clips_per_s_baseline": round(
+                    args.clips / statistics.median(r["baseline_s"] for r in rows), 2
+                ),
+                "clips_per_s_index": round(args.clips / statistics.median(r["index_s"] for r in rows), 2),
+                "index_speedup_median": statistics.median(r["index_speedup"] for r in rows),
+                "batching_speedup_median": statistics.median(r["batching_speedup"] for r in rows),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,17 @@ import numpy as np
 from PIL import Image, ImageEnhance, ImageOps
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [("skimage", "data", n) for n in ("chelsea.png", "coffee.png", "rocket.jpg", "astronaut.png",
-                                            "motorcycle_left.png", "motorcycle_right.png")]
+SOURCES = [
+    ("skimage", "data", n)
+    for n in (
+        "chelsea.png",
+        "coffee.png",
+        "rocket.jpg",
+        "astronaut.png",
+        "motorcycle_left.png",
+        "motorcycle_right.png",
+    )
+]
 SOURCES += [("sklearn", "datasets/images", n) for n in ("china.jpg", "flower.jpg")]
 
 
@@ -76,13 +85,15 @@ def make_images(folder: Path, count: int, size: tuple[int, int], seed: int = 0) 
         img.resize(target, Image.BICUBIC).save(folder / f"img{i:05d}.jpg", quality=rng.randint(80, 95))
 
 
-def seed_recipe(files: list[Path], model_name: str, batch: int, channels_last: bool = False
-                ) -> tuple[float, float, int]:
+def seed_recipe(
+    files: list[Path], model_name: str, batch: int, channels_last: bool = False
+) -> tuple[float, float, int]:
     """Decode → preprocess → model, one batch after another in one process.
     Returns (seconds, CPU seconds of all its threads, images).
     The model is vexplore's adapter's network put back into PyTorch's default layout (channels_last=True
     keeps vexplore's NHWC layout: an ablation that shows what the layout alone is worth)."""
     import torch
+
     from vexplore.engine.models import registry
 
     adapter = registry.create(registry.resolve(model_name))
@@ -113,13 +124,24 @@ def seed_recipe(files: list[Path], model_name: str, batch: int, channels_last: b
     return time.perf_counter() - started, time.process_time() - cpu, done
 
 
-def vexplore_index(folder: Path, model_name: str, batch: int, workers: int | None
-                   ) -> tuple[float, float, float, dict]:
+def vexplore_index(
+    folder: Path, model_name: str, batch: int, workers: int | None
+) -> tuple[float, float, float, dict]:
     """The real command in a child process. Returns (embedding-phase seconds, wall seconds, CPU seconds of
     the whole command and its decoder processes, summary)."""
     shutil.rmtree(folder / ".vexplore", ignore_errors=True)
-    cmd = [sys.executable, "-m", "vexplore.engine.cli", "index", str(folder), "--model", model_name,
-           "--batch-size", str(batch), "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vexplore",
+        "index",
+        str(folder),
+        "--model",
+        model_name,
+        "--batch-size",
+        str(batch),
+        "--json",
+    ]
     if workers is not None:
         cmd += ["--workers", str(workers)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -141,8 +163,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None, help="vexplore decoder processes (default: cores-1)")
     ap.add_argument("--dir", type=Path, default=None, help="keep the generated images here")
     ap.add_argument("--rounds", type=int, default=3, help="pairs of runs, in alternating order")
-    ap.add_argument("--ablations", action="store_true",
-                    help="also: the seed recipe with a channels-last model, and vexplore with no decode workers")
+    ap.add_argument(
+        "--ablations",
+        action="store_true",
+        help="also: the seed recipe with a channels-last model, and vexplore with no decode workers",
+    )
     args = ap.parse_args()
     size = tuple(int(v) for v in args.size.lower().split("x"))
 
@@ -152,29 +177,42 @@ def main() -> None:
         if not any(folder.glob("img*.jpg")):
             make_images(folder, args.images, size)
         files = sorted(folder.glob("img*.jpg"))[: args.images]
-        print(f"{len(files)} JPEGs of {size[0]}x{size[1]} in {folder} ({time.perf_counter() - t0:.1f}s to make); "
-              f"model {args.model}, batch {args.batch_size}, {os.cpu_count()} cores")
+        print(
+            f"{len(files)} JPEGs of {size[0]}x{size[1]} in {folder} ({time.perf_counter() - t0:.1f}s to make); "
+            f"model {args.model}, batch {args.batch_size}, {os.cpu_count()} cores"
+        )
         ratios = []
-        for r in range(args.rounds):  # alternate the order: a neighbour's load on the cores hits both sides
+        for r in range(args.rounds):  # alternate the order: a neighbor's load on the cores hits both sides
             if r % 2 == 0:
                 base_s, base_cpu, n = seed_recipe(files, args.model, args.batch_size)
-                ours_s, wall, ours_cpu, summary = vexplore_index(folder, args.model, args.batch_size, args.workers)
+                ours_s, wall, ours_cpu, summary = vexplore_index(
+                    folder, args.model, args.batch_size, args.workers
+                )
             else:
-                ours_s, wall, ours_cpu, summary = vexplore_index(folder, args.model, args.batch_size, args.workers)
+                ours_s, wall, ours_cpu, summary = vexplore_index(
+                    folder, args.model, args.batch_size, args.workers
+                )
                 base_s, base_cpu, n = seed_recipe(files, args.model, args.batch_size)
             assert summary["embedded"] == n, summary
             base_rate, ours_rate = n / base_s, n / ours_s
             ratios.append(ours_rate / base_rate)
-            print(f"round {r + 1}: seed recipe    {base_s:7.2f} s {base_rate:7.1f} images/s | vexplore index "
-                  f"{ours_s:7.2f} s {ours_rate:7.1f} images/s | ratio {ratios[-1]:.2f}x | whole command "
-                  f"{wall:.2f} s ({(n / wall) / base_rate:.2f}x) | CPU ms/image: seed {1000 * base_cpu / n:.0f}, "
-                  f"vexplore (whole command) {1000 * ours_cpu / n:.0f} | load {os.getloadavg()[0]:.1f}", flush=True)
+            print(
+                f"round {r + 1}: seed recipe    {base_s:7.2f} s {base_rate:7.1f} images/s | vexplore index "
+                f"{ours_s:7.2f} s {ours_rate:7.1f} images/s | ratio {ratios[-1]:.2f}x | whole command "
+                f"{wall:.2f} s ({(n / wall) / base_rate:.2f}x) | CPU ms/image: seed {1000 * base_cpu / n:.0f}, "
+                f"vexplore (whole command) {1000 * ours_cpu / n:.0f} | load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
         print(f"ratio (median of {len(ratios)} rounds): {statistics.median(ratios):.2f}x")
         if args.ablations:
             cl_s, _, _ = seed_recipe(files, args.model, args.batch_size, channels_last=True)
             inline_s, _, _, _ = vexplore_index(folder, args.model, args.batch_size, 0)
-            print(f"ablation: seed recipe, channels-last model : {n / cl_s:7.1f} images/s ({base_s / cl_s:.2f}x)")
-            print(f"ablation: vexplore index --workers 0        : {n / inline_s:7.1f} images/s ({base_s / inline_s:.2f}x)")
+            print(
+                f"ablation: seed recipe, channels-last model : {n / cl_s:7.1f} images/s ({base_s / cl_s:.2f}x)"
+            )
+            print(
+                f"ablation: vexplore index --workers 0        : {n / inline_s:7.1f} images/s ({base_s / inline_s:.2f}x)"
+            )
     finally:
         if args.dir is None:
             shutil.rmtree(folder, ignore_errors=True)

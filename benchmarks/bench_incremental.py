@@ -45,8 +45,11 @@ def main() -> None:
     model = str(tiny_model(args.dir))
     folder = small_files(args.dir / f"files-{args.files}", args.files)
     first = vexplore_index(folder, model)  # makes the store the first time; afterwards a no-op
-    print(f"{args.files:,} files; store {'built' if first.embedded else 'already built'} in {first.wall:.1f} s; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    print(
+        f"{args.files:,} files; store {'built' if first.embedded else 'already built'} in {first.wall:.1f} s; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+        flush=True,
+    )
 
     changed, noop = [], []
     victims = sorted(folder.glob("*/*.txt"))[:: max(1, args.files // max(args.rounds, 1))][: args.rounds]
@@ -57,22 +60,33 @@ def main() -> None:
         if run.embedded != 1 or run.plan.get("hashed") != 1 or run.summary["unchanged"] != args.files - 1:
             raise SystemExit(f"expected 1 file hashed and embedded, got {run.plan} / {run.summary}")
         changed.append(run)
-        print(f"  one changed: {run.wall - run.load:.2f} s without model load ({run.wall:.2f} s and {run.cpu:.2f} s CPU "
-              f"in all; "
-              f"{phases(run)}); hashed {run.plan['hashed']}, embedded {run.embedded}", flush=True)
+        print(
+            f"  one changed: {run.wall - run.load:.2f} s without model load ({run.wall:.2f} s and {run.cpu:.2f} s CPU "
+            f"in all; "
+            f"{phases(run)}); hashed {run.plan['hashed']}, embedded {run.embedded}",
+            flush=True,
+        )
         noop.append(vexplore_index(folder, model))
     with tempfile.TemporaryDirectory(prefix="vexplore-bench-fresh-") as fresh:
         scratch = vexplore_index(folder, model, "--store", fresh)
     print(f"  nothing changed: {statistics.median(r.wall for r in noop):.2f} s (model not loaded)")
-    print(f"  from scratch: {scratch.wall - scratch.load:.2f} s without model load ({phases(scratch)}), "
-          f"{scratch.embedded:,} embedded")
+    print(
+        f"  from scratch: {scratch.wall - scratch.load:.2f} s without model load ({phases(scratch)}), "
+        f"{scratch.embedded:,} embedded"
+    )
     one = statistics.median(r.wall - r.load for r in changed)
-    result = {"benchmark": "incremental", "files": args.files, "one_changed_s": round(one, 2),
-              "one_changed_with_load_s": round(statistics.median(r.wall for r in changed), 2),
-              "hashed": changed[0].plan["hashed"], "embedded": changed[0].embedded,
-              "nothing_changed_s": round(statistics.median(r.wall for r in noop), 2),
-              "from_scratch_s": round(scratch.wall - scratch.load, 2),
-              "speedup_vs_scratch": round((scratch.wall - scratch.load) / one, 1), "cores": os.cpu_count()}
+    result = {
+        "benchmark": "incremental",
+        "files": args.files,
+        "one_changed_s": round(one, 2),
+        "one_changed_with_load_s": round(statistics.median(r.wall for r in changed), 2),
+        "hashed": changed[0].plan["hashed"],
+        "embedded": changed[0].embedded,
+        "nothing_changed_s": round(statistics.median(r.wall for r in noop), 2),
+        "from_scratch_s": round(scratch.wall - scratch.load, 2),
+        "speedup_vs_scratch": round((scratch.wall - scratch.load) / one, 1),
+        "cores": os.cpu_count(),
+    }
     print(json.dumps(result))
 
 

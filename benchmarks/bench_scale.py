@@ -1,4 +1,4 @@
-"""A million vectors through the real store and index: build time on all cores, neighbour-query latency at
+"""A million vectors through the real store and index: build time on all cores, neighbor-query latency at
 the ef the index tuned itself, recall@10 measured against exact search, the speed-up over exact numpy
 search, and resident memory of a fresh process that browses the store the way `vexplore neighbors` and
 the TUI do.
@@ -20,7 +20,7 @@ Measured:
   tuning sample; a hit tied with the exact 10th within 1e-5 counts, as the index's own tuning does);
 - exact numpy search with every vector in RAM (matrix-vector product + argpartition), one query at a
   time: the obvious alternative, timed on the same machine in the same run;
-- a fresh process that opens the store and index and runs neighbour queries: its resident memory
+- a fresh process that opens the store and index and runs neighbor queries: its resident memory
   (VmRSS, and the peak VmHWM) and its first query (which loads the index) — the browsing footprint;
 - the real explorer in a real terminal (tmux): `vexplore ROOT`, browsed and filtered by name, and the
   resident memory of its whole process tree (the goal, 2.2 GB, is for this figure).
@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from vexplore.engine.index import TIE, VectorIndex, normalise
 from vexplore.engine.query import open_explorer
 from vexplore.engine.scan import Entry
@@ -84,7 +85,11 @@ def tree_rss_mb(pid: int) -> dict[int, float]:
             status = Path(f"/proc/{p}/status").read_text()
             # children are listed under the thread that started them (the explorer's query process
             # is started from a worker thread)
-            children = [c for task in Path(f"/proc/{p}/task").iterdir() for c in (task / "children").read_text().split()]
+            children = [
+                c
+                for task in Path(f"/proc/{p}/task").iterdir()
+                for c in (task / "children").read_text().split()
+            ]
         except OSError:
             continue
         out[p] = int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) / 1024
@@ -93,7 +98,7 @@ def tree_rss_mb(pid: int) -> dict[int, float]:
 
 
 def explorer_footprint(root: Path, n: int, picks: list[str]) -> dict:
-    """The real `vexplore ROOT` in a real terminal (tmux, 160×48): wait for the first neighbours, walk down
+    """The real `vexplore ROOT` in a real terminal (tmux, 160×48): wait for the first neighbors, walk down
     the list, filter by a name, jump to a few files through the filter, then read the resident memory of
     the app and every process it started."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -102,9 +107,11 @@ def explorer_footprint(root: Path, n: int, picks: list[str]) -> dict:
     exe = Path(sys.executable).with_name("vexplore")
     tmux = Tmux(f"vexplore-bench-{os.getpid()}")
     started = time.perf_counter()
-    tmux.run("new-session", "-d", "-s", "ui", "-x", "160", "-y", "48", "-e", "HF_HUB_OFFLINE=1", f"{exe} {root}")
+    tmux.run(
+        "new-session", "-d", "-s", "ui", "-x", "160", "-y", "48", "-e", "HF_HUB_OFFLINE=1", f"{exe} {root}"
+    )
     try:
-        tmux.wait_for(f"Files {n}/{n}", "near ", "·  0.", timeout=120)  # every file listed, scored neighbours
+        tmux.wait_for(f"Files {n}/{n}", "near ", "·  0.", timeout=120)  # every file listed, scored neighbors
         first = time.perf_counter() - started
         for _ in range(30):
             tmux.keys("Down")
@@ -120,8 +127,12 @@ def explorer_footprint(root: Path, n: int, picks: list[str]) -> dict:
         tmux.keys("q")
     finally:
         tmux.kill()
-    return {"first_neighbours_s": round(first, 2), "processes": len(rss), "rss_mb": round(sum(rss.values())),
-            "per_process_mb": [round(v) for v in rss.values()]}
+    return {
+        "first_neighbors_s": round(first, 2),
+        "processes": len(rss),
+        "rss_mb": round(sum(rss.values())),
+        "per_process_mb": [round(v) for v in rss.values()],
+    }
 
 
 def file_name(i: int) -> str:
@@ -155,13 +166,21 @@ def build(root: Path, n: int, dim: int) -> dict:
         t = time.perf_counter()
         store.sync_files([Entry(file_name(i), file_name(i).encode(), "text", 100, 0) for i in range(n)], {})
         ids = np.array([r[0] for r in store.db.execute("SELECT id FROM files ORDER BY path")], dtype=np.int64)
-        model = store.ensure_model(MODEL, "synthetic", "none", ("text",), dim, False, {"source": "bench_scale"})
+        model = store.ensure_model(
+            MODEL, "synthetic", "none", ("text",), dim, False, {"source": "bench_scale"}
+        )
         at = 0
         for block in clustered(n, dim):
             for start in range(0, len(block), BATCH):
                 part = block[start : start + BATCH]
-                results = [{"file": FileRow(int(ids[at + j]), "", b"", "text", 100, 0, None, {}), "vector": v,
-                            "norm": 1.0} for j, v in enumerate(part)]
+                results = [
+                    {
+                        "file": FileRow(int(ids[at + j]), "", b"", "text", 100, 0, None, {}),
+                        "vector": v,
+                        "norm": 1.0,
+                    }
+                    for j, v in enumerate(part)
+                ]
                 model = store.commit_batch(model, results)
                 at += len(part)
         written = time.perf_counter() - t
@@ -176,12 +195,23 @@ def build(root: Path, n: int, dim: int) -> dict:
         t = time.perf_counter()
         index.tune()  # again, only to report how much of the build was tuning (same sample, same answer)
         tuned = time.perf_counter() - t
-        figures = {"n": n, "dim": dim, "write_s": round(written, 1), "build_s": round(built, 1),
-                   "build_cpu_s": round(built_cpu, 1), "of_which_tune_s": round(tuned, 1),
-                   "save_s": round(saved, 1), "ef_construction": index.hnsw.ef_construction, "M": index.hnsw.M,
-                   "ef": index.ef, "tune_recall": index.recall, "cores": os.cpu_count(),
-                   "load_before": round(load, 1), "index_mb": round(index.path.stat().st_size / 2**20),
-                   "when": time.strftime("%Y-%m-%d %H:%M")}
+        figures = {
+            "n": n,
+            "dim": dim,
+            "write_s": round(written, 1),
+            "build_s": round(built, 1),
+            "build_cpu_s": round(built_cpu, 1),
+            "of_which_tune_s": round(tuned, 1),
+            "save_s": round(saved, 1),
+            "ef_construction": index.hnsw.ef_construction,
+            "M": index.hnsw.M,
+            "ef": index.ef,
+            "tune_recall": index.recall,
+            "cores": os.cpu_count(),
+            "load_before": round(load, 1),
+            "index_mb": round(index.path.stat().st_size / 2**20),
+            "when": time.strftime("%Y-%m-%d %H:%M"),
+        }
     (root / "build.json").write_text(json.dumps(figures))
     return figures
 
@@ -210,7 +240,9 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=Path("/tmp/vexplore-bench-scale"))
     ap.add_argument("--queries", type=int, default=1000, help="single queries timed for p50/p99")
     ap.add_argument("--recall-queries", type=int, default=500, help="queries scored against exact search")
-    ap.add_argument("--exact-queries", type=int, default=20, help="single queries timed with exact numpy search")
+    ap.add_argument(
+        "--exact-queries", type=int, default=20, help="single queries timed with exact numpy search"
+    )
     ap.add_argument("--rebuild", action="store_true", help="write the store and build the index again")
     args = ap.parse_args()
     root = args.dir / f"store-{args.n}x{args.dim}"
@@ -225,13 +257,18 @@ def main() -> None:
     else:
         figures = json.loads(record.read_text())
         cached = f" (cached: built {figures['when']} in {record.parent}; --rebuild to measure again)"
-    print(f"build: {figures['build_s']} s wall, {figures['build_cpu_s']} s CPU on {figures['cores']} cores "
-          f"(load {figures['load_before']} before), of which ef tuning {figures['of_which_tune_s']} s; "
-          f"M {figures['M']}, ef_construction {figures['ef_construction']}, tuned ef {figures['ef']} "
-          f"(sample recall {figures['tune_recall']}); index file {figures['index_mb']} MB{cached}", flush=True)
+    print(
+        f"build: {figures['build_s']} s wall, {figures['build_cpu_s']} s CPU on {figures['cores']} cores "
+        f"(load {figures['load_before']} before), of which ef tuning {figures['of_which_tune_s']} s; "
+        f"M {figures['M']}, ef_construction {figures['ef_construction']}, tuned ef {figures['ef']} "
+        f"(sample recall {figures['tune_recall']}); index file {figures['index_mb']} MB{cached}",
+        flush=True,
+    )
 
-    print(f"load average now: {' '.join(f'{v:.1f}' for v in os.getloadavg())} on {os.cpu_count()} cores",
-          flush=True)
+    print(
+        f"load average now: {' '.join(f'{v:.1f}' for v in os.getloadavg())} on {os.cpu_count()} cores",
+        flush=True,
+    )
     explorer = open_explorer(root)
     model = explorer.model(MODEL)
     t = time.perf_counter()
@@ -265,7 +302,7 @@ def main() -> None:
     exact_batch = time.perf_counter() - t
     truth = ids[exact_rows]
     kth = exact_sims[:, -1:]
-    found = np.array([[g in set(row) for g in grow] for grow, row in zip(got.tolist(), truth.tolist())])
+    found = np.array([[g in set(row) for g in grow] for grow, row in zip(got.tolist(), truth.tolist(), strict=False)])
     recall = float((found | (got_sims >= kth - TIE)).mean())
 
     # The alternative: exact numpy search, one query at a time, every vector already in RAM.
@@ -280,8 +317,13 @@ def main() -> None:
     del matrix
 
     # Browsing footprint, measured in a fresh process.
-    out = subprocess.run([sys.executable, "-c", BROWSER, str(root)], capture_output=True, text=True, check=True,
-                         input=json.dumps([file_name(int(i)) for i in picks[:200]]))
+    out = subprocess.run(
+        [sys.executable, "-c", BROWSER, str(root)],
+        capture_output=True,
+        text=True,
+        check=True,
+        input=json.dumps([file_name(int(i)) for i in picks[:200]]),
+    )
     child = json.loads(out.stdout.strip().splitlines()[-1])
     child_p50, child_p99 = percentiles(child["latencies"])
     app = explorer_footprint(root, args.n, [file_name(int(i)) for i in picks[:5]])
@@ -290,28 +332,50 @@ def main() -> None:
     print(f"index open (load of the saved file + checks): {opened:.2f} s; ef {index.ef}")
     print(f"VectorIndex.knn, one query: p50 {knn_p50:.3f} ms, p99 {knn_p99:.3f} ms over {args.queries}")
     print(f"Explorer.neighbors end to end: p50 {nb_p50:.3f} ms, p99 {nb_p99:.3f} ms")
-    print(f"recall@10 at ef {index.ef} vs exact over all {args.n:,}: {recall:.4f} ({args.recall_queries} queries; "
-          f"the exact batch took {exact_batch:.1f} s)")
-    print(f"exact numpy search, one query, vectors in RAM: p50 {exact_p50:.1f} ms over {args.exact_queries} → "
-          f"index is {exact_p50 / knn_p50:.0f}× faster (knn p50)")
-    print(f"fresh browsing process: first neighbours (opens the index) {child['first_query_s']:.2f} s, then p50 "
-          f"{child_p50:.3f} ms; RSS {after['VmRSS']:.0f} MB (anon {after['RssAnon']:.0f}, file-backed "
-          f"{after['RssFile']:.0f}), peak {after['VmHWM']:.0f} MB; {before['VmRSS']:.0f} MB before the index; "
-          f"with the TUI's file list of every file also read ({child['list_s']:.1f} s): RSS "
-          f"{child['with_list_mb']['VmRSS']:.0f} MB, peak {child['with_list_mb']['VmHWM']:.0f} MB")
-    print(f"the real explorer (`vexplore ROOT` in tmux, 160×48): first neighbours on screen {app['first_neighbours_s']} s "
-          f"after start; after walking the list and five filtered jumps, RSS {app['rss_mb']} MB over "
-          f"{app['processes']} process(es) {app['per_process_mb']}")
-    result = {"benchmark": "scale", "n": args.n, "dim": args.dim, "build_s": figures["build_s"],
-              "build_cpu_s": figures["build_cpu_s"], "build_cached": bool(cached), "ef": index.ef,
-              "ef_construction": figures["ef_construction"], "recall_at_10": round(recall, 4),
-              "knn_p50_ms": round(knn_p50, 3), "knn_p99_ms": round(knn_p99, 3),
-              "neighbors_p50_ms": round(nb_p50, 3), "neighbors_p99_ms": round(nb_p99, 3),
-              "exact_p50_ms": round(exact_p50, 1), "speedup_vs_exact": round(exact_p50 / knn_p50),
-              "index_open_s": round(opened, 2), "browse_rss_mb": round(after["VmRSS"]),
-              "browse_peak_mb": round(after["VmHWM"]), "browse_with_list_mb": round(child["with_list_mb"]["VmRSS"]),
-              "explorer_rss_mb": app["rss_mb"], "explorer_first_neighbours_s": app["first_neighbours_s"],
-              "cores": os.cpu_count()}
+    print(
+        f"recall@10 at ef {index.ef} vs exact over all {args.n:,}: {recall:.4f} ({args.recall_queries} queries; "
+        f"the exact batch took {exact_batch:.1f} s)"
+    )
+    print(
+        f"exact numpy search, one query, vectors in RAM: p50 {exact_p50:.1f} ms over {args.exact_queries} → "
+        f"index is {exact_p50 / knn_p50:.0f}× faster (knn p50)"
+    )
+    print(
+        f"fresh browsing process: first neighbors (opens the index) {child['first_query_s']:.2f} s, then p50 "
+        f"{child_p50:.3f} ms; RSS {after['VmRSS']:.0f} MB (anon {after['RssAnon']:.0f}, file-backed "
+        f"{after['RssFile']:.0f}), peak {after['VmHWM']:.0f} MB; {before['VmRSS']:.0f} MB before the index; "
+        f"with the TUI's file list of every file also read ({child['list_s']:.1f} s): RSS "
+        f"{child['with_list_mb']['VmRSS']:.0f} MB, peak {child['with_list_mb']['VmHWM']:.0f} MB"
+    )
+    print(
+        f"the real explorer (`vexplore ROOT` in tmux, 160×48): first neighbors on screen {app['first_neighbors_s']} s "
+        f"after start; after walking the list and five filtered jumps, RSS {app['rss_mb']} MB over "
+        f"{app['processes']} process(es) {app['per_process_mb']}"
+    )
+    result = {
+        "benchmark": "scale",
+        "n": args.n,
+        "dim": args.dim,
+        "build_s": figures["build_s"],
+        "build_cpu_s": figures["build_cpu_s"],
+        "build_cached": bool(cached),
+        "ef": index.ef,
+        "ef_construction": figures["ef_construction"],
+        "recall_at_10": round(recall, 4),
+        "knn_p50_ms": round(knn_p50, 3),
+        "knn_p99_ms": round(knn_p99, 3),
+        "neighbors_p50_ms": round(nb_p50, 3),
+        "neighbors_p99_ms": round(nb_p99, 3),
+        "exact_p50_ms": round(exact_p50, 1),
+        "speedup_vs_exact": round(exact_p50 / knn_p50),
+        "index_open_s": round(opened, 2),
+        "browse_rss_mb": round(after["VmRSS"]),
+        "browse_peak_mb": round(after["VmHWM"]),
+        "browse_with_list_mb": round(child["with_list_mb"]["VmRSS"]),
+        "explorer_rss_mb": app["rss_mb"],
+        "explorer_first_neighbors_s": app["first_neighbors_s"],
+        "cores": os.cpu_count(),
+    }
     print(json.dumps(result))
 
 

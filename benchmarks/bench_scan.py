@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from timed_index import small_files, tiny_model, vexplore_index
+
 from vexplore.engine.index import VectorIndex, normalise
 from vexplore.engine.models import registry
 from vexplore.engine.scan import content_hash, scan
@@ -40,14 +41,23 @@ def build_store(folder: Path, model_dir: Path) -> None:
         entries, _ = scan(folder, skip_dirs=(store_dir,))
         store.sync_files(entries, {e.path: content_hash(folder / e.path, e.size) for e in entries})
         spec = registry.resolve(str(model_dir))
-        model = store.ensure_model(spec.name, spec.family, spec.backend, spec.modalities, DIM, spec.text_queries,
-                                   {"source": "bench_scan"})
+        model = store.ensure_model(
+            spec.name,
+            spec.family,
+            spec.backend,
+            spec.modalities,
+            DIM,
+            spec.text_queries,
+            {"source": "bench_scan"},
+        )
         files = list(store.files().values())
         rng = np.random.default_rng(0)
         for start in range(0, len(files), 10_000):
             chunk = files[start : start + 10_000]
             vectors = normalise(rng.normal(size=(len(chunk), DIM)))
-            model = store.commit_batch(model, [{"file": f, "vector": v, "norm": 1.0} for f, v in zip(chunk, vectors)])
+            model = store.commit_batch(
+                model, [{"file": f, "vector": v, "norm": 1.0} for f, v in zip(chunk, vectors, strict=False)]
+            )
         index = VectorIndex(store, model)
         index.build()
         index.save()
@@ -103,17 +113,31 @@ def main() -> None:
 
     print(f"os.walk + os.stat of every file (the floor): {n / floor:,.0f} files/s ({floor:.2f} s)")
     print(f"vexplore scan() (walk, stat, classify): {n / ours:,.0f} files/s ({ours:.2f} s)")
-    print(f"hashing every file's content instead (blake2b, what a tool without size/mtime fingerprints does): "
-          f"{n / hashing:,.0f} files/s ({hashing:.2f} s)")
-    print(f"`vexplore index` with nothing changed, fresh process, end to end: {n / run.wall:,.0f} files/s "
-          f"({run.wall:.2f} s: start→scan event {scan_at:.2f}, scan→plan {plan_at - scan_at:.2f}, "
-          f"plan→done {done_at - plan_at:.2f}, exit {run.wall - done_at:.2f}; {run.cpu:.2f} s CPU); "
-          f"hashed {run.plan['hashed']}, embedded {run.embedded}")
-    print(json.dumps({"benchmark": "scan", "files": n, "index_noop_files_per_s": round(n / run.wall),
-                      "index_noop_s": round(run.wall, 2), "index_noop_cpu_s": round(run.cpu, 2),
-                      "scan_files_per_s": round(n / ours),
-                      "walk_stat_files_per_s": round(n / floor), "hash_all_files_per_s": round(n / hashing),
-                      "cores": os.cpu_count()}))
+    print(
+        f"hashing every file's content instead (blake2b, what a tool without size/mtime fingerprints does): "
+        f"{n / hashing:,.0f} files/s ({hashing:.2f} s)"
+    )
+    print(
+        f"`vexplore index` with nothing changed, fresh process, end to end: {n / run.wall:,.0f} files/s "
+        f"({run.wall:.2f} s: start→scan event {scan_at:.2f}, scan→plan {plan_at - scan_at:.2f}, "
+        f"plan→done {done_at - plan_at:.2f}, exit {run.wall - done_at:.2f}; {run.cpu:.2f} s CPU); "
+        f"hashed {run.plan['hashed']}, embedded {run.embedded}"
+    )
+    print(
+        json.dumps(
+            {
+                "benchmark": "scan",
+                "files": n,
+                "index_noop_files_per_s": round(n / run.wall),
+                "index_noop_s": round(run.wall, 2),
+                "index_noop_cpu_s": round(run.cpu, 2),
+                "scan_files_per_s": round(n / ours),
+                "walk_stat_files_per_s": round(n / floor),
+                "hash_all_files_per_s": round(n / hashing),
+                "cores": os.cpu_count(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""How fast the explorer opens a big store, and how fast neighbours follow the cursor.
+"""How fast the explorer opens a big store, and how fast neighbors follow the cursor.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_startup.py [--files 100000] [--runs 5]
 
@@ -10,9 +10,9 @@
    next to two baselines from the same run: `python -c pass` and `python -c "import textual.app"`. The
    top of the list paints first; the moment all N files are listed (scrollable, filterable) follows.
    It also reports whether torch/transformers/sentence-transformers were imported on that path.
-3. Neighbours: drives the app in process (Pilot) down the file list and reports the time from each
-   cursor move to its neighbours on screen (median and p95; the first, which loads the index, apart).
-Goals (issue 5): first paint ≤ 0.5 s, neighbours ≤ 50 ms.
+3. Neighbors: drives the app in process (Pilot) down the file list and reports the time from each
+   cursor move to its neighbors on screen (median and p95; the first, which loads the index, apart).
+Goals (issue 5): first paint ≤ 0.5 s, neighbors ≤ 50 ms.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ DIM = 384
 def build_store(root: Path, n: int) -> None:
     """N files in 100 folders, with vectors and a saved index, through the real store code."""
     import numpy as np
+
     from vexplore.engine.index import VectorIndex
     from vexplore.engine.scan import Entry
     from vexplore.engine.store import Store
@@ -52,18 +53,28 @@ def build_store(root: Path, n: int) -> None:
         entries = []
         for i in range(n):
             path = f"topic{i % 100:03d}/note{i:06d}.txt"
-            entries.append(Entry(path, path.encode(), "text", int(rng.integers(100, 50000)), 1_700_000_000 + i))
+            entries.append(
+                Entry(path, path.encode(), "text", int(rng.integers(100, 50000)), 1_700_000_000 + i)
+            )
         store.sync_files(entries, {})
-        model = store.ensure_model("minilm", "text", "sentence-transformers", ("text",), DIM, True, {"device": "cpu"})
+        model = store.ensure_model(
+            "minilm", "text", "sentence-transformers", ("text",), DIM, True, {"device": "cpu"}
+        )
         files = sorted(store.files().values(), key=lambda f: f.id)
         centres = rng.normal(size=(100, DIM)).astype("float32")
         for start in range(0, n, 10000):
             chunk = files[start : start + 10000]
-            vectors = centres[[int(f.path[5:8]) for f in chunk]] + rng.normal(size=(len(chunk), DIM)).astype("f4")
+            vectors = centres[[int(f.path[5:8]) for f in chunk]] + rng.normal(size=(len(chunk), DIM)).astype(
+                "f4"
+            )
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            model = store.commit_batch(model, [{"file": f, "vector": v, "norm": 1.0} for f, v in zip(chunk, vectors)])
-        print(f"  wrote {n} files and vectors in {time.perf_counter() - started:.1f} s; building the index…",
-              flush=True)
+            model = store.commit_batch(
+                model, [{"file": f, "vector": v, "norm": 1.0} for f, v in zip(chunk, vectors, strict=False)]
+            )
+        print(
+            f"  wrote {n} files and vectors in {time.perf_counter() - started:.1f} s; building the index…",
+            flush=True,
+        )
         VectorIndex(store, store.model("minilm")).open(persist=True)
     (root / ".vexplore" / "done").write_text("1")
     print(f"  store ready in {time.perf_counter() - started:.1f} s", flush=True)
@@ -112,11 +123,14 @@ def first_paint(root: Path, runs: int) -> dict:
             t0 = time.perf_counter()
             subprocess.run([sys.executable, "-c", code], check=True)
             out[label].append(time.perf_counter() - t0)
-    return {"seconds": {k: statistics.median(v) for k, v in out.items()},
-            "best": {k: min(v) for k, v in out.items()}, "heavy_imports": sorted(heavy)}
+    return {
+        "seconds": {k: statistics.median(v) for k, v in out.items()},
+        "best": {k: min(v) for k, v in out.items()},
+        "heavy_imports": sorted(heavy),
+    }
 
 
-async def neighbour_latency(root: Path, moves: int) -> dict:
+async def neighbor_latency(root: Path, moves: int) -> dict:
     from vexplore.tui.app import VexploreApp
 
     app = VexploreApp(root, root / ".vexplore")
@@ -132,8 +146,12 @@ async def neighbour_latency(root: Path, moves: int) -> dict:
                 await pilot.pause(0.001)
         laps = screen.timings[1:]
     laps.sort()
-    return {"first_ms": first, "median_ms": statistics.median(laps), "p95_ms": laps[int(len(laps) * 0.95) - 1],
-            "moves": len(laps)}
+    return {
+        "first_ms": first,
+        "median_ms": statistics.median(laps),
+        "p95_ms": laps[int(len(laps) * 0.95) - 1],
+        "moves": len(laps),
+    }
 
 
 def main() -> None:
@@ -148,16 +166,24 @@ def main() -> None:
     paint = first_paint(root, args.runs)
     s, best = paint["seconds"], paint["best"]
     print(f"first paint with {args.files} files (median of {args.runs}, best in brackets):")
-    print(f"  vexplore FOLDER, first files on screen   {s['vexplore']:.3f} s ({best['vexplore']:.3f})   goal ≤ 0.5 s")
+    print(
+        f"  vexplore FOLDER, first files on screen   {s['vexplore']:.3f} s ({best['vexplore']:.3f})   goal ≤ 0.5 s"
+    )
     print(f"  vexplore FOLDER, all {args.files} listed     {s['all files']:.3f} s ({best['all files']:.3f})")
-    print(f"  python -c pass                           {s['python -c pass']:.3f} s ({best['python -c pass']:.3f})")
-    print(f"  python -c 'import textual.app'           {s['import textual.app']:.3f} s "
-          f"({best['import textual.app']:.3f})")
+    print(
+        f"  python -c pass                           {s['python -c pass']:.3f} s ({best['python -c pass']:.3f})"
+    )
+    print(
+        f"  python -c 'import textual.app'           {s['import textual.app']:.3f} s "
+        f"({best['import textual.app']:.3f})"
+    )
     print(f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     print(f"  ML imports on the way: {', '.join(paint['heavy_imports']) or 'none'}")
-    lat = asyncio.run(neighbour_latency(root, args.moves))
-    print(f"neighbours after a cursor move ({lat['moves']} moves): median {lat['median_ms']:.1f} ms, "
-          f"p95 {lat['p95_ms']:.1f} ms (goal ≤ 50 ms); the first, loading the index: {lat['first_ms']:.0f} ms")
+    lat = asyncio.run(neighbor_latency(root, args.moves))
+    print(
+        f"neighbors after a cursor move ({lat['moves']} moves): median {lat['median_ms']:.1f} ms, "
+        f"p95 {lat['p95_ms']:.1f} ms (goal ≤ 50 ms); the first, loading the index: {lat['first_ms']:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

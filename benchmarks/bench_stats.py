@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from vexplore.engine.index import VectorIndex, normalise
 from vexplore.engine.query import open_explorer
 from vexplore.engine.scan import Entry
@@ -56,22 +57,30 @@ def build(root: Path, n: int, dim: int) -> None:
             return
         t = time.perf_counter()
         vectors, norms, which = synthetic(n, dim)
-        entries = [Entry(f"c{c:02d}/f{i:06d}.txt", f"c{c:02d}/f{i:06d}.txt".encode(), "text", 100, 0)
-                   for i, c in enumerate(which.tolist())]
+        entries = [
+            Entry(f"c{c:02d}/f{i:06d}.txt", f"c{c:02d}/f{i:06d}.txt".encode(), "text", 100, 0)
+            for i, c in enumerate(which.tolist())
+        ]
         store.sync_files(entries, {})
-        model = store.ensure_model(MODEL, "synthetic", "none", ("text",), dim, False, {"source": "bench_stats"})
+        model = store.ensure_model(
+            MODEL, "synthetic", "none", ("text",), dim, False, {"source": "bench_stats"}
+        )
         files = store.files()
         for start in range(0, n, BATCH):
-            results = [{"file": files[entries[i].path], "vector": vectors[i], "norm": float(norms[i])}
-                       for i in range(start, min(start + BATCH, n))]
+            results = [
+                {"file": files[entries[i].path], "vector": vectors[i], "norm": float(norms[i])}
+                for i in range(start, min(start + BATCH, n))
+            ]
             model = store.commit_batch(model, results)
         print(f"wrote {n} × {dim} vectors in {time.perf_counter() - t:.1f} s", flush=True)
         t = time.perf_counter()
         index = VectorIndex(store, model)
         index.build()
         index.save()
-        print(f"built the hnswlib index in {time.perf_counter() - t:.1f} s (ef {index.ef}, recall {index.recall})",
-              flush=True)
+        print(
+            f"built the hnswlib index in {time.perf_counter() - t:.1f} s (ef {index.ef}, recall {index.recall})",
+            flush=True,
+        )
 
 
 def _cpu() -> float:
@@ -91,31 +100,44 @@ def main() -> None:
     root = args.dir / f"store-{args.n}x{args.dim}"
     build(root, args.n, args.dim)
 
-    print(f"load average before: {' '.join(f'{v:.1f}' for v in os.getloadavg())} on {os.cpu_count()} cores "
-          "(other work on the machine inflates wall times; CPU time is the steadier figure)")
+    print(
+        f"load average before: {' '.join(f'{v:.1f}' for v in os.getloadavg())} on {os.cpu_count()} cores "
+        "(other work on the machine inflates wall times; CPU time is the steadier figure)"
+    )
     runs = []
     for _ in range(args.repeat):
         cpu, t = _cpu(), time.perf_counter()
         report = vector_stats(open_explorer(root), MODEL)
         runs.append((time.perf_counter() - t, _cpu() - cpu, report))
     wall, cpu, report = min(runs, key=lambda r: r[0])
-    print(f"stats in process: {wall:.2f} s wall (best of {args.repeat}), {cpu:.2f} s CPU, "
-          f"for {report['count']} × {report['dim']}")
+    print(
+        f"stats in process: {wall:.2f} s wall (best of {args.repeat}), {cpu:.2f} s CPU, "
+        f"for {report['count']} × {report['dim']}"
+    )
     print("  sections: " + ", ".join(f"{k} {v:.2f}" for k, v in report["timings"].items()))
     print("  sampled: " + ", ".join(f"{k} {v['n']}/{v['of']}" for k, v in report["sampled"].items()))
 
     t = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "vexplore.engine.cli", "stats", str(root), "--json"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "vexplore", "stats", str(root), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     cli = time.perf_counter() - t
     parsed = json.loads(out.stdout)
-    print(f"`vexplore stats --json` wall time (interpreter start + imports included): {cli:.2f} s "
-          f"({len(out.stdout) / 1e6:.1f} MB of JSON)")
+    print(
+        f"`vexplore stats --json` wall time (interpreter start + imports included): {cli:.2f} s "
+        f"({len(out.stdout) / 1e6:.1f} MB of JSON)"
+    )
     summary = {k: parsed[k] for k in ("count", "dim")}
-    summary.update(hubness=round(parsed["hubness"]["skewness"], 3),
-                   twonn=round(parsed["intrinsic_dimension"]["value"], 2),
-                   duplicate_groups=parsed["duplicates"]["group_count"],
-                   recall=parsed["index"]["recall_at_ef"], ef=parsed["index"]["used_ef"])
+    summary.update(
+        hubness=round(parsed["hubness"]["skewness"], 3),
+        twonn=round(parsed["intrinsic_dimension"]["value"], 2),
+        duplicate_groups=parsed["duplicates"]["group_count"],
+        recall=parsed["index"]["recall_at_ef"],
+        ef=parsed["index"]["used_ef"],
+    )
     print("  " + json.dumps(summary))
 
     if args.exact:

@@ -53,9 +53,15 @@ def main() -> None:
             shutil.rmtree(work / "docs" / ".vexplore", ignore_errors=True)
             vex_times.append(timed([vex, "index", str(work / "docs"), "--json"]))
         base, ours = min(base_times), min(vex_times)
-        result = {"benchmark": "text-index-vs-encode", "docs": args.docs, "baseline_s": round(base, 2),
-                  "vexplore_s": round(ours, 2), "overhead": round(ours / base - 1, 4),
-                  "docs_per_s": round(args.docs / ours, 1), "cpu_count": os.cpu_count()}
+        result = {
+            "benchmark": "text-index-vs-encode",
+            "docs": args.docs,
+            "baseline_s": round(base, 2),
+            "vexplore_s": round(ours, 2),
+            "overhead": round(ours / base - 1, 4),
+            "docs_per_s": round(args.docs / ours, 1),
+            "cpu_count": os.cpu_count(),
+        }
         print(json.dumps(result))
     finally:
         shutil.rmtree(work, ignore_errors=True)

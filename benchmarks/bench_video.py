@@ -82,8 +82,11 @@ def main() -> None:
         full_s = time.perf_counter() - start
         assert got == base == sampled, (got, base, sampled)
         result = {
-            "videos": args.videos, "seconds_each": args.seconds, "frames_each": args.frames,
-            "sample_frames_fps": round(sampled / seek_s, 1), "decode_everything_fps": round(sampled / full_s, 1),
+            "videos": args.videos,
+            "seconds_each": args.seconds,
+            "frames_each": args.frames,
+            "sample_frames_fps": round(sampled / seek_s, 1),
+            "decode_everything_fps": round(sampled / full_s, 1),
             "seek_speedup": round(full_s / seek_s, 2),
         }
         spec = registry.resolve(args.model) if args.model else registry.default_for("video")
@@ -96,8 +99,12 @@ def main() -> None:
             (report,) = summary["models"]
             with Store(folder, store) as catalog:  # frames the model's decode took (the Perceiver takes 16)
                 frames = sum(f.meta.get("sampled", 0) for f in catalog.files().values())
-            result.update(model=spec.name, embedded=report["embedded"], index_s=report["seconds"],
-                          index_frames_per_s=round(frames / report["seconds"], 1))
+            result.update(
+                model=spec.name,
+                embedded=report["embedded"],
+                index_s=report["seconds"],
+                index_frames_per_s=round(frames / report["seconds"], 1),
+            )
     result["cores"] = len(os.sched_getaffinity(0))
     print(json.dumps(result))
 

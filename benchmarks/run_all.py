@@ -28,8 +28,10 @@ def scale_args() -> tuple[list[str], str]:
     """The 1M store takes many minutes to build on two cores: use it when an earlier full run left it."""
     if SCALE_CACHE.exists():
         return [], f"1M store cached in {SCALE_CACHE.parent}"
-    return ["--n", "100000"], ("no cached 1M store: running at 100k; `python benchmarks/bench_scale.py` builds the "
-                               "1M one once (tens of minutes on two cores) and later runs reuse it")
+    return ["--n", "100000"], (
+        "no cached 1M store: running at 100k; `python benchmarks/bench_scale.py` builds the "
+        "1M one once (tens of minutes on two cores) and later runs reuse it"
+    )
 
 
 # Small sizes per script for `make bench`: (arguments, note) or a function returning them.
@@ -60,8 +62,14 @@ def result_line(output: str) -> dict | None:
 def run_script(cmd: list[str], timeout: float) -> tuple[str, str]:
     """Run one benchmark, echoing its output as it comes (progress bars left out); (output, status). On
     timeout its whole process group (the benchmark and the processes it started) is killed."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=HERE.parent,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=HERE.parent,
+        start_new_session=True,
+    )
     expired = threading.Event()
 
     def kill() -> None:
@@ -91,8 +99,11 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     scripts = sorted(HERE.glob("bench_*.py"))
-    print(f"{len(scripts)} benchmarks: {', '.join(s.stem for s in scripts)}; {os.cpu_count()} cores, load "
-          f"{os.getloadavg()[0]:.1f}", flush=True)
+    print(
+        f"{len(scripts)} benchmarks: {', '.join(s.stem for s in scripts)}; {os.cpu_count()} cores, load "
+        f"{os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     table = []
     started_all = time.perf_counter()
     for script in scripts:

@@ -65,14 +65,17 @@ def compact(store: Store, model: ModelRow) -> ModelRow:
 def compact_store(store: Store, emit: Callable[[dict], None]) -> list[dict]:
     """Compact every model that is due, unless a reader has the store open (then say so and leave it for
     a later run). Returns the per-model figures for the run's summary. Writer only."""
-    todo = [(m, live) for m in store.models()
-            if m.rows >= MIN_ROWS and due(m.rows, live := store.live_count(m))]
+    todo = [
+        (m, live) for m in store.models() if m.rows >= MIN_ROWS and due(m.rows, live := store.live_count(m))
+    ]
     if not todo:
         return []
     readers = ReadersLock(store.dir)
     if not readers.exclusive():
-        skipped = [{"model": m.name, "rows": m.rows, "unreferenced": m.rows - live, "skipped": BUSY}
-                   for m, live in todo]
+        skipped = [
+            {"model": m.name, "rows": m.rows, "unreferenced": m.rows - live, "skipped": BUSY}
+            for m, live in todo
+        ]
         for figures in skipped:
             emit({"event": "compaction_skipped"} | figures)
         return skipped
@@ -81,8 +84,13 @@ def compact_store(store: Store, emit: Callable[[dict], None]) -> list[dict]:
         for model, _ in todo:
             started = time.monotonic()
             after = compact(store, model)
-            figures = {"model": model.name, "rows_before": model.rows, "rows_after": after.rows,
-                       "file": after.vectors, "seconds": round(time.monotonic() - started, 3)}
+            figures = {
+                "model": model.name,
+                "rows_before": model.rows,
+                "rows_after": after.rows,
+                "file": after.vectors,
+                "seconds": round(time.monotonic() - started, 3),
+            }
             emit({"event": "compacted"} | figures)
             done.append(figures)
     finally:

@@ -35,10 +35,11 @@ def folder_labels(paths: list[str]) -> list[str | None] | None:
     return labels
 
 
-def _neighbours(explorer: Explorer, model: ModelRow, common: np.ndarray, queries: np.ndarray, k: int
-                ) -> tuple[np.ndarray, np.ndarray]:
+def _neighbors(
+    explorer: Explorer, model: ModelRow, common: np.ndarray, queries: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """[m, k] positions (in common) and cosines of each query's k nearest common files, self excluded.
-    Files only this model embedded are skipped by asking the index for extra neighbours (at most
+    Files only this model embedded are skipped by asking the index for extra neighbors (at most
     MAX_EXTRA more: a query crowded by such files keeps fewer than k, marked -1)."""
     store = explorer.store
     ids, rows = store.embedded(model)
@@ -48,7 +49,7 @@ def _neighbours(explorer: Explorer, model: ModelRow, common: np.ndarray, queries
     got, scores = explorer.index(model).knn(vectors, want)
     pos = np.full((len(queries), k), -1, np.int64)
     sims = np.full((len(queries), k), np.nan, np.float32)
-    for i, (labels, row_scores) in enumerate(zip(got, scores)):
+    for i, (labels, row_scores) in enumerate(zip(got, scores, strict=False)):
         at = np.searchsorted(common, labels).clip(0, len(common) - 1)
         ok = (common[at] == labels) & (at != queries[i])
         pos[i, : min(k, ok.sum())] = at[ok][:k]
@@ -62,10 +63,17 @@ def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return len(sa & sb) / len(union) if union else 1.0
 
 
-def compare_models(explorer: Explorer, model_a: str, model_b: str, k: int = 10, sample: int | None = SAMPLE,
-                   top: int = TOP, seed: int = 0) -> dict:
-    """Neighbour overlap@k (mean Jaccard) of two models over the files both embedded, the files whose
-    neighbourhoods differ most, and each model's label agreement@k when the folder is labelled."""
+def compare_models(
+    explorer: Explorer,
+    model_a: str,
+    model_b: str,
+    k: int = 10,
+    sample: int | None = SAMPLE,
+    top: int = TOP,
+    seed: int = 0,
+) -> dict:
+    """Neighbor overlap@k (mean Jaccard) of two models over the files both embedded, the files whose
+    neighborhoods differ most, and each model's label agreement@k when the folder is labelled."""
     model_a, model_b = indexed_name(explorer, model_a), indexed_name(explorer, model_b)
     if model_a == model_b:
         raise UserError("compare needs two different models")
@@ -74,8 +82,10 @@ def compare_models(explorer: Explorer, model_a: str, model_b: str, k: int = 10, 
     ids_b, _ = explorer.store.embedded(b)
     common = np.intersect1d(ids_a, ids_b)
     if len(common) < 2:
-        raise UserError(f"models {a.name!r} and {b.name!r} share {len(common)} embedded files; "
-                        "index the same files with both (`vexplore index PATH --model A --model B`)")
+        raise UserError(
+            f"models {a.name!r} and {b.name!r} share {len(common)} embedded files; "
+            "index the same files with both (`vexplore index PATH --model A --model B`)"
+        )
     k = min(k, len(common) - 1)
     path_of = explorer.store.paths_by_id(common)
     paths = [path_of[int(i)] for i in common]
@@ -84,9 +94,9 @@ def compare_models(explorer: Explorer, model_a: str, model_b: str, k: int = 10, 
         queries = np.arange(n)
     else:
         queries = np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
-    pos_a, sim_a = _neighbours(explorer, a, common, queries, k)
-    pos_b, sim_b = _neighbours(explorer, b, common, queries, k)
-    overlap = np.array([_jaccard(pa, pb) for pa, pb in zip(pos_a, pos_b)])
+    pos_a, sim_a = _neighbors(explorer, a, common, queries, k)
+    pos_b, sim_b = _neighbors(explorer, b, common, queries, k)
+    overlap = np.array([_jaccard(pa, pb) for pa, pb in zip(pos_a, pos_b, strict=False)])
 
     labels = folder_labels(paths)
     agreement = None
@@ -95,13 +105,16 @@ def compare_models(explorer: Explorer, model_a: str, model_b: str, k: int = 10, 
         agreement = {m.name: _label_agreement(lab, queries, pos) for m, pos in ((a, pos_a), (b, pos_b))}
 
     def hits(pos: np.ndarray, sims: np.ndarray) -> list[dict]:
-        return [{"path": paths[p], "score": round(float(s), 6)} for p, s in zip(pos, sims) if p >= 0]
+        return [{"path": paths[p], "score": round(float(s), 6)} for p, s in zip(pos, sims, strict=False) if p >= 0]
 
     order = np.lexsort((np.array([paths[q] for q in queries]), overlap))[:top]
     most_different = [
-        {"path": paths[queries[i]], "overlap": round(float(overlap[i]), 6),
-         "label": labels[queries[i]] if labels else None,
-         "neighbors": {a.name: hits(pos_a[i], sim_a[i]), b.name: hits(pos_b[i], sim_b[i])}}
+        {
+            "path": paths[queries[i]],
+            "overlap": round(float(overlap[i]), 6),
+            "label": labels[queries[i]] if labels else None,
+            "neighbors": {a.name: hits(pos_a[i], sim_a[i]), b.name: hits(pos_b[i], sim_b[i])},
+        }
         for i in order
     ]
     better = None
@@ -122,9 +135,9 @@ def compare_models(explorer: Explorer, model_a: str, model_b: str, k: int = 10, 
 
 
 def _label_agreement(labels: np.ndarray, queries: np.ndarray, pos: np.ndarray) -> float:
-    """Mean share of each labelled query's k neighbours that carry its label."""
+    """Mean share of each labelled query's k neighbors that carry its label."""
     shares = []
-    for q, row in zip(queries, pos):
+    for q, row in zip(queries, pos, strict=False):
         if not labels[q]:
             continue
         row = row[row >= 0]

@@ -30,5 +30,9 @@ def device_info(device: str) -> dict:
     import torch
 
     free, total = torch.cuda.mem_get_info()
-    return {"device": device, "gpu": torch.cuda.get_device_name(), "gpu_mem_used_mb": (total - free) >> 20,
-            "gpu_mem_total_mb": total >> 20}
+    return {
+        "device": device,
+        "gpu": torch.cuda.get_device_name(),
+        "gpu_mem_used_mb": (total - free) >> 20,
+        "gpu_mem_total_mb": total >> 20,
+    }

@@ -36,8 +36,13 @@ from .store import FileRow
 FILES_PER_CALL = 64  # files per model actor call; each call becomes one commit on the driver
 FILES_PER_DECODE = 16  # files per CPU decode task
 FATAL = -1  # the file index of a row that reports an actor that cannot work (model failed to load)
-_FORWARDED_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HOME", "HF_HUB_DISABLE_TELEMETRY",
-                  "TOKENIZERS_PARALLELISM")
+_FORWARDED_ENV = (
+    "HF_HUB_OFFLINE",
+    "TRANSFORMERS_OFFLINE",
+    "HF_HOME",
+    "HF_HUB_DISABLE_TELEMETRY",
+    "TOKENIZERS_PARALLELISM",
+)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -59,7 +64,7 @@ def _table(ids: list[int], payloads: list[Any]):
 
 def _decode_batch(batch, adapter: Adapter, root: str):
     """CPU stage: files → pickled Decoded (or the reason a file cannot be decoded)."""
-    files = zip(batch.column("raw").to_pylist(), batch.column("modality").to_pylist())
+    files = zip(batch.column("raw").to_pylist(), batch.column("modality").to_pylist(), strict=False)
     return _table(batch.column("i").to_pylist(), [decode_one(adapter, Path(root), _file(*f)) for f in files])
 
 
@@ -83,7 +88,9 @@ class _Embedder:
             self.fatal = _one_line(exc)
             return
         if expected and adapter.dim != expected:
-            self.fatal = f"model {adapter.name!r} gives vectors of dim {adapter.dim}, the store expects {expected}"
+            self.fatal = (
+                f"model {adapter.name!r} gives vectors of dim {adapter.dim}, the store expects {expected}"
+            )
 
     def __call__(self, batch):
         from .pipeline import embed_decoded
@@ -92,13 +99,13 @@ class _Embedder:
             return _table([FATAL], [self.fatal])
         ids = batch.column("i").to_pylist()
         if self.decode_here:
-            files = zip(batch.column("raw").to_pylist(), batch.column("modality").to_pylist())
+            files = zip(batch.column("raw").to_pylist(), batch.column("modality").to_pylist(), strict=False)
             decoded = [decode_one(self.adapter, self.root, _file(*f)) for f in files]
         else:
             decoded = [pickle.loads(blob) for blob in batch.column("blob").to_pylist()]
-        pending = [(i, d) for i, d in zip(ids, decoded) if not isinstance(d, str)]
+        pending = [(i, d) for i, d in zip(ids, decoded, strict=False) if not isinstance(d, str)]
         results = embed_decoded(self.adapter, pending) if pending else []
-        results += [{"file": i, "error": d} for i, d in zip(ids, decoded) if isinstance(d, str)]
+        results += [{"file": i, "error": d} for i, d in zip(ids, decoded, strict=False) if isinstance(d, str)]
         keys = [r.pop("file") for r in results]
         return _table(keys, results)
 
@@ -157,8 +164,11 @@ class RayStages:
             raise UserError("--engine ray needs Ray: pip install 'vexplore[ray]'") from None
         if not ray.is_initialized():
             env = {k: os.environ[k] for k in _FORWARDED_ENV if k in os.environ}
-            kwargs: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR,
-                                      "runtime_env": {"env_vars": env} if env else None}
+            kwargs: dict[str, Any] = {
+                "log_to_driver": False,
+                "logging_level": logging.ERROR,
+                "runtime_env": {"env_vars": env} if env else None,
+            }
             address = self.address or os.environ.get("RAY_ADDRESS")
             if address:
                 _check_reachable(address)
@@ -168,11 +178,14 @@ class RayStages:
             try:
                 ray.init(address=self.address, **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise UserError(f"cannot start or reach Ray ({address or 'a local Ray'}): {_root_cause(exc)}"
-                                ) from exc
+                raise UserError(
+                    f"cannot start or reach Ray ({address or 'a local Ray'}): {_root_cause(exc)}"
+                ) from exc
             finally:
                 if threading.current_thread() is threading.main_thread():
-                    signal.signal(signal.SIGTERM, on_term)  # ray.init's exit-on-SIGTERM would skip the summary
+                    signal.signal(
+                        signal.SIGTERM, on_term
+                    )  # ray.init's exit-on-SIGTERM would skip the summary
             self.started = True
         ctx = ray.data.DataContext.get_current()
         # Progress goes through vexplore's own events; Ray's bars and banners would corrupt --json stderr.
@@ -197,8 +210,12 @@ class RayStages:
             raise UserError("the Ray cluster has no live node with a CPU")
         cpus = int(min(n["Resources"]["CPU"] for n in nodes))
         per_node = max(1, cpus // 2) if decode_tasks else cpus
-        return {"actors": len(nodes), "num_gpus": 0, "num_cpus": per_node,
-                "device": "cpu" if requested == "auto" else requested}
+        return {
+            "actors": len(nodes),
+            "num_gpus": 0,
+            "num_cpus": per_node,
+            "device": "cpu" if requested == "auto" else requested,
+        }
 
     # ---- the Stages protocol -------------------------------------------------------------------
     def prepare(self, adapter: Adapter, opts, emit, stored_dim: int | None) -> dict:
@@ -206,7 +223,9 @@ class RayStages:
         ray = self._connect()
         self.plan = plan = self._resources(ray, opts.device, adapter.decode_in_workers)
         device = f"ray:{plan['actors']}x{plan['device']}"
-        emit({"event": "load", "model": adapter.name, "source": adapter.location.describe(), "device": device})
+        emit(
+            {"event": "load", "model": adapter.name, "source": adapter.location.describe(), "device": device}
+        )
         if stored_dim:
             adapter.dim = stored_dim
         elif not adapter.dim:
@@ -215,8 +234,14 @@ class RayStages:
             if error is not None:
                 raise UserError(error)
             adapter.dim = dim
-        return {"device": device, "engine": "ray", "actors": plan["actors"], "actor_device": plan["device"],
-                "ray": ray.get_runtime_context().gcs_address, "source": adapter.location.describe()}
+        return {
+            "device": device,
+            "engine": "ray",
+            "actors": plan["actors"],
+            "actor_device": plan["device"],
+            "ray": ray.get_runtime_context().gcs_address,
+            "source": adapter.location.describe(),
+        }
 
     def batches(self, adapter: Adapter, root: Path, todo: list[FileRow], opts) -> Iterator[list[dict]]:
         """Per-file results as the actors finish them (not in todo order); one list per actor call."""
@@ -230,8 +255,14 @@ class RayStages:
         decode_here = not adapter.decode_in_workers
         if not decode_here:
             decode_opts: dict[str, Any] = {"concurrency": opts.workers} if opts.workers else {}
-            ds = ds.map_batches(_decode_batch, fn_args=(adapter, str(root)), batch_size=FILES_PER_DECODE,
-                                batch_format="pyarrow", num_cpus=1, **decode_opts)
+            ds = ds.map_batches(
+                _decode_batch,
+                fn_args=(adapter, str(root)),
+                batch_size=FILES_PER_DECODE,
+                batch_format="pyarrow",
+                num_cpus=1,
+                **decode_opts,
+            )
         threads = max(1, int(plan["num_cpus"]))
         # Ray Data restarts dead actors and retries their batches forever by default: a file that kills
         # the model process would loop. On a Ray of our own (one machine) restarts buy nothing (and
@@ -241,9 +272,13 @@ class RayStages:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             ds = ds.map_batches(
-                _Embedder, fn_constructor_args=(adapter, plan["device"], threads, str(root), decode_here),
-                batch_size=FILES_PER_CALL, batch_format="pyarrow", num_cpus=plan["num_cpus"],
-                num_gpus=plan["num_gpus"], **restarts,
+                _Embedder,
+                fn_constructor_args=(adapter, plan["device"], threads, str(root), decode_here),
+                batch_size=FILES_PER_CALL,
+                batch_format="pyarrow",
+                num_cpus=plan["num_cpus"],
+                num_gpus=plan["num_gpus"],
+                **restarts,
                 # starts with the first actor that gets its GPU/CPUs, grows as others free up
                 compute=ray.data.ActorPoolStrategy(min_size=1, max_size=plan["actors"]),
             )
@@ -265,14 +300,16 @@ class RayStages:
     @staticmethod
     def _results(table, todo: list[FileRow], dim: int) -> list[dict]:
         results = []
-        for i, blob in zip(table.column("i").to_pylist(), table.column("blob").to_pylist()):
+        for i, blob in zip(table.column("i").to_pylist(), table.column("blob").to_pylist(), strict=False):
             payload = pickle.loads(blob)
             if i == FATAL:
                 raise UserError(payload)
             payload["file"] = todo[i]
             if "vector" in payload and np.shape(payload["vector"]) != (dim,):
-                raise UserError(f"a Ray worker returned vectors of shape {np.shape(payload['vector'])}, "
-                                f"the store expects ({dim},)")
+                raise UserError(
+                    f"a Ray worker returned vectors of shape {np.shape(payload['vector'])}, "
+                    f"the store expects ({dim},)"
+                )
             results.append(payload)
         return results
 

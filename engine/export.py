@@ -28,17 +28,21 @@ def export_vectors(explorer, fmt: str, model_name: str | None, out: Path) -> tup
             np.save(fh, vectors)
         os.replace(tmp, out)
         (out.with_name(out.name + ".json")).write_text(
-            json.dumps({"model": model.name, "dim": model.dim, "paths": names}, ensure_ascii=False))
+            json.dumps({"model": model.name, "dim": model.dim, "paths": names}, ensure_ascii=False)
+        )
     else:
         try:
             import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError:
             raise UserError("parquet export needs pyarrow: pip install 'vexplore[parquet]'") from None
-        table = pa.table({
-            "path": names,
-            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), model.dim),
-        }, metadata={"model": model.name})
+        table = pa.table(
+            {
+                "path": names,
+                "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), model.dim),
+            },
+            metadata={"model": model.name},
+        )
         pq.write_table(table, tmp)
         os.replace(tmp, out)
     return len(names), model.name

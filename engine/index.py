@@ -64,8 +64,9 @@ def _fsync_replace(tmp: Path, final: Path) -> None:
     fsync_dir(final.parent)
 
 
-def exact_knn(vectors: np.ndarray, rows: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int,
-              chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+def exact_knn(
+    vectors: np.ndarray, rows: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int, chunk: int = 65536
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-k (file ids, cosines) for each query, streaming the stored rows in chunks (bounded
     memory); each row's k hits come in no particular order."""
     best_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
@@ -172,8 +173,12 @@ class VectorIndex:
         ids, rows = self.store.embedded(self.model)
         vectors = self.store.vectors(self.model)
         index = hnswlib.Index(space="cosine", dim=self.model.dim)
-        index.init_index(max_elements=max(len(ids) + 16, 64), ef_construction=EF_CONSTRUCTION,
-                         M=M if len(ids) <= LARGE else M_LARGE, allow_replace_deleted=False)
+        index.init_index(
+            max_elements=max(len(ids) + 16, 64),
+            ef_construction=EF_CONSTRUCTION,
+            M=M if len(ids) <= LARGE else M_LARGE,
+            allow_replace_deleted=False,
+        )
         index.set_num_threads(os.cpu_count() or 1)
         for start in range(0, len(ids), BUILD_CHUNK):
             chunk = rows[start : start + BUILD_CHUNK]
@@ -193,8 +198,9 @@ class VectorIndex:
             return
         self.ef, self.recall = self.recall_curve(sample, k)[-1]
 
-    def probe(self, sample: int, k: int, seed: int = 0, data: tuple[np.ndarray, np.ndarray] | None = None
-              ) -> tuple[np.ndarray, list[set[int]], np.ndarray, int]:
+    def probe(
+        self, sample: int, k: int, seed: int = 0, data: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> tuple[np.ndarray, list[set[int]], np.ndarray, int]:
         """Sample queries, their exact k nearest file ids and the exact k-th best cosine of each.
         data: (file ids, their normalised vectors) when the caller already holds them; else the stored
         rows are streamed from the memory map."""
@@ -211,20 +217,25 @@ class VectorIndex:
         top_ids, top_sims = exact_knn(vectors, rows, ids, queries, kk)
         return queries, [set(t) for t in top_ids.tolist()], top_sims.min(axis=1), kk
 
-    def recall_at(self, ef: int, queries: np.ndarray, truth: list[set[int]], kth: np.ndarray, k: int) -> float:
+    def recall_at(
+        self, ef: int, queries: np.ndarray, truth: list[set[int]], kth: np.ndarray, k: int
+    ) -> float:
         """Recall@k of the index at this ef against exact search. A hit tied with the exact k-th
-        neighbour counts as found: among equally near files any one is a right answer."""
+        neighbor counts as found: among equally near files any one is a right answer."""
         assert self.hnsw is not None
         self.hnsw.set_ef(max(ef, k))
         labels, distances = self.hnsw.knn_query(queries, k=k)
         self.hnsw.set_ef(max(self.ef, k))
         tied = (1.0 - distances) >= (kth[:, None] - TIE)
-        hits = [sum(lab in truth[i] or bool(tied[i, j]) for j, lab in enumerate(row))
-                for i, row in enumerate(labels.tolist())]
+        hits = [
+            sum(lab in truth[i] or bool(tied[i, j]) for j, lab in enumerate(row))
+            for i, row in enumerate(labels.tolist())
+        ]
         return float(np.mean(hits)) / k
 
-    def recall_curve(self, sample: int = 200, k: int = 10, target: float = RECALL_TARGET,
-                     seed: int = 0) -> list[tuple[int, float]]:
+    def recall_curve(
+        self, sample: int = 200, k: int = 10, target: float = RECALL_TARGET, seed: int = 0
+    ) -> list[tuple[int, float]]:
         """(ef, recall@k) up the ladder, stopping at the first ef that meets target (or the ladder's end)."""
         queries, truth, kth, kk = self.probe(sample, k, seed)
         curve = []
@@ -266,8 +277,14 @@ class VectorIndex:
             leftover.unlink(missing_ok=True)
         tmp = self.dir / f"index.hnsw.{os.getpid()}.tmp"
         self.hnsw.save_index(str(tmp))
-        state = IndexState(self.model.generation, self.hnsw.element_count, self.ef, self.recall,
-                           tmp.stat().st_size, _checksum(tmp))
+        state = IndexState(
+            self.model.generation,
+            self.hnsw.element_count,
+            self.ef,
+            self.recall,
+            tmp.stat().st_size,
+            _checksum(tmp),
+        )
         _fsync_replace(tmp, self.path)
         tmp_json = self.dir / f"index.json.{os.getpid()}.tmp"
         tmp_json.write_text(json.dumps(state.__dict__ | {"untuned": self.untuned}))

@@ -70,8 +70,9 @@ def default_workers() -> int:
     return max(0, min(8, len(os.sched_getaffinity(0)) - 1))
 
 
-def decoded(adapter: Adapter, root: Path, files: list[FileRow], workers: int | None = None
-            ) -> Iterator[tuple[FileRow, Decoded | str]]:
+def decoded(
+    adapter: Adapter, root: Path, files: list[FileRow], workers: int | None = None
+) -> Iterator[tuple[FileRow, Decoded | str]]:
     """(file as read, decoded or reason) for every file, in order."""
     workers = default_workers() if workers is None else workers
     if not adapter.decode_in_workers or workers == 0 or len(files) < 2:
@@ -84,7 +85,12 @@ def decoded(adapter: Adapter, root: Path, files: list[FileRow], workers: int | N
     # (adapters whose parts are small ask for a whole commit's worth, so the model never waits).
     ahead = getattr(adapter, "decode_ahead", 4 * workers)
     loader = DataLoader(
-        _Files(adapter, root, files), batch_size=None, shuffle=False, num_workers=workers,
-        collate_fn=_as_is, prefetch_factor=max(4, -(-ahead // workers)), pin_memory=False,
+        _Files(adapter, root, files),
+        batch_size=None,
+        shuffle=False,
+        num_workers=workers,
+        collate_fn=_as_is,
+        prefetch_factor=max(4, -(-ahead // workers)),
+        pin_memory=False,
     )
     yield from loader

@@ -1,5 +1,5 @@
 """Milvus as the index backend: `vexplore export PATH --milvus URI` pushes a model's file vectors to a
-collection, and `--backend milvus` answers neighbour and search queries from it instead of hnswlib.
+collection, and `--backend milvus` answers neighbor and search queries from it instead of hnswlib.
 
 The collection holds one entity per file: id (the catalog file id, primary key), path, modality, labels
 (JSON) and the normalised file vector (COSINE). Exports are incremental: a small SQLite file in the
@@ -58,6 +58,7 @@ def target_uri(uri: str) -> str:
 
 def default_collection(root: Path, model: ModelRow) -> str:
     """vexplore_<folder>_<model>: letters, digits and underscores, as Milvus requires."""
+
     def clean(text: str) -> str:
         return re.sub(r"[^0-9A-Za-z_]+", "_", text).strip("_")[:60] or "x"
 
@@ -73,8 +74,10 @@ def _check_collection(client, name: str, model: ModelRow) -> None:
         raise UserError(f"Milvus collection {name!r} has no 'vector' field: not a vexplore collection")
     if dims[0] != model.dim or (owner is not None and owner != model.name):
         what = f"model {owner!r}" if owner else f"dim {dims[0]}"
-        raise UserError(f"Milvus collection {name!r} holds {what}, not {model.name!r} (dim {model.dim}); "
-                        "pick another --collection")
+        raise UserError(
+            f"Milvus collection {name!r} holds {what}, not {model.name!r} (dim {model.dim}); "
+            "pick another --collection"
+        )
 
 
 def _create_collection(client, name: str, model: ModelRow, root: Path) -> None:
@@ -88,8 +91,12 @@ def _create_collection(client, name: str, model: ModelRow, root: Path) -> None:
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=model.dim)
     index = client.prepare_index_params()
     index.add_index(field_name="vector", index_type="AUTOINDEX", metric_type="COSINE")
-    client.create_collection(name, schema=schema, index_params=index,
-                             properties={"vexplore.model": model.name, "vexplore.root": str(Path(root).resolve())})
+    client.create_collection(
+        name,
+        schema=schema,
+        index_params=index,
+        properties={"vexplore.model": model.name, "vexplore.root": str(Path(root).resolve())},
+    )
 
 
 def _count(client, name: str) -> int:
@@ -118,8 +125,10 @@ class _ExportRecord:
 
     def __init__(self, store: Store, target: str):
         self.target = target
-        schema = ("CREATE TABLE IF NOT EXISTS exported (target TEXT NOT NULL, file_id INTEGER NOT NULL, "
-                  "fingerprint TEXT NOT NULL, PRIMARY KEY (target, file_id)) WITHOUT ROWID")
+        schema = (
+            "CREATE TABLE IF NOT EXISTS exported (target TEXT NOT NULL, file_id INTEGER NOT NULL, "
+            "fingerprint TEXT NOT NULL, PRIMARY KEY (target, file_id)) WITHOUT ROWID"
+        )
         # A read-only store keeps no record: every export then re-syncs in full, which is still correct.
         writable = not store.readonly and os.access(store.dir, os.W_OK)
         try:
@@ -136,11 +145,15 @@ class _ExportRecord:
         try:
             with self.db:
                 self.db.execute("DELETE FROM exported WHERE target=?", (self.target,))
-                self.db.executemany("INSERT INTO exported VALUES (?,?,?)",
-                                    ((self.target, fid, fp) for fid, fp in current.items()))
+                self.db.executemany(
+                    "INSERT INTO exported VALUES (?,?,?)",
+                    ((self.target, fid, fp) for fid, fp in current.items()),
+                )
         except sqlite3.Error as exc:
-            raise UserError(f"exported, but could not record it in {STATE_FILE} ({exc}); delete that file "
-                            "so the next export re-syncs in full") from exc
+            raise UserError(
+                f"exported, but could not record it in {STATE_FILE} ({exc}); delete that file "
+                "so the next export re-syncs in full"
+            ) from exc
 
     def close(self) -> None:
         self.db.close()
@@ -154,11 +167,12 @@ def _entities(store: Store, model: ModelRow) -> dict[int, dict[str, Any]]:
     for start in range(0, len(ids), 900):  # SQLite caps the variables of one IN (...)
         labels.update(store.labels(model, ids[start : start + 900].tolist()))
     out = {}
-    for fid, row in zip(ids.tolist(), rows.tolist()):
+    for fid, row in zip(ids.tolist(), rows.tolist(), strict=False):
         f = files[fid]
         lab = labels.get(fid) or []
-        fingerprint = hashlib.blake2b(json.dumps([f.path, f.modality, f.hash, row, lab]).encode(),
-                                      digest_size=12).hexdigest()
+        fingerprint = hashlib.blake2b(
+            json.dumps([f.path, f.modality, f.hash, row, lab]).encode(), digest_size=12
+        ).hexdigest()
         out[fid] = {"row": row, "path": f.path, "modality": f.modality, "labels": lab, "fp": fingerprint}
     return out
 
@@ -188,9 +202,19 @@ def export_milvus(store: Store, model: ModelRow, uri: str, collection: str | Non
             for start in range(0, len(send), CHUNK):
                 chunk = send[start : start + CHUNK]
                 vecs = normalise(np.asarray(vectors[[entities[fid]["row"] for fid in chunk]]))
-                client.upsert(name, [{"id": fid, "path": _cut(entities[fid]["path"]),
-                                      "modality": entities[fid]["modality"], "labels": entities[fid]["labels"],
-                                      "vector": vec.tolist()} for fid, vec in zip(chunk, vecs)])
+                client.upsert(
+                    name,
+                    [
+                        {
+                            "id": fid,
+                            "path": _cut(entities[fid]["path"]),
+                            "modality": entities[fid]["modality"],
+                            "labels": entities[fid]["labels"],
+                            "vector": vec.tolist(),
+                        }
+                        for fid, vec in zip(chunk, vecs, strict=False)
+                    ],
+                )
             for start in range(0, len(gone), CHUNK):
                 client.delete(name, ids=gone[start : start + CHUNK])
         except UserError:
@@ -201,8 +225,15 @@ def export_milvus(store: Store, model: ModelRow, uri: str, collection: str | Non
     finally:
         record.close()
         client.close()
-    return {"uri": uri, "collection": name, "model": model.name, "vectors": len(entities),
-            "upserted": len(send), "deleted": len(gone), "unchanged": len(entities) - len(send)}
+    return {
+        "uri": uri,
+        "collection": name,
+        "model": model.name,
+        "vectors": len(entities),
+        "upserted": len(send),
+        "deleted": len(gone),
+        "unchanged": len(entities) - len(send),
+    }
 
 
 class MilvusIndex:
@@ -218,9 +249,14 @@ class MilvusIndex:
         scores = np.full((len(queries), k), -np.inf, np.float32)
         try:
             for start in range(0, len(queries), 256):
-                hits = self.client.search(self.collection, data=queries[start : start + 256].tolist(), limit=k,
-                                          anns_field="vector", search_params={"metric_type": "COSINE"},
-                                          output_fields=["id"])
+                hits = self.client.search(
+                    self.collection,
+                    data=queries[start : start + 256].tolist(),
+                    limit=k,
+                    anns_field="vector",
+                    search_params={"metric_type": "COSINE"},
+                    output_fields=["id"],
+                )
                 for row, found in enumerate(hits, start):
                     for col, hit in enumerate(found[:k]):
                         ids[row, col], scores[row, col] = int(hit["id"]), float(hit["distance"])
@@ -248,8 +284,10 @@ class MilvusBackend:
             name = self.collection or default_collection(store.root, model)
             try:
                 if not self._client.has_collection(name):
-                    raise UserError(f"no Milvus collection {name!r} at {self.uri}: run "
-                                    f"`vexplore export {store.root} --milvus {self.uri}` first")
+                    raise UserError(
+                        f"no Milvus collection {name!r} at {self.uri}: run "
+                        f"`vexplore export {store.root} --milvus {self.uri}` first"
+                    )
                 _check_collection(self._client, name, model)
                 self._client.load_collection(name)
             except UserError:

@@ -87,8 +87,19 @@ def merge_labels(per_part: list[list[tuple[str, float]]], top: int = 5) -> list[
 class _ModelRun:
     """Commits the results of one model's stages batch by batch (the store is written only here)."""
 
-    def __init__(self, root: Path, store: Store, adapter: Adapter, row: ModelRow, index: VectorIndex,
-                 opts: Options, emit: Emit, tally: Tally, stop: threading.Event, stages: Stages):
+    def __init__(
+        self,
+        root: Path,
+        store: Store,
+        adapter: Adapter,
+        row: ModelRow,
+        index: VectorIndex,
+        opts: Options,
+        emit: Emit,
+        tally: Tally,
+        stop: threading.Event,
+        stages: Stages,
+    ):
         self.root, self.store, self.adapter, self.row, self.index = root, store, adapter, row, index
         self.opts, self.emit, self.tally, self.stop, self.stages = opts, emit, tally, stop, stages
 
@@ -125,9 +136,18 @@ class _ModelRun:
         elapsed = max(time.monotonic() - started, 1e-6)
         rate = (done + failed) / elapsed
         eta = (total - done - failed) / rate if rate > 0 else None
-        self.emit({"event": "progress", "model": self.row.name, "done": done + failed, "total": total,
-                   "failed": failed, "current": current, "rate": round(rate, 2),
-                   "eta": None if eta is None else round(eta, 1)})
+        self.emit(
+            {
+                "event": "progress",
+                "model": self.row.name,
+                "done": done + failed,
+                "total": total,
+                "failed": failed,
+                "current": current,
+                "rate": round(rate, 2),
+                "eta": None if eta is None else round(eta, 1),
+            }
+        )
 
 
 def embed_decoded(adapter: Adapter, pending: list[tuple[Any, Decoded]]) -> list[dict]:
@@ -149,8 +169,15 @@ def embed_decoded(adapter: Adapter, pending: list[tuple[Any, Decoded]]) -> list[
             results.append({"file": f, "error": "model produced NaN or infinite values"})
         else:
             vector, norm = pool(vecs)
-            res = {"file": f, "vector": vector, "norm": norm, "windows": normalise(vecs) if n > 1 else None,
-                   "meta": dec.meta, "thumb": dec.thumbnail, "text": dec.text}
+            res = {
+                "file": f,
+                "vector": vector,
+                "norm": norm,
+                "windows": normalise(vecs) if n > 1 else None,
+                "meta": dec.meta,
+                "thumb": dec.thumbnail,
+                "text": dec.text,
+            }
             if labels is not None:
                 res["labels"] = merge_labels(labels[at : at + n])
             results.append(res)
@@ -163,8 +190,9 @@ class Stages(Protocol):
 
     def prepare(self, adapter: Adapter, opts: Options, emit: Emit, stored_dim: int | None) -> dict: ...
 
-    def batches(self, adapter: Adapter, root: Path, todo: list[FileRow], opts: Options
-                ) -> Iterator[list[dict]]: ...
+    def batches(
+        self, adapter: Adapter, root: Path, todo: list[FileRow], opts: Options
+    ) -> Iterator[list[dict]]: ...
 
     def close(self) -> None: ...
 
@@ -180,11 +208,15 @@ class LocalStages:
             device = pick_device(opts.device)
         except ValueError as exc:
             raise UserError(str(exc)) from exc
-        emit({"event": "load", "model": adapter.name, "source": adapter.location.describe(), "device": device})
+        emit(
+            {"event": "load", "model": adapter.name, "source": adapter.location.describe(), "device": device}
+        )
         adapter.load(device)
         return device_info(device) | {"source": adapter.location.describe()}
 
-    def batches(self, adapter: Adapter, root: Path, todo: list[FileRow], opts: Options) -> Iterator[list[dict]]:
+    def batches(
+        self, adapter: Adapter, root: Path, todo: list[FileRow], opts: Options
+    ) -> Iterator[list[dict]]:
         """Per-file results, one commit's worth at a time."""
         pending: list[tuple[FileRow, Decoded]] = []
         errors: list[dict] = []
@@ -217,8 +249,9 @@ def make_stages(opts: Options) -> Stages:
     return LocalStages()
 
 
-def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None = None,
-                 stop: threading.Event | None = None) -> dict:
+def index_folder(
+    root: Path, store_dir: Path, opts: Options, emit: Emit | None = None, stop: threading.Event | None = None
+) -> dict:
     """Bring the store of root up to date with the folder and the chosen models; returns the summary."""
     emit = emit or (lambda event: None)
     stop = stop or threading.Event()
@@ -258,11 +291,12 @@ def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None =
                 except OSError:
                     hashes[e.path] = None  # unreadable: the decode step records why
         keep = [s.path for s in skipped if s.keep]
-        removed, new, changed = (store.sync_files(entries, hashes, keep=keep) if hashes or gone
-                                 else ([], 0, 0))
+        removed, new, changed = store.sync_files(entries, hashes, keep=keep) if hashes or gone else ([], 0, 0)
         for index in indexes.values():
             index.remove(removed)
-        emit({"event": "plan", "new": new, "changed": changed, "removed": len(removed), "hashed": len(hashes)})
+        emit(
+            {"event": "plan", "new": new, "changed": changed, "removed": len(removed), "hashed": len(hashes)}
+        )
 
         tally = Tally()
         present = {e.modality for e in entries}
@@ -270,13 +304,17 @@ def index_folder(root: Path, store_dir: Path, opts: Options, emit: Emit | None =
             for spec in specs:
                 if stop.is_set():
                     break
-                tally.models.append(_index_model(root, store, spec, indexes, opts, emit, tally, stop, present,
-                                                 stages))
+                tally.models.append(
+                    _index_model(root, store, spec, indexes, opts, emit, tally, stop, present, stages)
+                )
         # Vector files rid of the rows no file references any more; the indexes (by file id) stay valid.
         compaction = [] if stop.is_set() else compact_store(store, emit)
         for name, index in indexes.items():
-            if index.hnsw is not None and (index.rebuilt or removed or any(
-                    m["name"] == name and (m["embedded"] or m["failed"]) for m in tally.models)):
+            if index.hnsw is not None and (
+                index.rebuilt
+                or removed
+                or any(m["name"] == name and (m["embedded"] or m["failed"]) for m in tally.models)
+            ):
                 if index.tuning_stale():  # also a first index: built empty, then filled
                     index.tune()
                 index.save()
@@ -315,11 +353,26 @@ def _as_file_row(e) -> FileRow:
     return FileRow(-1, e.path, e.raw, e.modality, e.size, e.mtime_ns, None, {})
 
 
-def _index_model(root: Path, store: Store, spec: ModelSpec, indexes: dict[str, VectorIndex], opts: Options,
-                 emit: Emit, tally: Tally, stop: threading.Event, present: set[str], stages: Stages) -> dict:
+def _index_model(
+    root: Path,
+    store: Store,
+    spec: ModelSpec,
+    indexes: dict[str, VectorIndex],
+    opts: Options,
+    emit: Emit,
+    tally: Tally,
+    stop: threading.Event,
+    present: set[str],
+    stages: Stages,
+) -> dict:
     row = store.model(spec.name)
-    report = {"name": spec.name, "modalities": list(spec.modalities), "backend": spec.backend,
-              "embedded": 0, "failed": 0}
+    report = {
+        "name": spec.name,
+        "modalities": list(spec.modalities),
+        "backend": spec.backend,
+        "embedded": 0,
+        "failed": 0,
+    }
     if row is not None:
         todo = store.stale(row)
         report["dim"] = row.dim
@@ -332,9 +385,12 @@ def _index_model(root: Path, store: Store, spec: ModelSpec, indexes: dict[str, V
     adapter.trust_remote_code = opts.trust_remote_code
     loading = time.monotonic()
     info = stages.prepare(adapter, opts, emit, row.dim if row is not None else None)
-    report["load_seconds"] = round(time.monotonic() - loading, 3)  # torch import + weights: apart from the work
-    row = store.ensure_model(spec.name, spec.family, spec.backend, spec.modalities, adapter.dim,
-                             spec.text_queries, info)
+    report["load_seconds"] = round(
+        time.monotonic() - loading, 3
+    )  # torch import + weights: apart from the work
+    row = store.ensure_model(
+        spec.name, spec.family, spec.backend, spec.modalities, adapter.dim, spec.text_queries, info
+    )
     todo = store.stale(row) if todo is None else todo
     if adapter.order_by_size:
         todo.sort(key=lambda f: f.size)  # similar lengths batch together: less padding

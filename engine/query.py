@@ -1,6 +1,6 @@
-"""Reading the store: nearest neighbours of a file, free-text search, which model answers what.
+"""Reading the store: nearest neighbors of a file, free-text search, which model answers what.
 
-Neighbours need no ML imports at all; a text query loads only the model that embeds it."""
+Neighbors need no ML imports at all; a text query loads only the model that embeds it."""
 
 from __future__ import annotations
 
@@ -63,15 +63,23 @@ class Explorer:
             for m in models:
                 if m.name == name:
                     return m
-            raise UserError(f"model {name!r} is not indexed here; indexed: {', '.join(m.name for m in models)}")
-        fits = [m for m in models if (text_query and m.text_queries and "text" in m.modalities)
-                or (modality is not None and modality in m.modalities)]
+            raise UserError(
+                f"model {name!r} is not indexed here; indexed: {', '.join(m.name for m in models)}"
+            )
+        fits = [
+            m
+            for m in models
+            if (text_query and m.text_queries and "text" in m.modalities)
+            or (modality is not None and modality in m.modalities)
+        ]
         if text_query and not fits:
             fits = [m for m in models if m.text_queries]
         if text_query and not fits:
             towerless = ", ".join(f"{m.name} ({'/'.join(m.modalities)})" for m in models)
-            raise UserError(f"no indexed model has a text tower to embed a text query (indexed: {towerless}); "
-                            "index with a CLIP model (--model clip-b32) to search images by text")
+            raise UserError(
+                f"no indexed model has a text tower to embed a text query (indexed: {towerless}); "
+                "index with a CLIP model (--model clip-b32) to search images by text"
+            )
         if not fits:
             what = f"{modality} files"
             indexed = ", ".join(f"{m.name} ({'/'.join(m.modalities)})" for m in models)
@@ -108,9 +116,10 @@ class Explorer:
         except (LockedError, OSError):
             pass
 
-    def _hits(self, model: ModelRow, ids: np.ndarray, scores: np.ndarray, exclude: int | None,
-              k: int) -> list[Hit]:
-        keep = [(i, s) for i, s in zip(ids.tolist(), scores.tolist()) if i != exclude][:k]
+    def _hits(
+        self, model: ModelRow, ids: np.ndarray, scores: np.ndarray, exclude: int | None, k: int
+    ) -> list[Hit]:
+        keep = [(i, s) for i, s in zip(ids.tolist(), scores.tolist(), strict=False) if i != exclude][:k]
         found = self.store.hits_of(model, [i for i, _ in keep])
         return [Hit(found[i][0], s, found[i][1]) for i, s in keep if i in found]
 
@@ -122,7 +131,9 @@ class Explorer:
         vector = self.store.file_vector(model, f.id)
         if vector is None:
             reason = next((r for p, m, r in self.store.errors(model) if p == path), None)
-            raise UserError(f"{path}: has no vector for model {model.name!r}" + (f" ({reason})" if reason else ""))
+            raise UserError(
+                f"{path}: has no vector for model {model.name!r}" + (f" ({reason})" if reason else "")
+            )
         return model, self.nearest(model, vector, k, exclude=f.id)
 
     def nearest(self, model: ModelRow, vector: np.ndarray, k: int, exclude: int | None = None) -> list[Hit]:
@@ -130,8 +141,10 @@ class Explorer:
         ids, scores = self.index(model).knn(vector, k + (exclude is not None))
         return self._hits(model, ids[0], scores[0], exclude, k)
 
-    def all_neighbors(self, k: int = 10, model_name: str | None = None) -> Iterator[tuple[str, str, list[Hit]]]:
-        """(path, model, neighbours) for every embedded file of every model (or the one asked for)."""
+    def all_neighbors(
+        self, k: int = 10, model_name: str | None = None
+    ) -> Iterator[tuple[str, str, list[Hit]]]:
+        """(path, model, neighbors) for every embedded file of every model (or the one asked for)."""
         models = [self.model(model_name)] if model_name else self.models()
         for model in models:
             ids, rows = self.store.embedded(model)
@@ -143,17 +156,20 @@ class Explorer:
             for start in range(0, len(ids), 512):
                 chunk_ids = ids[start : start + 512]
                 got, scores = index.knn(np.asarray(vectors[rows[start : start + 512]]), k + 1)
-                for fid, g, s in zip(chunk_ids, got, scores):
+                for fid, g, s in zip(chunk_ids, got, scores, strict=False):
                     yield paths[int(fid)], model.name, self._hits(model, g, s, int(fid), k)
 
-    def search(self, query: str, k: int = 10, model_name: str | None = None, device: str = "auto"
-               ) -> tuple[ModelRow, list[Hit]]:
+    def search(
+        self, query: str, k: int = 10, model_name: str | None = None, device: str = "auto"
+    ) -> tuple[ModelRow, list[Hit]]:
         if not query.strip():
             raise UserError("empty query")
         model = self.model(model_name, text_query=True)
         if not model.text_queries:
-            raise UserError(f"model {model.name!r} embeds {'/'.join(model.modalities)} and has no text tower, "
-                            "so it cannot be searched by text; index with a text or CLIP model")
+            raise UserError(
+                f"model {model.name!r} embeds {'/'.join(model.modalities)} and has no text tower, "
+                "so it cannot be searched by text; index with a text or CLIP model"
+            )
         return model, self.nearest(model, self.query_vector(model, query, device), k)
 
     def query_vector(self, model: ModelRow, query: str, device: str = "auto") -> np.ndarray:
@@ -168,8 +184,7 @@ class Explorer:
         return adapter.embed_text([query])[0]  # type: ignore[attr-defined]
 
 
-def open_explorer(root: Path, store: str | Path | None = None, backend: Backend | None = None
-                  ) -> Explorer:
+def open_explorer(root: Path, store: str | Path | None = None, backend: Backend | None = None) -> Explorer:
     """backend: where knn queries go (None: the local hnswlib index; see milvus.MilvusBackend)."""
     from .store import find_store_dir
 

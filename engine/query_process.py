@@ -1,4 +1,4 @@
-"""Neighbour queries (and the statistics and comparisons that need the same indexes) answered by a child
+"""Neighbor queries (and the statistics and comparisons that need the same indexes) answered by a child
 process, so that the process asking never runs hnswlib.
 
 hnswlib holds the GIL while it loads an index (1.7 s at 1M × 384) or builds one from stored vectors, and
@@ -46,7 +46,9 @@ class QueryProcess:
         self.root, self.store_dir, self.backend = Path(root), Path(store_dir), backend
         self.notices: list[str] = []  # what the caller should tell the user: an index rebuilt, a restart
         self._lock = threading.Lock()  # one request at a time
-        self._proc_lock = threading.Lock()  # guards _proc and _closed, so close() never misses a starting child
+        self._proc_lock = (
+            threading.Lock()
+        )  # guards _proc and _closed, so close() never misses a starting child
         self._proc: subprocess.Popen | None = None
         self._conn: Connection | None = None
         self._closed = False
@@ -59,8 +61,9 @@ class QueryProcess:
     def models(self) -> list[ModelRow]:
         return self._call("models")
 
-    def neighbors(self, path: str, k: int = 10, model_name: str | None = None, reopen_after: float = 0.0
-                  ) -> tuple[str, list[Hit], list[str]]:
+    def neighbors(
+        self, path: str, k: int = 10, model_name: str | None = None, reopen_after: float = 0.0
+    ) -> tuple[str, list[Hit], list[str]]:
         """(the model that answered, the k nearest files, notices for the user) as Explorer.neighbors."""
         name, hits = self._call("neighbors", path, k, model_name, reopen_after)
         return name, hits, self.take_notices()
@@ -68,8 +71,9 @@ class QueryProcess:
     def nearest(self, model_name: str, vector: np.ndarray, k: int, exclude: int | None = None) -> list[Hit]:
         return self._call("nearest", model_name, np.asarray(vector, dtype=np.float32), k, exclude)
 
-    def stats(self, model_name: str | None, options: object = None,
-              progress: Callable[[str], None] | None = None) -> dict:
+    def stats(
+        self, model_name: str | None, options: object = None, progress: Callable[[str], None] | None = None
+    ) -> dict:
         """engine.stats.vector_stats over the child's open index (no second copy of it in this process);
         progress is called with each step's name as the child reaches it."""
         return self._call("stats", model_name, options, progress=progress)
@@ -149,8 +153,12 @@ class QueryProcess:
                 # stdout/stderr: nowhere, the parent's terminal may be a full-screen UI (errors come back
                 # over the pipe)
                 self._proc = subprocess.Popen(
-                    [sys.executable, "-c", _CHILD, str(child.fileno())], pass_fds=(child.fileno(),),
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    [sys.executable, "-c", _CHILD, str(child.fileno())],
+                    pass_fds=(child.fileno(),),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
                 self._conn = parent
         except BaseException:
             parent.close()
@@ -201,8 +209,9 @@ def _warm(ex: Explorer) -> list[str]:
     return names
 
 
-def _neighbors(ex: Explorer, path: str, k: int, model_name: str | None, reopen_after: float
-               ) -> tuple[str, list[Hit]]:
+def _neighbors(
+    ex: Explorer, path: str, k: int, model_name: str | None, reopen_after: float
+) -> tuple[str, list[Hit]]:
     ex.reopen_after = reopen_after
     model, hits = ex.neighbors(path, k, model_name)
     return model.name, hits
@@ -288,7 +297,9 @@ def serve(conn: Connection, root: str, store_dir: str, backend: Backend | None) 
             except OSError:
                 raise
             except Exception as exc:  # noqa: BLE001 - an answer that does not pickle (send pickles first)
-                conn.send(("error", RuntimeError(f"the query process could not send its answer: {exc}"), notices))
+                conn.send(
+                    ("error", RuntimeError(f"the query process could not send its answer: {exc}"), notices)
+                )
         except OSError:  # the parent is gone
             return
 

@@ -26,6 +26,12 @@ def models_table(rows: list[dict]) -> None:
     for col in ("name", "modalities", "dim", "backend", "offline", "source"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["name"], "/".join(r["modalities"]), str(r["dim"] or "?"), r["backend"],
-                      "yes" if r["available"] else "no", Text(printable(r["source"])))
+        table.add_row(
+            r["name"],
+            "/".join(r["modalities"]),
+            str(r["dim"] or "?"),
+            r["backend"],
+            "yes" if r["available"] else "no",
+            Text(printable(r["source"])),
+        )
     Console(highlight=False).print(table)

@@ -163,12 +163,15 @@ class Store:
             raise StoreError(f"no index for {root} yet: run `vexplore index {root}` first")
         if path.exists() and path.stat().st_size == 0:  # SQLite would take it for a new, empty catalog
             if (directory / "models").exists():
-                raise StoreError(f"catalog {path} is empty but the store holds vectors; "
-                                 "move the store aside and re-index")
+                raise StoreError(
+                    f"catalog {path} is empty but the store holds vectors; move the store aside and re-index"
+                )
             if not create:  # a writer was stopped before it wrote anything
                 raise StoreError(f"no index for {root} yet: run `vexplore index {root}` first")
         if create:
-            directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # user-only; an existing one is left as is
+            directory.mkdir(
+                parents=True, exist_ok=True, mode=0o700
+            )  # user-only; an existing one is left as is
         self._readers = None if create else ReadersLock(directory)
         if self._readers is not None:
             self._readers.share()  # before the first catalog read: no compaction can fall between
@@ -228,11 +231,16 @@ class Store:
     # ---- files -------------------------------------------------------------------------------
     def files(self) -> dict[str, FileRow]:
         rows = self.db.execute("SELECT id, path, raw, modality, size, mtime_ns, hash, meta FROM files")
-        return {r[1]: FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}")) for r in rows}
+        return {
+            r[1]: FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}")) for r in rows
+        }
 
     def has_modality(self, *modalities: str) -> bool:
         marks = ",".join("?" * len(modalities))
-        return self.db.execute(f"SELECT 1 FROM files WHERE modality IN ({marks}) LIMIT 1", modalities).fetchone() is not None
+        return (
+            self.db.execute(f"SELECT 1 FROM files WHERE modality IN ({marks}) LIMIT 1", modalities).fetchone()
+            is not None
+        )
 
     def fingerprints(self) -> dict[str, tuple[int, int]]:
         """(size, mtime_ns) of every catalogued file by path: what planning an index run compares, without
@@ -258,8 +266,11 @@ class Store:
         """(file ids, marks): 1 when some model has the file's vector, -1 when models only failed on it;
         files no model has seen yet are left out. Arrays, not a dict: a million files cost 9 MB. (A plain
         scan of the embeddings reduced in numpy: half the time of SQLite's GROUP BY at a million rows.)"""
-        ids, has = read_columns(self.db.execute("SELECT file_id, row IS NOT NULL FROM embeddings"),
-                                lambda c: np.array(c, np.int64), lambda c: np.array(c, np.int8))
+        ids, has = read_columns(
+            self.db.execute("SELECT file_id, row IS NOT NULL FROM embeddings"),
+            lambda c: np.array(c, np.int64),
+            lambda c: np.array(c, np.int8),
+        )
         if not ids:
             return np.zeros(0, np.int64), np.zeros(0, np.int8)
         all_ids, all_has = np.concatenate(ids), np.concatenate(has)
@@ -288,8 +299,9 @@ class Store:
             out.update(self.db.execute(f"SELECT id, path FROM files WHERE id IN ({marks})", chunk).fetchall())
         return out
 
-    def sync_files(self, entries: list[Entry], hashes: dict[str, str], keep: Iterable[str] = ()
-                   ) -> tuple[list[int], int, int]:
+    def sync_files(
+        self, entries: list[Entry], hashes: dict[str, str], keep: Iterable[str] = ()
+    ) -> tuple[list[int], int, int]:
         """Make the catalog match a scan: insert new, update changed, delete gone files, except those at or
         under the paths in keep (folders the scan could not list this time). Returns (removed file ids, new
         count, changed count)."""
@@ -315,8 +327,11 @@ class Store:
                         "UPDATE files SET size=?, mtime_ns=?, hash=?, modality=? WHERE id=?",
                         (e.size, e.mtime_ns, hashes.get(e.path), e.modality, old[0]),
                     )
-            gone = [known[p][0] for p in known.keys() - seen
-                    if not any(k == "" or p == k or p.startswith(k + "/") for k in keep)]
+            gone = [
+                known[p][0]
+                for p in known.keys() - seen
+                if not any(k == "" or p == k or p.startswith(k + "/") for k in keep)
+            ]
             for start in range(0, len(gone), 900):
                 chunk = gone[start : start + 900]
                 marks = ",".join("?" * len(chunk))
@@ -333,30 +348,58 @@ class Store:
             f"{self._vectors_column} FROM models ORDER BY id"
         ).fetchall()
         return [
-            ModelRow(r[0], r[1], r[2], r[3], tuple(json.loads(r[4])), r[5], r[6], r[7], bool(r[8]),
-                     json.loads(r[9] or "{}"), r[10])
+            ModelRow(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                tuple(json.loads(r[4])),
+                r[5],
+                r[6],
+                r[7],
+                bool(r[8]),
+                json.loads(r[9] or "{}"),
+                r[10],
+            )
             for r in rows
         ]
 
     def model(self, name: str) -> ModelRow | None:
         return next((m for m in self.models() if m.name == name), None)
 
-    def ensure_model(self, name: str, family: str, backend: str, modalities: tuple[str, ...], dim: int,
-                     text_queries: bool, info: dict) -> ModelRow:
+    def ensure_model(
+        self,
+        name: str,
+        family: str,
+        backend: str,
+        modalities: tuple[str, ...],
+        dim: int,
+        text_queries: bool,
+        info: dict,
+    ) -> ModelRow:
         existing = self.model(name)
         if existing is not None:
             if existing.dim != dim:
                 raise StoreError(f"model {name!r} is stored with dim {existing.dim} but now gives {dim}")
             with self.db:
-                self.db.execute("UPDATE models SET info=?, modalities=? WHERE id=?",
-                                (json.dumps(info), json.dumps(list(modalities)), existing.id))
+                self.db.execute(
+                    "UPDATE models SET info=?, modalities=? WHERE id=?",
+                    (json.dumps(info), json.dumps(list(modalities)), existing.id),
+                )
             return self.model(name)  # type: ignore[return-value]
         with self.db:
             self.db.execute(
                 "INSERT INTO models(name, family, backend, modalities, dim, text_queries, info) "
                 "VALUES (?,?,?,?,?,?,?)",
-                (name, family, backend, json.dumps(list(modalities)), dim, int(text_queries),
-                 json.dumps(info | {"created": time.time()})),
+                (
+                    name,
+                    family,
+                    backend,
+                    json.dumps(list(modalities)),
+                    dim,
+                    int(text_queries),
+                    json.dumps(info | {"created": time.time()}),
+                ),
             )
         self.model_dir(self.model(name)).mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
         return self.model(name)  # type: ignore[return-value]
@@ -410,7 +453,9 @@ class Store:
         with self.db:
             lost = self.db.execute(
                 "DELETE FROM embeddings WHERE model_id=? AND row IS NOT NULL "
-                "AND row + 1 + (CASE WHEN parts > 1 THEN parts ELSE 0 END) > ?", (model.id, keep)).rowcount
+                "AND row + 1 + (CASE WHEN parts > 1 THEN parts ELSE 0 END) > ?",
+                (model.id, keep),
+            ).rowcount
             self.db.execute("UPDATE models SET rows=?, generation=generation+1 WHERE id=?", (keep, model.id))
         self._memmaps.pop(model.id, None)
         return f"vector file {path} was shorter than the catalog says: {lost} files will be embedded again"
@@ -435,8 +480,9 @@ class Store:
             stacked = np.concatenate(block).astype("<f4", copy=False)
             blocks.append(stacked)
             labels = json.dumps(res["labels"]) if res.get("labels") else None
-            records.append((current.id, f.id, row, len(stacked) - 1 or 1, res["norm"], labels,
-                            f.size, f.mtime_ns, None))
+            records.append(
+                (current.id, f.id, row, len(stacked) - 1 or 1, res["norm"], labels, f.size, f.mtime_ns, None)
+            )
             row += len(stacked)
         if blocks:
             path = self.vector_path(current)
@@ -466,7 +512,9 @@ class Store:
         and, after it, its window vectors when it has more than one part."""
         got = self.db.execute(
             "SELECT file_id, row, CASE WHEN parts > 1 THEN 1 + parts ELSE 1 END FROM embeddings "
-            "WHERE model_id=? AND row IS NOT NULL ORDER BY row", (model.id,)).fetchall()
+            "WHERE model_id=? AND row IS NOT NULL ORDER BY row",
+            (model.id,),
+        ).fetchall()
         arr = np.array(got, dtype=np.int64).reshape(-1, 3)
         return arr[:, 0], arr[:, 1], arr[:, 2]
 
@@ -474,19 +522,26 @@ class Store:
         """How many rows of the vector file the catalog still references."""
         return self.db.execute(
             "SELECT COALESCE(SUM(CASE WHEN parts > 1 THEN 1 + parts ELSE 1 END), 0) FROM embeddings "
-            "WHERE model_id=? AND row IS NOT NULL", (model.id,)).fetchone()[0]
+            "WHERE model_id=? AND row IS NOT NULL",
+            (model.id,),
+        ).fetchone()[0]
 
-    def switch_vectors(self, model: ModelRow, name: str, file_ids: np.ndarray, rows: np.ndarray,
-                       total: int) -> ModelRow:
+    def switch_vectors(
+        self, model: ModelRow, name: str, file_ids: np.ndarray, rows: np.ndarray, total: int
+    ) -> ModelRow:
         """Point the model at a new vector file (already written and fsynced) in one transaction: each
         file's new first row, the row count, the file name, and schema 2 so that a vexplore that knows
         only vectors.f32 refuses the store. Writer only, with the readers lock held exclusive."""
         with self.db:
-            self.db.executemany("UPDATE embeddings SET row=? WHERE model_id=? AND file_id=?",
-                                zip(rows.tolist(), [model.id] * len(rows), file_ids.tolist()))
+            self.db.executemany(
+                "UPDATE embeddings SET row=? WHERE model_id=? AND file_id=?",
+                zip(rows.tolist(), [model.id] * len(rows), file_ids.tolist(), strict=False),
+            )
             self.db.execute("UPDATE models SET rows=?, vectors=? WHERE id=?", (total, name, model.id))
-            self.db.execute("UPDATE meta SET value=? WHERE key='schema_version' "
-                            "AND CAST(value AS INTEGER) < ?", (str(SCHEMA_VERSION), SCHEMA_VERSION))
+            self.db.execute(
+                "UPDATE meta SET value=? WHERE key='schema_version' AND CAST(value AS INTEGER) < ?",
+                (str(SCHEMA_VERSION), SCHEMA_VERSION),
+            )
         self._memmaps.pop(model.id, None)
         return self.model(model.name)  # type: ignore[return-value]
 
@@ -495,8 +550,9 @@ class Store:
 
         The row count is read afresh, not taken from `model`: a reader that read its model row before an
         indexer's commit can be handed embeddings rows of that commit, and every committed row is on disk."""
-        fresh = self.db.execute(f"SELECT rows, {self._vectors_column} FROM models WHERE id=?",
-                                (model.id,)).fetchone()
+        fresh = self.db.execute(
+            f"SELECT rows, {self._vectors_column} FROM models WHERE id=?", (model.id,)
+        ).fetchone()
         rows, name = fresh if fresh else (model.rows, model.vectors)
         name = name or LEGACY_VECTORS
         cached = self._memmaps.get(model.id)
@@ -507,8 +563,10 @@ class Store:
             arr = np.zeros((0, model.dim), dtype=np.float32)
         else:
             if not path.exists() or path.stat().st_size < rows * model.dim * 4:
-                raise StoreError(f"vector file {path} is shorter than the catalog says; "
-                                 "run `vexplore index` again to repair the store")
+                raise StoreError(
+                    f"vector file {path} is shorter than the catalog says; "
+                    "run `vexplore index` again to repair the store"
+                )
             arr = np.memmap(path, dtype="<f4", mode="r", shape=(rows, model.dim))
         self._memmaps[model.id] = (name, rows, arr)
         return arr
@@ -529,10 +587,13 @@ class Store:
 
     def raw_norms(self, model: ModelRow, file_ids: np.ndarray) -> np.ndarray:
         """Norm of each file's pooled vector before normalisation, aligned with file_ids (NaN if unknown)."""
-        got = np.array(self.db.execute(
-            "SELECT file_id, norm FROM embeddings WHERE model_id=? AND row IS NOT NULL ORDER BY file_id",
-            (model.id,),
-        ).fetchall(), dtype=np.float64).reshape(-1, 2)
+        got = np.array(
+            self.db.execute(
+                "SELECT file_id, norm FROM embeddings WHERE model_id=? AND row IS NOT NULL ORDER BY file_id",
+                (model.id,),
+            ).fetchall(),
+            dtype=np.float64,
+        ).reshape(-1, 2)
         out = np.full(len(file_ids), np.nan)
         if len(got):
             at = np.clip(np.searchsorted(got[:, 0], file_ids), 0, len(got) - 1)
@@ -541,15 +602,18 @@ class Store:
         return out
 
     def count_embedded(self, model: ModelRow) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM embeddings WHERE model_id=? AND row IS NOT NULL",
-                               (model.id,)).fetchone()[0]
+        return self.db.execute(
+            "SELECT COUNT(*) FROM embeddings WHERE model_id=? AND row IS NOT NULL", (model.id,)
+        ).fetchone()[0]
 
     def _row_of(self, model: ModelRow, file_id: int) -> tuple[int, int, str] | None:
         """(row, parts, vector file name) of a file's vectors, read in one statement: the row number and
         the file it indexes always come from the same layout."""
         r = self.db.execute(
             f"SELECT row, parts, (SELECT {self._vectors_column} FROM models WHERE id=e.model_id) "
-            "FROM embeddings e WHERE model_id=? AND file_id=?", (model.id, file_id)).fetchone()
+            "FROM embeddings e WHERE model_id=? AND file_id=?",
+            (model.id, file_id),
+        ).fetchone()
         return None if r is None or r[0] is None else (r[0], r[1], r[2] or LEGACY_VECTORS)
 
     def file_vector(self, model: ModelRow, file_id: int) -> np.ndarray | None:
@@ -578,18 +642,22 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot read vector file {path}: {exc.strerror}") from exc
         if len(data) < size:
-            raise StoreError(f"vector file {path} is shorter than the catalog says; "
-                             "run `vexplore index` again to repair the store")
+            raise StoreError(
+                f"vector file {path} is shorter than the catalog says; "
+                "run `vexplore index` again to repair the store"
+            )
         return np.frombuffer(data, dtype="<f4").reshape(count, model.dim).copy()
 
     def hits_of(self, model: ModelRow, file_ids: list[int]) -> dict[int, tuple[str, list | None]]:
-        """file id -> (path, the model's labels or None) in one query: what a list of neighbours shows."""
+        """file id -> (path, the model's labels or None) in one query: what a list of neighbors shows."""
         if not file_ids:
             return {}
         marks = ",".join("?" * len(file_ids))
         rows = self.db.execute(
             f"SELECT f.id, f.path, e.labels FROM files f LEFT JOIN embeddings e ON e.file_id=f.id AND e.model_id=? "
-            f"WHERE f.id IN ({marks})", (model.id, *file_ids))
+            f"WHERE f.id IN ({marks})",
+            (model.id, *file_ids),
+        )
         return {fid: (path, json.loads(labels) if labels else None) for fid, path, labels in rows}
 
     def labels(self, model: ModelRow, file_ids: Iterable[int]) -> dict[int, list]:
@@ -607,13 +675,20 @@ class Store:
         """(model name, has a vector, error, labels) for every model that has seen the file."""
         rows = self.db.execute(
             "SELECT m.name, e.row IS NOT NULL, e.error, e.labels FROM embeddings e JOIN models m ON m.id=e.model_id "
-            "WHERE e.file_id=? ORDER BY m.id", (file_id,))
-        return [(name, bool(has), error, json.loads(labels) if labels else None) for name, has, error, labels in rows]
+            "WHERE e.file_id=? ORDER BY m.id",
+            (file_id,),
+        )
+        return [
+            (name, bool(has), error, json.loads(labels) if labels else None)
+            for name, has, error, labels in rows
+        ]
 
     def errors(self, model: ModelRow | None = None) -> Iterator[tuple[str, str, str]]:
         """(path, model name, reason) of every file that failed to embed."""
-        sql = ("SELECT f.path, m.name, e.error FROM embeddings e JOIN files f ON f.id=e.file_id "
-               "JOIN models m ON m.id=e.model_id WHERE e.error IS NOT NULL")
+        sql = (
+            "SELECT f.path, m.name, e.error FROM embeddings e JOIN files f ON f.id=e.file_id "
+            "JOIN models m ON m.id=e.model_id WHERE e.error IS NOT NULL"
+        )
         args: tuple = ()
         if model is not None:
             sql += " AND e.model_id=?"

@@ -42,7 +42,7 @@ def read_columns(cursor: sqlite3.Cursor, *convert: Callable[[tuple], object]) ->
     a million rows never exist as Python tuples all at once. Returns, per column, its converted chunks."""
     columns: list[list] = [[] for _ in convert]
     while rows := cursor.fetchmany(_CHUNK):
-        for out, to, column in zip(columns, convert, zip(*rows)):
+        for out, to, column in zip(columns, convert, zip(*rows, strict=False), strict=False):
             out.append(to(column))
     return columns
 
@@ -87,13 +87,24 @@ class FileTable:
         sql = "SELECT id, path, modality, size, mtime_ns FROM files ORDER BY path"
         cursor = db.execute(sql + " LIMIT ?", (first,)) if first is not None else db.execute(sql)
         ids, names, kinds, sizes, mtimes = read_columns(
-            cursor, _int64, lambda paths: _encode("\0".join(paths) + "\0"),
-            lambda mods: np.array([_CODE.get(m, len(KINDS) - 1) for m in mods], np.uint8), _int64, _int64)
+            cursor,
+            _int64,
+            lambda paths: _encode("\0".join(paths) + "\0"),
+            lambda mods: np.array([_CODE.get(m, len(KINDS) - 1) for m in mods], np.uint8),
+            _int64,
+            _int64,
+        )
         if not ids:
             return cls()
         buffer = b"".join(names)
-        return cls(np.concatenate(ids), buffer, np.concatenate(kinds), np.concatenate(sizes),
-                   np.concatenate(mtimes), _starts(buffer))
+        return cls(
+            np.concatenate(ids),
+            buffer,
+            np.concatenate(kinds),
+            np.concatenate(sizes),
+            np.concatenate(mtimes),
+            _starts(buffer),
+        )
 
     def __len__(self) -> int:
         return len(self._starts) - 1

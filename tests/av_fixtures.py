@@ -21,8 +21,9 @@ def write_av_audio(path: Path, samples: np.ndarray, sr: int, codec: str, fmt: st
         stream = out.add_stream(codec, rate=sr)
         stream.layout = "mono"
         for start in range(0, len(samples), 960):
-            frame = av.AudioFrame.from_ndarray(samples[None, start : start + 960].astype(np.float32),
-                                               format="flt", layout="mono")
+            frame = av.AudioFrame.from_ndarray(
+                samples[None, start : start + 960].astype(np.float32), format="flt", layout="mono"
+            )
             frame.sample_rate = sr
             for packet in stream.encode(frame):
                 out.mux(packet)
@@ -39,8 +40,16 @@ def gradient_frame(i: int, n: int, size: tuple[int, int]) -> np.ndarray:
     return img
 
 
-def write_video(path: Path, seconds: float = 4.0, fps: int = 25, size: tuple[int, int] = (160, 120),
-                codec: str = "libx264", audio: bool = True, gop: int | None = None, frames=None) -> Path:
+def write_video(
+    path: Path,
+    seconds: float = 4.0,
+    fps: int = 25,
+    size: tuple[int, int] = (160, 120),
+    codec: str = "libx264",
+    audio: bool = True,
+    gop: int | None = None,
+    frames=None,
+) -> Path:
     """A real video file: gradient frames (or the given ones), optionally with a 440 Hz AAC track."""
     import av
 
@@ -63,7 +72,9 @@ def write_video(path: Path, seconds: float = 4.0, fps: int = 25, size: tuple[int
         if astream is not None:
             sound = sine(440.0, seconds, 48000, 0.3)
             for start in range(0, len(sound), 1024):
-                frame = av.AudioFrame.from_ndarray(sound[None, start : start + 1024], format="flt", layout="mono")
+                frame = av.AudioFrame.from_ndarray(
+                    sound[None, start : start + 1024], format="flt", layout="mono"
+                )
                 frame.sample_rate = 48000
                 for packet in astream.encode(frame):
                     out.mux(packet)
@@ -84,10 +95,21 @@ def tiny_whisper_dir(root: str) -> Path:
 
     folder = Path(root) / "tiny-whisper"
     config = WhisperConfig(
-        vocab_size=128, num_mel_bins=80, d_model=32, encoder_layers=2, encoder_attention_heads=2,
-        decoder_layers=1, decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64,
-        max_source_positions=1500, max_target_positions=32, pad_token_id=0, bos_token_id=1,
-        eos_token_id=2, decoder_start_token_id=1,
+        vocab_size=128,
+        num_mel_bins=80,
+        d_model=32,
+        encoder_layers=2,
+        encoder_attention_heads=2,
+        decoder_layers=1,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_source_positions=1500,
+        max_target_positions=32,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+        decoder_start_token_id=1,
     )
     WhisperForConditionalGeneration(config).save_pretrained(folder)
     WhisperFeatureExtractor(feature_size=80).save_pretrained(folder)
@@ -102,10 +124,22 @@ def tiny_perceiver_dir(root: str, named_labels: bool = True) -> Path:
     folder = Path(root) / "tiny-perceiver"
     labels = {i: name for i, name in enumerate(["juggling", "surfing", "cooking", "dancing", "reading"])}
     config = PerceiverConfig(
-        num_latents=8, d_latents=32, d_model=16, num_blocks=1, num_self_attends_per_block=1,
-        num_self_attention_heads=2, num_cross_attention_heads=1, image_size=32, num_frames=16,
-        audio_samples_per_frame=64, samples_per_patch=16, output_shape=(1, 16, 32, 32), output_num_channels=16,
-        _label_trainable_num_channels=16, num_labels=5, id2label=labels if named_labels else None,
+        num_latents=8,
+        d_latents=32,
+        d_model=16,
+        num_blocks=1,
+        num_self_attends_per_block=1,
+        num_self_attention_heads=2,
+        num_cross_attention_heads=1,
+        image_size=32,
+        num_frames=16,
+        audio_samples_per_frame=64,
+        samples_per_patch=16,
+        output_shape=(1, 16, 32, 32),
+        output_num_channels=16,
+        _label_trainable_num_channels=16,
+        num_labels=5,
+        id2label=labels if named_labels else None,
     )
     PerceiverForMultimodalAutoencoding(config).save_pretrained(folder)
     return folder

@@ -240,6 +240,7 @@ NFC, NFD = unicodedata.normalize("NFC", "café"), unicodedata.normalize("NFD", "
 
 def file_kind(name: str, rel: str, modality: str | None, expect, data: bytes | Callable[[], bytes]) -> Kind:
     """A kind that is one file at rel holding data (or what a function makes, when the test builds it)."""
+
     def make(root: Path) -> None:
         _write(rel, data() if callable(data) else data)(root)
 
@@ -254,29 +255,55 @@ TEXT_KINDS = [
     file_kind("UTF-16 with BOM", "enc/utf16-bom.txt", "text", "embedded", SENTENCE.encode("utf-16")),
     file_kind("UTF-32 with BOM", "enc/utf32-bom.txt", "text", "embedded", SENTENCE.encode("utf-32")),
     file_kind("UTF-8 with BOM", "enc/utf8-bom.txt", "text", "embedded", SENTENCE.encode("utf-8-sig")),
-    file_kind("UTF-16 without BOM", "enc/utf16-nobom.txt", "text", ("reason", "NUL"),
-              SENTENCE.encode("utf-16-le")),
-    file_kind("invalid UTF-8", "enc/invalid-utf8.txt", "text", ("reason", "not UTF-8"),
-              bytes(range(0x80, 0x100)) * 20),
-    file_kind("Latin-1 in a few places", "enc/latin1.txt", "text", "embedded",
-              (SENTENCE * 5).encode() + "café crème".encode("latin-1")),
+    file_kind(
+        "UTF-16 without BOM", "enc/utf16-nobom.txt", "text", ("reason", "NUL"), SENTENCE.encode("utf-16-le")
+    ),
+    file_kind(
+        "invalid UTF-8",
+        "enc/invalid-utf8.txt",
+        "text",
+        ("reason", "not UTF-8"),
+        bytes(range(0x80, 0x100)) * 20,
+    ),
+    file_kind(
+        "Latin-1 in a few places",
+        "enc/latin1.txt",
+        "text",
+        "embedded",
+        (SENTENCE * 5).encode() + "café crème".encode("latin-1"),
+    ),
     file_kind("binary with .txt", "bin/random.txt", "text", ("reason", "NUL"), _random(1, 4096)),
-    file_kind("NUL bytes after the first 8 KB", "bin/late-nul.txt", "text", "embedded",
-              (SENTENCE * 150).encode() + b"\0" * 64 + SENTENCE.encode()),
+    file_kind(
+        "NUL bytes after the first 8 KB",
+        "bin/late-nul.txt",
+        "text",
+        "embedded",
+        (SENTENCE * 150).encode() + b"\0" * 64 + SENTENCE.encode(),
+    ),
     Kind("1 GB sparse file", "sparse-1g.txt", "text", ("reason", "NUL"), _sparse),
     file_kind("0-byte text", "empty/zero.txt", "text", ("reason", "empty"), b""),
     file_kind("whitespace only", "empty/blank.md", "text", ("reason", "empty"), b" \n\t\r\n  "),
     file_kind("a BOM and nothing else", "empty/bom-only.txt", "text", ("reason", "empty"), b"\xef\xbb\xbf"),
-    file_kind("HTML with only a script", "empty/script.html", "text", ("reason", "empty"),
-              b"<html><script>alert(1)</script><style>p{}</style></html>"),
-    file_kind("100 KB single line", "long/one-line.txt", "text", "embedded",
-              ("lighthouse keeper " * 6000).encode()),
+    file_kind(
+        "HTML with only a script",
+        "empty/script.html",
+        "text",
+        ("reason", "empty"),
+        b"<html><script>alert(1)</script><style>p{}</style></html>",
+    ),
+    file_kind(
+        "100 KB single line", "long/one-line.txt", "text", "embedded", ("lighthouse keeper " * 6000).encode()
+    ),
     file_kind("broken PDF", "docs/broken.pdf", "text", ("reason", "PDF"), b"%PDF-1.4\n1 0 obj <<"),
     file_kind("0-byte PDF", "docs/zero.pdf", "text", ("reason", "PDF"), b""),
     file_kind("notebook that is not JSON", "docs/broken.ipynb", "text", "embedded", b'{"cells": [{"src'),
-    file_kind("escape sequences and markup inside", "docs/escapes.txt", "text", "embedded",
-              b"\x1b[2J\x1b[31m[bold red]alarm[/bold red] \x07\x1b]0;title\x07 \xe2\x80\xae"
-              + SENTENCE.encode()),
+    file_kind(
+        "escape sequences and markup inside",
+        "docs/escapes.txt",
+        "text",
+        "embedded",
+        b"\x1b[2J\x1b[31m[bold red]alarm[/bold red] \x07\x1b]0;title\x07 \xe2\x80\xae" + SENTENCE.encode(),
+    ),
     Kind("named pipe with .txt", "pipe.txt", None, "ignored", _fifo),
 ]
 
@@ -294,48 +321,101 @@ NAMES = [
     ("emoji in the name", "names/\U0001f600.txt"),
 ]
 NAME_KINDS = [file_kind(name, rel, "text", "embedded", _text(i)) for i, (name, rel) in enumerate(NAMES)] + [
-    Kind("non-UTF-8 bytes in the name", "names/\\xff\\xfe-latin.txt", "text", "embedded",
-         _write(b"names/\xff\xfe-latin.txt", _text(20))),
-    Kind("NFC and NFD spellings of one name", f"names/{NFC}.txt", "text", "embedded",
-         _pair((f"names/{NFC}.txt", _text(21)), (f"names/{NFD}.txt", _text(22)))),
+    Kind(
+        "non-UTF-8 bytes in the name",
+        "names/\\xff\\xfe-latin.txt",
+        "text",
+        "embedded",
+        _write(b"names/\xff\xfe-latin.txt", _text(20)),
+    ),
+    Kind(
+        "NFC and NFD spellings of one name",
+        f"names/{NFC}.txt",
+        "text",
+        "embedded",
+        _pair((f"names/{NFC}.txt", _text(21)), (f"names/{NFD}.txt", _text(22))),
+    ),
     Kind("the NFD twin", f"names/{NFD}.txt", "text", "embedded", lambda root: None),
-    Kind("non-UTF-8 name spelling another file's printable name", "names/\\xff.txt", "text", "one of two",
-         _pair((b"names/\\xff.txt", _text(23)), (b"names/\xff.txt", _text(24)))),
+    Kind(
+        "non-UTF-8 name spelling another file's printable name",
+        "names/\\xff.txt",
+        "text",
+        "one of two",
+        _pair((b"names/\\xff.txt", _text(23)), (b"names/\xff.txt", _text(24))),
+    ),
 ]
 
 FS_KINDS = [
     Kind("unreadable file", "perm/unreadable.txt", "text", ("reason", "ermission denied"), _unreadable_file),
     Kind("unreadable folder", "locked", None, ("skipped", "cannot list folder"), _unreadable_folder),
-    Kind("symlink loop", "links/loop-a.txt", None, ("skipped", "symlink loop"),
-         lambda root: [_symlink(f"links/loop-{a}.txt", f"loop-{b}.txt")(root) for a, b in ("ab", "ba")]),
+    Kind(
+        "symlink loop",
+        "links/loop-a.txt",
+        None,
+        ("skipped", "symlink loop"),
+        lambda root: [_symlink(f"links/loop-{a}.txt", f"loop-{b}.txt")(root) for a, b in ("ab", "ba")],
+    ),
     Kind("folder symlink to its parent", "links/parent", None, "ignored", _symlink("links/parent", "..")),
-    Kind("symlink to a file outside", "links/outside.txt", None, ("skipped", "outside the folder"),
-         _symlink("links/outside.txt", "/etc/hostname")),
-    Kind("symlink to a folder outside", "links/usr-share", None, ("skipped", "outside the folder"),
-         _symlink("links/usr-share", "/usr/share")),
-    Kind("broken symlink", "links/dangling.txt", None, ("skipped", "broken symlink"),
-         _symlink("links/dangling.txt", "does-not-exist.txt")),
-    Kind("symlink to a file inside", "links/inside.txt", "text", "embedded",
-         _symlink("links/inside.txt", "../enc/utf8-bom.txt")),
+    Kind(
+        "symlink to a file outside",
+        "links/outside.txt",
+        None,
+        ("skipped", "outside the folder"),
+        _symlink("links/outside.txt", "/etc/hostname"),
+    ),
+    Kind(
+        "symlink to a folder outside",
+        "links/usr-share",
+        None,
+        ("skipped", "outside the folder"),
+        _symlink("links/usr-share", "/usr/share"),
+    ),
+    Kind(
+        "broken symlink",
+        "links/dangling.txt",
+        None,
+        ("skipped", "broken symlink"),
+        _symlink("links/dangling.txt", "does-not-exist.txt"),
+    ),
+    Kind(
+        "symlink to a file inside",
+        "links/inside.txt",
+        "text",
+        "embedded",
+        _symlink("links/inside.txt", "../enc/utf8-bom.txt"),
+    ),
     Kind("path longer than PATH_MAX", "d" * 250, None, ("skipped", "too long"), _too_deep),
     file_kind("hidden file", ".secret.txt", None, "ignored", _text(17)),
 ]
 
 IMAGE_KINDS = [
     file_kind("0-byte image", "img/zero.jpg", "image", "bad", b""),
-    file_kind("truncated JPEG", "img/truncated.jpg", "image", "either",
-              lambda: _pillow("RGB", "JPEG", (256, 256))[:1500]),
+    file_kind(
+        "truncated JPEG",
+        "img/truncated.jpg",
+        "image",
+        "either",
+        lambda: _pillow("RGB", "JPEG", (256, 256))[:1500],
+    ),
     file_kind("garbage with .png", "img/garbage.png", "image", "bad", _random(2, 2048)),
-    file_kind("decompression bomb (50000x50000 PNG)", "img/bomb.png", "image", "bad",
-              png_declaring(50000, 50000)),
-    file_kind("huge dimensions (10000x9500 PNG)", "img/huge.png", "image", "either",
-              lambda: png_blank(10000, 9500)),
-    file_kind("extreme aspect ratio (1x20000)", "img/sliver.png", "image", "either",
-              lambda: png_blank(1, 20000)),
+    file_kind(
+        "decompression bomb (50000x50000 PNG)", "img/bomb.png", "image", "bad", png_declaring(50000, 50000)
+    ),
+    file_kind(
+        "huge dimensions (10000x9500 PNG)", "img/huge.png", "image", "either", lambda: png_blank(10000, 9500)
+    ),
+    file_kind(
+        "extreme aspect ratio (1x20000)", "img/sliver.png", "image", "either", lambda: png_blank(1, 20000)
+    ),
     file_kind("CMYK JPEG", "img/cmyk.jpg", "image", "ok", lambda: _pillow("CMYK", "JPEG")),
     file_kind("16-bit PNG", "img/gray16.png", "image", "ok", lambda: _pillow("I;16", "PNG")),
-    file_kind("palette PNG with transparency", "img/palette.png", "image", "ok",
-              lambda: _pillow("P", "PNG", transparency=0)),
+    file_kind(
+        "palette PNG with transparency",
+        "img/palette.png",
+        "image",
+        "ok",
+        lambda: _pillow("P", "PNG", transparency=0),
+    ),
     file_kind("grey + alpha PNG", "img/la.png", "image", "ok", lambda: _pillow("LA", "PNG")),
     file_kind("animated GIF", "img/animated.gif", "image", "ok", _animated_gif),
     file_kind("PNG named .jpg", "img/png-named.jpg", "image", "ok", lambda: _pillow("RGB", "PNG")),
@@ -359,10 +439,16 @@ VIDEO_KINDS = [
     file_kind("garbage with .mkv", "vid/garbage.mkv", "video", "bad", _random(4, 4096)),
     file_kind("truncated MP4", "vid/truncated.mp4", "video", "either", lambda: mp4_bytes(30)[:700]),
     file_kind("MP4 with no streams", "vid/no-streams.mp4", "video", "bad", mp4_without_streams()),
-    file_kind("MP4 claiming 136 years", "vid/absurd.mp4", "video", "either",
-              lambda: with_absurd_duration(mp4_bytes(10))),
-    file_kind("audio-only MP4", "vid/audio-only.mp4", "video", "either",
-              lambda: mp4_bytes(audio=True, video=False)),
+    file_kind(
+        "MP4 claiming 136 years",
+        "vid/absurd.mp4",
+        "video",
+        "either",
+        lambda: with_absurd_duration(mp4_bytes(10)),
+    ),
+    file_kind(
+        "audio-only MP4", "vid/audio-only.mp4", "video", "either", lambda: mp4_bytes(audio=True, video=False)
+    ),
     file_kind("MP4 named .mkv", "vid/mp4-named.mkv", "video", "ok", lambda: mp4_bytes(10)),
     file_kind("text named .mp4", "vid/text.mp4", "video", "bad", SENTENCE.encode()),
 ]

@@ -13,7 +13,11 @@ CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
 def _byte_alphabet() -> list[str]:
     """The 256 printable stand-ins byte-level BPE uses for raw bytes (GPT-2/CLIP convention)."""
-    keep = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    keep = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
     chars, extra = [], 0
     for b in range(256):
         if b in keep:
@@ -34,9 +38,18 @@ def write_clip_tokenizer(folder: Path) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.json").write_text(json.dumps({tok: i for i, tok in enumerate(tokens)}))
     (folder / "merges.txt").write_text("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
-    (folder / "tokenizer_config.json").write_text(json.dumps({
-        "tokenizer_class": "CLIPTokenizer", "model_max_length": 77, "bos_token": "<|startoftext|>",
-        "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>", "pad_token": "<|endoftext|>"}))
+    (folder / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "tokenizer_class": "CLIPTokenizer",
+                "model_max_length": 77,
+                "bos_token": "<|startoftext|>",
+                "eos_token": "<|endoftext|>",
+                "unk_token": "<|endoftext|>",
+                "pad_token": "<|endoftext|>",
+            }
+        )
+    )
     return len(tokens)
 
 
@@ -54,20 +67,43 @@ def build_tiny_clip(folder: Path) -> Path:
 
     tok = AutoTokenizer.from_pretrained(folder)
     config = CLIPConfig(
-        text_config={"vocab_size": vocab, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                     "num_attention_heads": 4, "max_position_embeddings": 77,
-                     "bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id,
-                     "pad_token_id": tok.pad_token_id},
-        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                       "num_attention_heads": 4, "image_size": 32, "patch_size": 8},
+        text_config={
+            "vocab_size": vocab,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "max_position_embeddings": 77,
+            "bos_token_id": tok.bos_token_id,
+            "eos_token_id": tok.eos_token_id,
+            "pad_token_id": tok.pad_token_id,
+        },
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "image_size": 32,
+            "patch_size": 8,
+        },
         projection_dim=24,
     )
     torch.manual_seed(0)
     CLIPModel(config).eval().save_pretrained(folder)
-    write_preprocessor(folder, {"crop_size": {"height": 32, "width": 32}, "do_center_crop": True,
-                                "do_normalize": True, "do_resize": True, "image_mean": CLIP_MEAN,
-                                "image_std": CLIP_STD, "resample": 3, "size": {"shortest_edge": 32},
-                                "image_processor_type": "CLIPImageProcessor"})
+    write_preprocessor(
+        folder,
+        {
+            "crop_size": {"height": 32, "width": 32},
+            "do_center_crop": True,
+            "do_normalize": True,
+            "do_resize": True,
+            "image_mean": CLIP_MEAN,
+            "image_std": CLIP_STD,
+            "resample": 3,
+            "size": {"shortest_edge": 32},
+            "image_processor_type": "CLIPImageProcessor",
+        },
+    )
     return folder
 
 
@@ -77,14 +113,29 @@ def build_tiny_resnet(folder: Path, head: bool) -> Path:
     from transformers import ResNetConfig, ResNetForImageClassification, ResNetModel
 
     labels = {0: "tabby cat", 1: "espresso", 2: "missile", 3: "moped"}
-    config = ResNetConfig(embedding_size=8, hidden_sizes=[16, 32], depths=[1, 1], layer_type="basic",
-                          id2label=labels if head else None, label2id={v: k for k, v in labels.items()} if head else None)
+    config = ResNetConfig(
+        embedding_size=8,
+        hidden_sizes=[16, 32],
+        depths=[1, 1],
+        layer_type="basic",
+        id2label=labels if head else None,
+        label2id={v: k for k, v in labels.items()} if head else None,
+    )
     torch.manual_seed(0)
     model = ResNetForImageClassification(config) if head else ResNetModel(config)
     model.eval().save_pretrained(folder)
-    write_preprocessor(folder, {"crop_pct": 0.875, "do_normalize": True, "do_resize": True,
-                                "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225],
-                                "resample": 3, "size": {"shortest_edge": 48}})
+    write_preprocessor(
+        folder,
+        {
+            "crop_pct": 0.875,
+            "do_normalize": True,
+            "do_resize": True,
+            "image_mean": [0.485, 0.456, 0.406],
+            "image_std": [0.229, 0.224, 0.225],
+            "resample": 3,
+            "size": {"shortest_edge": 48},
+        },
+    )
     return folder
 
 
@@ -116,6 +167,8 @@ def tinycnn(pretrained=False, classes=1000):
 
 def build_hub_dir(folder: Path, extra_entry: bool = False) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    text = HUBCONF + ("\n\ndef other(pretrained=False):\n    return tinycnn(pretrained)\n" if extra_entry else "")
+    text = HUBCONF + (
+        "\n\ndef other(pretrained=False):\n    return tinycnn(pretrained)\n" if extra_entry else ""
+    )
     (folder / "hubconf.py").write_text(text)
     return folder

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
 from vexplore.engine.store import Store
 
 EVENT_TIMEOUT = 120.0  # seconds without any event before a run counts as hung
@@ -29,7 +30,7 @@ def child_env(**extra: str) -> dict[str, str]:
 def run_cli(*args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
     """`vexplore ARGS...` to completion; text stdout and stderr."""
     return subprocess.run(
-        [sys.executable, "-m", "vexplore.engine.cli", *args],
+        [sys.executable, "-m", "vexplore", *args],
         capture_output=True,
         text=True,
         env=child_env(**env),
@@ -45,7 +46,7 @@ class IndexRun:
         cmd = [
             sys.executable,
             "-m",
-            "vexplore.engine.cli",
+            "vexplore",
             "index",
             str(root),
             "--store",

@@ -49,20 +49,24 @@ class MediaToolMissing(RuntimeError):
 
 # --------------------------------------------------------------------------------------------- audio
 
+
 def sine(freq: float, seconds: float, sr: int = SR, amplitude: float = 0.5) -> np.ndarray:
     t = np.arange(round(seconds * sr)) / sr
     return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
-def speech_samples(text: str, voice: str = "en", speed: int | None = None, pitch: int | None = None,
-                   sr: int = SR) -> np.ndarray:
+def speech_samples(
+    text: str, voice: str = "en", speed: int | None = None, pitch: int | None = None, sr: int = SR
+) -> np.ndarray:
     """espeak-ng speech as float32 mono at sr (espeak speaks at 22,050 Hz; soxr resamples)."""
     import soundfile as sf
     import soxr
 
     espeak = shutil.which("espeak-ng")
     if espeak is None:
-        raise MediaToolMissing("espeak-ng is not installed (apt-get install espeak-ng, or `make system-deps`)")
+        raise MediaToolMissing(
+            "espeak-ng is not installed (apt-get install espeak-ng, or `make system-deps`)"
+        )
     cmd = [espeak, "-v", voice, "--stdin"]  # text on stdin: a sentence starting with "-" is not an option
     if speed is not None:
         cmd += ["-s", str(speed)]
@@ -99,24 +103,34 @@ def write_audio(path: str | Path, samples: np.ndarray, sr: int = SR) -> Path:
         with av.open(str(path), "w", format=fmt) as container:
             _mux_audio(container, _add_audio_stream(container, codec, samples, sr), samples)
     else:
-        raise ValueError(f"no audio writer for {suffix!r}: use one of "
-                         f"{', '.join(sorted({**_SOUNDFILE_SUBTYPES, **_AV_AUDIO}))}")
+        raise ValueError(
+            f"no audio writer for {suffix!r}: use one of "
+            f"{', '.join(sorted({**_SOUNDFILE_SUBTYPES, **_AV_AUDIO}))}"
+        )
     return path
 
 
-def speak(text: str, path: str | Path, voice: str = "en", speed: int | None = None,
-          pitch: int | None = None, sr: int = SR) -> Path:
+def speak(
+    text: str,
+    path: str | Path,
+    voice: str = "en",
+    speed: int | None = None,
+    pitch: int | None = None,
+    sr: int = SR,
+) -> Path:
     """Speech as an audio file (16 kHz mono by default) in the format its extension names."""
     return write_audio(path, speech_samples(text, voice, speed, pitch, sr), sr)
 
 
-def tone(path: str | Path, freq: float = 440.0, seconds: float = 1.0, sr: int = SR,
-         amplitude: float = 0.5) -> Path:
+def tone(
+    path: str | Path, freq: float = 440.0, seconds: float = 1.0, sr: int = SR, amplitude: float = 0.5
+) -> Path:
     return write_audio(path, sine(freq, seconds, sr, amplitude), sr)
 
 
-def noise(path: str | Path, seconds: float = 1.0, sr: int = SR, amplitude: float = 0.1,
-          seed: int = 0) -> Path:
+def noise(
+    path: str | Path, seconds: float = 1.0, sr: int = SR, amplitude: float = 0.1, seed: int = 0
+) -> Path:
     samples = np.random.default_rng(seed).uniform(-amplitude, amplitude, round(seconds * sr))
     return write_audio(path, samples, sr)
 
@@ -138,7 +152,7 @@ def _mux_audio(container, stream, samples: np.ndarray) -> None:
     planar = samples.reshape(len(samples), -1).T.copy()  # (channels, n): the layout "fltp" wants
     frame_size = stream.codec_context.frame_size or 1024
     for start in range(0, planar.shape[1], frame_size):
-        chunk = planar[:, start:start + frame_size]
+        chunk = planar[:, start : start + frame_size]
         if chunk.shape[1] < frame_size:
             chunk = np.pad(chunk, ((0, 0), (0, frame_size - chunk.shape[1])))
         frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=stream.layout.name)
@@ -149,6 +163,7 @@ def _mux_audio(container, stream, samples: np.ndarray) -> None:
 
 
 # --------------------------------------------------------------------------------------------- video
+
 
 def video_codec() -> str:
     """libx264 when this PyAV build has it (small files), else the always-present MPEG-4 Part 2."""
@@ -161,8 +176,13 @@ def video_codec() -> str:
     return "libx264"
 
 
-def write_video(path: str | Path, frames: Sequence[Image.Image | np.ndarray], fps: int = 8,
-                audio: tuple[np.ndarray, int] | None = None, crf: int = 30) -> Path:
+def write_video(
+    path: str | Path,
+    frames: Sequence[Image.Image | np.ndarray],
+    fps: int = 8,
+    audio: tuple[np.ndarray, int] | None = None,
+    crf: int = 30,
+) -> Path:
     """An .mp4/.mov/.mkv of the frames (all one size; odd sides lose a pixel) with an optional AAC track."""
     import av
 
@@ -198,9 +218,13 @@ def write_video(path: str | Path, frames: Sequence[Image.Image | np.ndarray], fp
     return path
 
 
-def pan_zoom_frames(img: Image.Image, n: int, size: tuple[int, int] = (320, 240),
-                    start: tuple[float, float, float] = (0.5, 0.5, 1.0),
-                    end: tuple[float, float, float] = (0.5, 0.5, 0.6)) -> list[Image.Image]:
+def pan_zoom_frames(
+    img: Image.Image,
+    n: int,
+    size: tuple[int, int] = (320, 240),
+    start: tuple[float, float, float] = (0.5, 0.5, 1.0),
+    end: tuple[float, float, float] = (0.5, 0.5, 0.6),
+) -> list[Image.Image]:
     """n frames of a virtual camera moving over img: (centre x, centre y, zoom) as fractions, start→end.
 
     zoom 1.0 is the largest window of the frame's aspect ratio that fits in img; smaller zooms in."""
@@ -208,7 +232,7 @@ def pan_zoom_frames(img: Image.Image, n: int, size: tuple[int, int] = (320, 240)
     full_w = min(img.width, img.height * aspect)
     frames = []
     for t in np.linspace(0.0, 1.0, n):
-        cx, cy, zoom = (a + (b - a) * t for a, b in zip(start, end))
+        cx, cy, zoom = (a + (b - a) * t for a, b in zip(start, end, strict=False))
         w = full_w * zoom
         h = w / aspect
         left = min(max(cx * img.width - w / 2, 0), img.width - w)
@@ -218,6 +242,7 @@ def pan_zoom_frames(img: Image.Image, n: int, size: tuple[int, int] = (320, 240)
 
 
 # -------------------------------------------------------------------------------------------- photos
+
 
 def fit(img: Image.Image, max_side: int = 512) -> Image.Image:
     """A copy no larger than max_side on either side (aspect kept)."""
@@ -229,20 +254,30 @@ def fit(img: Image.Image, max_side: int = 512) -> Image.Image:
 def crop_fraction(img: Image.Image, box: tuple[float, float, float, float]) -> Image.Image:
     """Crop by (left, top, right, bottom) given as fractions of the width and height."""
     left, top, right, bottom = box
-    return img.crop((round(left * img.width), round(top * img.height),
-                     round(right * img.width), round(bottom * img.height)))
+    return img.crop(
+        (
+            round(left * img.width),
+            round(top * img.height),
+            round(right * img.width),
+            round(bottom * img.height),
+        )
+    )
 
 
 def mirror(img: Image.Image) -> Image.Image:
     return ImageOps.mirror(img)
 
 
-def jitter(img: Image.Image, brightness: float = 1.0, contrast: float = 1.0, saturation: float = 1.0,
-           hue: int = 0) -> Image.Image:
+def jitter(
+    img: Image.Image, brightness: float = 1.0, contrast: float = 1.0, saturation: float = 1.0, hue: int = 0
+) -> Image.Image:
     """Colour jitter: enhancement factors (1.0 = unchanged) and a hue rotation in 0–255 HSV steps."""
     out = img.convert("RGB")
-    for enhancer, factor in ((ImageEnhance.Brightness, brightness), (ImageEnhance.Contrast, contrast),
-                             (ImageEnhance.Color, saturation)):
+    for enhancer, factor in (
+        (ImageEnhance.Brightness, brightness),
+        (ImageEnhance.Contrast, contrast),
+        (ImageEnhance.Color, saturation),
+    ):
         if factor != 1.0:
             out = enhancer(out).enhance(factor)
     if hue:
@@ -279,6 +314,7 @@ def skimage_photo(name: str) -> Image.Image:
 
 
 # ------------------------------------------------------------------------------------ sample_data spec
+
 
 @dataclass(frozen=True)
 class PhotoSubject:
@@ -339,8 +375,13 @@ VIDEO_SIZE = (320, 240)
 CLIPS = (
     Clip("rocket_pan.mp4", "rocket", (0.2, 0.5, 0.7), (0.8, 0.4, 0.7)),
     Clip("cat_zoom.mp4", "cat", (0.5, 0.5, 1.0), (0.55, 0.45, 0.55)),
-    Clip("coffee_narrated.mp4", "coffee", (0.4, 0.5, 0.9), (0.5, 0.4, 0.6),
-         speech="A fresh cup of coffee is waiting on the table."),
+    Clip(
+        "coffee_narrated.mp4",
+        "coffee",
+        (0.4, 0.5, 0.9),
+        (0.5, 0.4, 0.6),
+        speech="A fresh cup of coffee is waiting on the table.",
+    ),
 )
 
 
@@ -362,9 +403,14 @@ def make_images(out: Path, log: Log) -> list[Path]:
         brightness, contrast, saturation, hue = subject.jitter
         written += [
             save_jpeg(photo, images / _photo_original(subject)),
-            save_jpeg(fit(crop_fraction(photo, subject.crop), 384), images / subject.folder / f"{subject.folder}_crop.jpg"),
-            save_jpeg(jitter(mirror(photo), brightness, contrast, saturation, hue),
-                      images / subject.folder / f"{subject.folder}_flip_jitter.jpg"),
+            save_jpeg(
+                fit(crop_fraction(photo, subject.crop), 384),
+                images / subject.folder / f"{subject.folder}_crop.jpg",
+            ),
+            save_jpeg(
+                jitter(mirror(photo), brightness, contrast, saturation, hue),
+                images / subject.folder / f"{subject.folder}_flip_jitter.jpg",
+            ),
         ]
     grey_file, grey_name = GREYSCALE_PHOTO
     written.append(save_jpeg(fit(skimage_photo(grey_name).convert("L"), 384), images / grey_file))
@@ -392,10 +438,18 @@ def make_video(out: Path, log: Log) -> list[Path]:
     written = []
     for clip in CLIPS:
         subject = next(s for s in PHOTOS if s.folder == clip.photo)
-        source = next((root / "images" / _photo_original(subject) for root in (out, SAMPLE_DATA)
-                       if (root / "images" / _photo_original(subject)).is_file()), None)
+        source = next(
+            (
+                root / "images" / _photo_original(subject)
+                for root in (out, SAMPLE_DATA)
+                if (root / "images" / _photo_original(subject)).is_file()
+            ),
+            None,
+        )
         if source is None:
-            raise MediaToolMissing(f"no photo to film for {clip.file}: make the images first (needs scikit-image)")
+            raise MediaToolMissing(
+                f"no photo to film for {clip.file}: make the images first (needs scikit-image)"
+            )
         audio = None
         seconds = clip.seconds
         if clip.speech:
@@ -404,8 +458,9 @@ def make_video(out: Path, log: Log) -> list[Path]:
             samples = np.pad(samples, (0, max(0, round(seconds * SR) - len(samples))))[: round(seconds * SR)]
             audio = (samples, SR)
         with Image.open(source) as img:
-            frames = pan_zoom_frames(img.convert("RGB"), round(seconds * VIDEO_FPS), VIDEO_SIZE,
-                                     clip.start, clip.end)
+            frames = pan_zoom_frames(
+                img.convert("RGB"), round(seconds * VIDEO_FPS), VIDEO_SIZE, clip.start, clip.end
+            )
         written.append(write_video(out / "video" / clip.file, frames, VIDEO_FPS, audio))
     log(f"video: {len(written)} files")
     return written
@@ -442,8 +497,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     make = sub.add_parser("sample-data", help="(re)generate the sample data into OUT_DIR")
     make.add_argument("out", type=Path, metavar="OUT_DIR")
-    make.add_argument("--only", default=",".join(PARTS),
-                      help=f"comma-separated parts to make (default: all of {','.join(PARTS)})")
+    make.add_argument(
+        "--only",
+        default=",".join(PARTS),
+        help=f"comma-separated parts to make (default: all of {','.join(PARTS)})",
+    )
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = sorted(set(parts) - set(PARTS))

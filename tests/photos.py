@@ -8,15 +8,23 @@ import importlib.util
 import shutil
 from pathlib import Path
 
-SKIMAGE = ["chelsea.png", "coffee.png", "rocket.jpg", "astronaut.png", "motorcycle_left.png",
-           "motorcycle_right.png"]
+SKIMAGE = [
+    "chelsea.png",
+    "coffee.png",
+    "rocket.jpg",
+    "astronaut.png",
+    "motorcycle_left.png",
+    "motorcycle_right.png",
+]
 SKLEARN = ["china.jpg", "flower.jpg"]
 
 
 def _package_dir(name: str) -> Path:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"the image tests need the pip package providing {name!r} (pip install -e '.[test]')")
+        raise RuntimeError(
+            f"the image tests need the pip package providing {name!r} (pip install -e '.[test]')"
+        )
     return Path(next(iter(spec.submodule_search_locations)))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from vexplore.engine.decode.audio import load_audio, windows
 from vexplore.engine.models.base import DecodeError
 
@@ -51,7 +52,9 @@ def test_audio_track_of_a_video(tmp_path):
 
 def test_start_and_seconds_cut_a_slice(tmp_path):
     sr = 16000
-    signal = np.concatenate([sine(300.0, 1.0, sr, 0.3), sine(1200.0, 1.0, sr, 0.3), sine(300.0, 1.0, sr, 0.3)])
+    signal = np.concatenate(
+        [sine(300.0, 1.0, sr, 0.3), sine(1200.0, 1.0, sr, 0.3), sine(300.0, 1.0, sr, 0.3)]
+    )
     path = write_audio(tmp_path / "three.wav", signal, sr)
     middle, _ = load_audio(path, start=1.1, seconds=0.8)
     assert len(middle) == int(0.8 * sr)
@@ -90,10 +93,14 @@ def _video_only(tmp_path):
     [
         (lambda d: (d / "empty.wav").write_bytes(b"") and None or d / "empty.wav", "empty file"),
         (_truncated_wav, "not a readable audio file"),
-        (lambda d: (d / "text.mp3").write_text("definitely not audio\n" * 50) and d / "text.mp3",
-         "not a readable audio file"),
-        (lambda d: (d / "noise.ogg").write_bytes(np.random.default_rng(0).bytes(5000)) and d / "noise.ogg",
-         "not a readable audio file"),
+        (
+            lambda d: (d / "text.mp3").write_text("definitely not audio\n" * 50) and d / "text.mp3",
+            "not a readable audio file",
+        ),
+        (
+            lambda d: (d / "noise.ogg").write_bytes(np.random.default_rng(0).bytes(5000)) and d / "noise.ogg",
+            "not a readable audio file",
+        ),
         (_video_only, r"no audio stream in this file \(video only\)"),
     ],
 )

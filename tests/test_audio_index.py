@@ -1,5 +1,5 @@
 """`vexplore index` end to end on real media with the offline defaults: audio goes to the packaged
-Whisper tiny.en, broken files are recorded with a reason, previews get their facts, neighbours make sense."""
+Whisper tiny.en, broken files are recorded with a reason, previews get their facts, neighbors make sense."""
 
 from __future__ import annotations
 
@@ -16,8 +16,13 @@ from .media import sine, speak, speech_samples, write_audio
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vexplore.engine.cli", *args], capture_output=True, text=True, check=False,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "vexplore", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +48,9 @@ def test_index_mixed_folder_with_defaults(mixed):
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads(run.stdout)
     models = {m["name"]: m for m in summary["models"]}
-    assert models["whisper-tiny.en"]["embedded"] == 6 and models["whisper-tiny.en"]["source"].startswith("package")
+    assert models["whisper-tiny.en"]["embedded"] == 6 and models["whisper-tiny.en"]["source"].startswith(
+        "package"
+    )
     assert models["minilm"]["embedded"] == 1
     reasons = {e["path"]: e["reason"] for e in summary["errors"]}
     assert reasons == {
@@ -55,7 +62,9 @@ def test_index_mixed_folder_with_defaults(mixed):
     assert {e["path"] for e in events if e["event"] == "error"} == set(reasons)
 
     with sqlite3.connect(mixed / ".vexplore" / "catalog.sqlite") as db:
-        meta = {p: json.loads(m) for p, m in db.execute("SELECT path, meta FROM files WHERE meta IS NOT NULL")}
+        meta = {
+            p: json.loads(m) for p, m in db.execute("SELECT path, meta FROM files WHERE meta IS NOT NULL")
+        }
     assert meta["door.m4a"]["codec"] == "aac" and meta["door.m4a"]["windows"] == 1
     assert meta["hum.ogg"]["sample_rate"] == 22050 and abs(meta["hum.ogg"]["duration"] - 3.0) < 0.01
 

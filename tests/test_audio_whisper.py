@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+
 from vexplore.engine.models import registry
 from vexplore.engine.models.base import DecodeError, ModelError
 from vexplore.engine.models.whisper import Window
@@ -52,8 +53,10 @@ def test_pooling_covers_only_the_frames_with_audio(tiny, tmp_path):
 
 
 def test_batching_changes_no_vector(tiny, tmp_path):
-    paths = [write_audio(tmp_path / f"t{f}.wav", sine(f, 1.0 + i, 16000, 0.3), 16000)
-             for i, f in enumerate((220.0, 440.0, 880.0))]
+    paths = [
+        write_audio(tmp_path / f"t{f}.wav", sine(f, 1.0 + i, 16000, 0.3), 16000)
+        for i, f in enumerate((220.0, 440.0, 880.0))
+    ]
     parts = [part for p in paths for part in tiny.decode(p, "audio").parts]
     tiny.requested_batch = 3
     together = tiny.embed(parts).vectors
@@ -102,8 +105,10 @@ def test_tiny_en_hears_the_same_word_nearer(tiny_en, tmp_path):
     words = ("apple", "river", "computer")
     takes = {}
     for word in words:
-        takes[word] = [speak(word, tmp_path / f"{word}-us.wav", "en-us"),
-                       speak(word, tmp_path / f"{word}-gb.wav", "en-gb", pitch=70, speed=140)]
+        takes[word] = [
+            speak(word, tmp_path / f"{word}-us.wav", "en-us"),
+            speak(word, tmp_path / f"{word}-gb.wav", "en-gb", pitch=70, speed=140),
+        ]
     paths = [p for w in words for p in takes[w]]
     parts = [tiny_en.decode(p, "audio").parts[0] for p in paths]
     vectors = _unit(tiny_en.embed(parts).vectors)
@@ -118,8 +123,12 @@ def test_tiny_en_hears_the_same_word_nearer(tiny_en, tmp_path):
 @pytest.mark.slow
 def test_tiny_en_batches_like_one_at_a_time(tiny_en, tmp_path):
     """Windows of one length share a call; the vectors are those of one window per call."""
-    paths = [speak("good morning", tmp_path / "a.wav"), write_audio(tmp_path / "t.wav", sine(440.0, 0.9)),
-             write_audio(tmp_path / "u.wav", sine(880.0, 3.6)), write_audio(tmp_path / "v.wav", sine(220.0, 6.5))]
+    paths = [
+        speak("good morning", tmp_path / "a.wav"),
+        write_audio(tmp_path / "t.wav", sine(440.0, 0.9)),
+        write_audio(tmp_path / "u.wav", sine(880.0, 3.6)),
+        write_audio(tmp_path / "v.wav", sine(220.0, 6.5)),
+    ]
     parts = [tiny_en.decode(p, "audio").parts[0] for p in paths]
     shapes = []
     encode = tiny_en.encode
@@ -133,14 +142,19 @@ def test_tiny_en_batches_like_one_at_a_time(tiny_en, tmp_path):
         del tiny_en.encode
         tiny_en.requested_batch = None
     lengths = [p.features.shape[1] for p in parts]
-    assert sorted(calls) == sorted((lengths.count(n), 80, n) for n in set(lengths)) and len(calls) < len(parts)
+    assert sorted(calls) == sorted((lengths.count(n), 80, n) for n in set(lengths)) and len(calls) < len(
+        parts
+    )
     np.testing.assert_allclose(_unit(together), _unit(apart), atol=2e-3)
 
 
 @pytest.mark.slow
 def test_tiny_en_encodes_only_the_audio(tiny_en, tmp_path):
     """By default the CTranslate2 encoder sees the audio rounded up to whole seconds (at least 5 s), not 30 s."""
-    parts = [tiny_en.decode(write_audio(tmp_path / f"{s}.wav", sine(440.0, s)), "audio").parts[0] for s in (1.2, 7.5)]
+    parts = [
+        tiny_en.decode(write_audio(tmp_path / f"{s}.wav", sine(440.0, s)), "audio").parts[0]
+        for s in (1.2, 7.5)
+    ]
     assert [p.features.shape for p in parts] == [(80, 500), (80, 800)]  # 7.5 s: 375 frames → 750 mel → 800
     assert [p.frames for p in parts] == [60, 375]
     full = loaded("whisper-tiny.en+full")
@@ -148,8 +162,14 @@ def test_tiny_en_encodes_only_the_audio(tiny_en, tmp_path):
     padded = full.features(samples)
     assert padded.shape == (80, 3000)
     np.testing.assert_array_equal(tiny_en.features(samples), padded[:, :500])  # the same log-mel, cut short
-    vectors = _unit(np.concatenate([tiny_en.embed(parts[:1]).vectors, full.embed(full.decode(
-        write_audio(tmp_path / "again.wav", samples), "audio").parts).vectors]))
+    vectors = _unit(
+        np.concatenate(
+            [
+                tiny_en.embed(parts[:1]).vectors,
+                full.embed(full.decode(write_audio(tmp_path / "again.wav", samples), "audio").parts).vectors,
+            ]
+        )
+    )
     assert vectors.shape == (2, 384) and float(vectors[0] @ vectors[1]) > 0.8  # close, not identical
 
 

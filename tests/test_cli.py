@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from vexplore.engine.cli import main
+from vexplore.cli import main
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -26,8 +26,12 @@ def last_json(stdout: str):
 
 
 def test_search_ranks_topic_first(indexed_corpus):
-    for topic, query in [("astronomy", "stars and planets in the night sky"), ("cooking", "a recipe for dinner"),
-                         ("football", "soccer match"), ("gardening", "growing plants and flowers")]:
+    for topic, query in [
+        ("astronomy", "stars and planets in the night sky"),
+        ("cooking", "a recipe for dinner"),
+        ("football", "soccer match"),
+        ("gardening", "growing plants and flowers"),
+    ]:
         code, out, _ = run("search", indexed_corpus, query, "-k", "5", "--json")
         assert code == 0
         doc = last_json(out)
@@ -60,9 +64,11 @@ def test_neighbors_all_is_json_lines(indexed_corpus):
     assert code == 0
     lines = [json.loads(line) for line in out.strip().splitlines()]
     assert len(lines) == 20
-    assert {ln["path"] for ln in lines} == {f"{t}/doc{i}{'.md' if i % 2 else '.txt'}"
-                                           for t in ("astronomy", "cooking", "football", "gardening")
-                                           for i in range(5)}
+    assert {ln["path"] for ln in lines} == {
+        f"{t}/doc{i}{'.md' if i % 2 else '.txt'}"
+        for t in ("astronomy", "cooking", "football", "gardening")
+        for i in range(5)
+    }
     for ln in lines:
         assert len(ln["neighbors"]) == 3 and ln["path"] not in [n["path"] for n in ln["neighbors"]]
 
@@ -129,15 +135,18 @@ def test_store_option_and_missing_store(corpus, tmp_path):
     assert code != 0 and "vexplore index" in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("args, needle", [
-    (("index", "/no/such/dir"), "no such folder"),
-    (("search", "/no/such/dir", "x"), "no such folder"),
-    (("index", "{corpus}", "--model", "no-such-model-xyz"), "unknown model"),
-    (("neighbors", "{indexed}", "nope.txt"), "not in the index"),
-    (("neighbors", "{indexed}", "astronomy/doc0.txt", "--model", "mpnet"), "not indexed here"),
-    (("neighbors", "{indexed}"), "either FILE or --all"),
-    (("search", "{indexed}", "  "), "empty query"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (("index", "/no/such/dir"), "no such folder"),
+        (("search", "/no/such/dir", "x"), "no such folder"),
+        (("index", "{corpus}", "--model", "no-such-model-xyz"), "unknown model"),
+        (("neighbors", "{indexed}", "nope.txt"), "not in the index"),
+        (("neighbors", "{indexed}", "astronomy/doc0.txt", "--model", "mpnet"), "not indexed here"),
+        (("neighbors", "{indexed}"), "either FILE or --all"),
+        (("search", "{indexed}", "  "), "empty query"),
+    ],
+)
 def test_errors_are_one_clear_line(args, needle, corpus, indexed_corpus):
     args = [a.format(corpus=corpus, indexed=indexed_corpus) for a in args]
     code, out, err = run(*args)
@@ -163,7 +172,7 @@ def test_export_npy_round_trip(indexed_corpus, tmp_path):
     meta = json.loads(out.with_name("vecs.npy.json").read_text())
     assert vectors.shape == (20, 384) and len(meta["paths"]) == 20 and meta["model"] == "minilm"
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
-    # the exported row of a file is its neighbours' query vector: its nearest row is itself
+    # the exported row of a file is its neighbors' query vector: its nearest row is itself
     i = meta["paths"].index("gardening/doc3.md")
     assert int(np.argmax(vectors @ vectors[i])) == i
 
@@ -172,17 +181,22 @@ def test_console_script_runs_offline(indexed_corpus):
     """The installed `vexplore` entry point, in a real process, with no network."""
     exe = Path(sys.executable).with_name("vexplore")
     started = time.monotonic()
-    proc = subprocess.run([str(exe), "neighbors", str(indexed_corpus), "gardening/doc0.txt", "--json"],
-                          capture_output=True, text=True, env=os.environ | {"HF_HUB_OFFLINE": "1"}, timeout=120)
+    proc = subprocess.run(
+        [str(exe), "neighbors", str(indexed_corpus), "gardening/doc0.txt", "--json"],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"HF_HUB_OFFLINE": "1"},
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["neighbors"][0]["path"].startswith("gardening/")
-    # neighbours need no ML imports: the command should be quick even on this small machine
+    # neighbors need no ML imports: the command should be quick even on this small machine
     assert time.monotonic() - started < 60
 
 
-def test_default_models_per_modality_and_cross_modal_neighbours(tmp_path):
+def test_default_models_per_modality_and_cross_modal_neighbors(tmp_path):
     """sample_data with the defaults: text, image (+video frames) and audio models, all offline;
-    a video's nearest neighbours are photos of the same subject."""
+    a video's nearest neighbors are photos of the same subject."""
     import shutil
 
     root = tmp_path / "sd"
@@ -195,8 +209,16 @@ def test_default_models_per_modality_and_cross_modal_neighbours(tmp_path):
     assert doc["model"] == "effnet-lite0"
     assert all(n["path"].startswith("images/cat/") for n in doc["neighbors"]), doc
     assert all(n.get("labels") for n in doc["neighbors"])
-    doc = last_json(run("neighbors", root, "text/cooking/" + sorted(p.name for p in (root / "text/cooking").iterdir())[0],
-                        "--json")[1])
+    doc = last_json(
+        run(
+            "neighbors",
+            root,
+            "text/cooking/" + sorted(p.name for p in (root / "text/cooking").iterdir())[0],
+            "--json",
+        )[1]
+    )
     assert doc["model"] == "minilm"
     doc = last_json(run("neighbors", root, "audio/rocket_launch_en.wav", "-k", "1", "--json")[1])
-    assert doc["model"] == "whisper-tiny.en" and doc["neighbors"][0]["path"] == "audio/rocket_launch_en-us.wav"
+    assert (
+        doc["model"] == "whisper-tiny.en" and doc["neighbors"][0]["path"] == "audio/rocket_launch_en-us.wav"
+    )

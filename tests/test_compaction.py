@@ -1,5 +1,5 @@
 """Compaction of vector files on real stores indexed by the real pipeline (the tiny random text model):
-the file shrinks to the live rows while every vector, window vector and neighbour stays the same and the
+the file shrinks to the live rows while every vector, window vector and neighbor stays the same and the
 index is not rebuilt; a store held open by a reader is left alone; a writer killed at each step leaves
 a store that reads the same and is tidied by the next run; a catalog from before compaction still works."""
 
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -17,7 +16,6 @@ import pytest
 
 from vexplore.engine import compaction
 from vexplore.engine import store as store_module
-from vexplore.engine.index import VectorIndex
 from vexplore.engine.pipeline import Options, index_folder
 from vexplore.engine.query import Explorer, open_explorer
 from vexplore.engine.store import Store, StoreError
@@ -60,18 +58,26 @@ def edited_store(base: Path, model: str) -> tuple[Path, Path]:
 
 
 def snapshot(root: Path, store_dir: Path) -> dict:
-    """What a reader gets: each file's vector and window vectors (bytes), its neighbours, the model's file."""
+    """What a reader gets: each file's vector and window vectors (bytes), its neighbors, the model's file."""
     with Store(root, store_dir, readonly=True) as store:
         model = store.models()[0]
         explorer = Explorer(store)
         index = explorer.index(model)
         index.ef = 4 * N_FILES  # exhaustive: the same items must give the very same answers
         files = store.files()
-        vectors = {p: (store.file_vector(model, f.id).tobytes(), store.window_vectors(model, f.id).tobytes())
-                   for p, f in files.items()}
-        neighbours = {p: [(h.path, h.score) for h in explorer.neighbors(p, 5)[1]] for p in sorted(files)}
-        return {"vectors": vectors, "neighbours": neighbours, "rows": model.rows,
-                "live": store.live_count(model), "path": store.vector_path(model), "rebuilt": index.rebuilt}
+        vectors = {
+            p: (store.file_vector(model, f.id).tobytes(), store.window_vectors(model, f.id).tobytes())
+            for p, f in files.items()
+        }
+        neighbors = {p: [(h.path, h.score) for h in explorer.neighbors(p, 5)[1]] for p in sorted(files)}
+        return {
+            "vectors": vectors,
+            "neighbors": neighbors,
+            "rows": model.rows,
+            "live": store.live_count(model),
+            "path": store.vector_path(model),
+            "rebuilt": index.rebuilt,
+        }
 
 
 def index_files(store_dir: Path) -> dict[str, tuple[int, int]]:
@@ -96,7 +102,7 @@ def test_edits_are_compacted_to_the_live_rows_with_the_same_vectors_and_index(tm
     assert after["path"].name == "vectors-1.f32" and not before["path"].exists()
     assert after["path"].stat().st_size == before["live"] * 32 * 4 == after["rows"] * 32 * 4
     assert after["vectors"] == before["vectors"]  # byte for byte, windows included
-    assert after["neighbours"] == before["neighbours"]
+    assert after["neighbors"] == before["neighbors"]
     assert not after["rebuilt"] and index_files(store_dir) == saved  # the index by file id stays valid
     assert sorted(p.name for p in after["path"].parent.glob("vectors*")) == ["vectors-1.f32"]
     with sqlite3.connect(store_dir / "catalog.sqlite") as db:
@@ -158,7 +164,7 @@ def switch(self, *args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)  # committed; the old file is not removed yet
 Store.switch_vectors = switch
 sys.argv = ["vexplore", "index", *sys.argv[3:]]
-from vexplore.engine.cli import main
+from vexplore.cli import main
 main()
 """
 
@@ -180,15 +186,34 @@ def answers(root: Path, store_dir: Path) -> tuple[dict, dict]:
 def test_a_writer_killed_while_compacting_leaves_a_store_that_reads_the_same(tmp_path, model, where):
     root, store_dir = edited_store(tmp_path, model)
     before, want = snapshot(root, store_dir), answers(root, store_dir)
-    proc = subprocess.run([sys.executable, "-c", KILLER, str(MIN_ROWS), where, str(root),
-                           "--store", str(store_dir), "--model", model, "--json", "--workers", "0"],
-                          capture_output=True, text=True, env=child_env(), timeout=120, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            KILLER,
+            str(MIN_ROWS),
+            where,
+            str(root),
+            "--store",
+            str(store_dir),
+            "--model",
+            model,
+            "--json",
+            "--workers",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == -9, proc.stderr[-3000:]
     folder = before["path"].parent
     assert sorted(p.name for p in folder.glob("vectors*")) == ["vectors-1.f32", "vectors.f32"]  # one stray
     assert answers(root, store_dir) == want
     crashed = snapshot(root, store_dir)
-    assert crashed["vectors"] == before["vectors"] and crashed["neighbours"] == before["neighbours"]
+    assert crashed["vectors"] == before["vectors"] and crashed["neighbors"] == before["neighbors"]
     assert crashed["path"].name == ("vectors.f32" if where == "before-commit" else "vectors-1.f32")
 
     summary = index_folder(root, store_dir, Options(models=[model], workers=0))  # default thresholds
@@ -208,9 +233,11 @@ def test_a_catalog_from_before_compaction_still_reads_and_indexes(tmp_path, mode
     old = "\n".join(line for line in models.splitlines() if "vectors TEXT" not in line)
     old = old.replace("info TEXT,", "info TEXT ")  # the models table as vexplore wrote it before the column
     with sqlite3.connect(store_dir / "catalog.sqlite") as db:
-        db.executescript(f"BEGIN; ALTER TABLE models RENAME TO newer; {old} INSERT INTO models SELECT id, "
-                         "name, family, backend, modalities, dim, rows, generation, text_queries, info "
-                         "FROM newer; DROP TABLE newer; COMMIT;")
+        db.executescript(
+            f"BEGIN; ALTER TABLE models RENAME TO newer; {old} INSERT INTO models SELECT id, "
+            "name, family, backend, modalities, dim, rows, generation, text_queries, info "
+            "FROM newer; DROP TABLE newer; COMMIT;"
+        )
     before = snapshot(root, store_dir)  # a read-only reader: no column, the legacy file
     with sqlite3.connect(store_dir / "catalog.sqlite") as db:
         assert "vectors" not in {r[1] for r in db.execute("PRAGMA table_info(models)")}
@@ -219,6 +246,5 @@ def test_a_catalog_from_before_compaction_still_reads_and_indexes(tmp_path, mode
     summary = index_folder(root, store_dir, Options(models=[model], workers=0))  # the writer adds the column
     assert summary["compaction"][0]["rows_after"] == before["live"]
     after = snapshot(root, store_dir)
-    assert after["vectors"] == before["vectors"] and after["neighbours"] == before["neighbours"]
+    assert after["vectors"] == before["vectors"] and after["neighbors"] == before["neighbors"]
     assert after["path"].name == "vectors-1.f32" and not before["path"].exists()
-

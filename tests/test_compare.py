@@ -10,15 +10,14 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from vexplore.engine.cli import main
+
+from tests.stats_corpus import exact_knn, raw_vectors, synthetic_store
+from vexplore.cli import main
 from vexplore.engine.compare import compare_models, folder_labels
 from vexplore.engine.errors import UserError
 from vexplore.engine.query import open_explorer
 
-from tests.stats_corpus import exact_knn, raw_vectors, synthetic_store
-
 pytestmark = pytest.mark.slow
-
 
 
 def test_minilm_keeps_labels_together_better_than_a_random_model(labelled):
@@ -38,7 +37,7 @@ def test_minilm_keeps_labels_together_better_than_a_random_model(labelled):
     assert paths_a == paths_b
     na, _ = exact_knn(xa, k)
     nb, _ = exact_knn(xb, k)
-    jaccard = [len(set(a) & set(b)) / len(set(a) | set(b)) for a, b in zip(na.tolist(), nb.tolist())]
+    jaccard = [len(set(a) & set(b)) / len(set(a) | set(b)) for a, b in zip(na.tolist(), nb.tolist(), strict=False)]
     assert r["overlap_at_k"] == pytest.approx(np.mean(jaccard), abs=0.02)  # ties in the random model's space
     labels = np.array([p.split("/")[0] for p in paths_a])
     want = np.mean([np.mean(labels[row] == labels[i]) for i, row in enumerate(na)])
@@ -48,7 +47,7 @@ def test_minilm_keeps_labels_together_better_than_a_random_model(labelled):
     assert len(worst) == 10 and [w["overlap"] for w in worst] == sorted(w["overlap"] for w in worst)
     assert worst[0]["overlap"] == pytest.approx(min(jaccard), abs=0.05)
     for w in worst:
-        for model in (("minilm", tiny)):
+        for model in ("minilm", tiny):
             hits = w["neighbors"][model]
             assert len(hits) == k and w["path"] not in {h["path"] for h in hits}
         assert w["label"] == w["path"].split("/")[0]
@@ -73,7 +72,9 @@ def test_unlabelled_folder_gives_null_agreement(tmp_path):
         vecs = rng.normal(size=(40, 8)).astype(np.float32)
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
         files = sorted(store.files().values(), key=lambda f: f.id)
-        model = store.commit_batch(model, [{"file": f, "vector": v, "norm": 1.0} for f, v in zip(files, vecs)])
+        model = store.commit_batch(
+            model, [{"file": f, "vector": v, "norm": 1.0} for f, v in zip(files, vecs, strict=False)]
+        )
         index = VectorIndex(store, model)
         index.build()
         index.save()
@@ -89,8 +90,23 @@ def test_unlabelled_folder_gives_null_agreement(tmp_path):
 
 def test_cli_compare(labelled):
     root, tiny = labelled
-    out = subprocess.run([sys.executable, "-m", "vexplore.engine.cli", "compare", str(root), "--models",
-                          f"minilm,{tiny}", "-k", "5", "--json"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vexplore",
+            "compare",
+            str(root),
+            "--models",
+            f"minilm,{tiny}",
+            "-k",
+            "5",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     r = json.loads(out.stdout)
     assert {"models", "overlap_at_k", "label_agreement_at_k", "most_different"} <= set(r)
     assert r["models"] == ["minilm", tiny]
@@ -99,8 +115,11 @@ def test_cli_compare(labelled):
     runner = CliRunner()
     plain = runner.invoke(main, ["compare", str(root), "--models", f"minilm,{tiny}", "-k", "5"])
     assert plain.exit_code == 0 and "groups your folders better" in plain.output
-    for models, message in (("minilm", "exactly two"), ("minilm,minilm", "two different"),
-                            ("minilm,nope", "not indexed here")):
+    for models, message in (
+        ("minilm", "exactly two"),
+        ("minilm,minilm", "two different"),
+        ("minilm,nope", "not indexed here"),
+    ):
         res = runner.invoke(main, ["compare", str(root), "--models", models])
         assert res.exit_code == 2 and message in res.output and len(res.output.strip().splitlines()) == 1
 

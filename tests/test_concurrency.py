@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.indexrun import IndexRun, check_consistent, run_cli
 from vexplore.engine.index import VectorIndex
 from vexplore.engine.lock import LockedError, WriterLock
 from vexplore.engine.query import Explorer, open_explorer
 from vexplore.engine.store import Store
-
-from tests.indexrun import IndexRun, check_consistent, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -80,9 +80,8 @@ def test_one_writer_at_a_time_readers_see_a_consistent_store_and_a_killed_writer
         f"vexplore: error: another `vexplore index` (pid {writer.proc.pid}) is writing this store; "
         "wait for it to finish or stop it"
     ]
-    with pytest.raises(LockedError):
-        with WriterLock(store_dir):
-            pass
+    with pytest.raises(LockedError), WriterLock(store_dir):
+        pass
 
     # Readers while it writes; half way it is killed (by a thread watching its events), and the lock
     # goes with it.
@@ -140,8 +139,13 @@ def test_a_reader_never_saves_an_index_under_a_newer_generation_than_it_holds(tm
 
     def commit(store: Store, paths: list[str]) -> None:
         model = store.model("fake")
-        store.commit_batch(model, [{"file": store.file_by_path(p), "vector": v / np.linalg.norm(v), "norm": 1.0}
-                                   for p, v in zip(paths, rng.normal(size=(len(paths), 8)).astype("f4"))])
+        store.commit_batch(
+            model,
+            [
+                {"file": store.file_by_path(p), "vector": v / np.linalg.norm(v), "norm": 1.0}
+                for p, v in zip(paths, rng.normal(size=(len(paths), 8)).astype("f4"), strict=False)
+            ],
+        )
 
     writer = Store(root, store_dir, create=True)
     writer.sync_files(entries, {})

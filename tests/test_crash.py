@@ -21,22 +21,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.indexrun import IndexRun, check_consistent, run_cli
 from vexplore.engine.index import VectorIndex
 from vexplore.engine.pipeline import Options, index_folder
 from vexplore.engine.query import open_explorer
 from vexplore.engine.store import Store, StoreError
 
-from tests.indexrun import IndexRun, check_consistent, run_cli
-
 pytestmark = pytest.mark.slow
 
 N_FILES = 160
 ARGS = ("--model", "minilm", "--batch-size", "4", "--workers", "0")
-WORDS = (
-    "planet orbit comet galaxy nebula telescope river delta glacier canyon forest meadow violin cello "
-    "sonata rhythm compiler kernel thread socket cache vector matrix tensor gradient bakery dough oven "
-    "harvest wheat barley ferment cheese museum fresco chapel sculpture marble harbour ferry lighthouse"
-).split()
+WORDS = ["planet", "orbit", "comet", "galaxy", "nebula", "telescope", "river", "delta", "glacier", "canyon", "forest", "meadow", "violin", "cello", "sonata", "rhythm", "compiler", "kernel", "thread", "socket", "cache", "vector", "matrix", "tensor", "gradient", "bakery", "dough", "oven", "harvest", "wheat", "barley", "ferment", "cheese", "museum", "fresco", "chapel", "sculpture", "marble", "harbour", "ferry", "lighthouse"]
 
 
 def _write_corpus(folder: Path) -> None:
@@ -57,10 +53,10 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def snapshot(root: Path, store_dir: Path, k: int = 5) -> dict:
-    """Files with their hashes, file vectors and top-k neighbours with scores, as a reader sees them.
+    """Files with their hashes, file vectors and top-k neighbors with scores, as a reader sees them.
 
-    The neighbours come from the store's own hnswlib index, searched with ef as large as the collection:
-    an index built in another order legitimately misses a different 1-2% of true neighbours at the tuned
+    The neighbors come from the store's own hnswlib index, searched with ef as large as the collection:
+    an index built in another order legitimately misses a different 1-2% of true neighbors at the tuned
     ef, but searched exhaustively it must hold exactly the same items with the same vectors."""
     vectors = check_consistent(root, store_dir)["minilm"]
     explorer = open_explorer(root, store_dir)
@@ -68,10 +64,10 @@ def snapshot(root: Path, store_dir: Path, k: int = 5) -> dict:
         index = explorer.index(explorer.model("minilm"))
         index.ef = max(index.ef, len(vectors))
         files = {p: f.hash for p, f in explorer.store.files().items()}
-        neighbours = {p: [(h.path, h.score) for h in explorer.neighbors(p, k)[1]] for p in sorted(vectors)}
+        neighbors = {p: [(h.path, h.score) for h in explorer.neighbors(p, k)[1]] for p in sorted(vectors)}
     finally:
         explorer.store.close()
-    return {"files": files, "vectors": vectors, "neighbours": neighbours}
+    return {"files": files, "vectors": vectors, "neighbors": neighbors}
 
 
 @pytest.fixture(scope="module")
@@ -88,10 +84,10 @@ def assert_same_store(got: dict, want: dict) -> None:
     assert got["vectors"].keys() == want["vectors"].keys()
     for path, vec in want["vectors"].items():
         np.testing.assert_allclose(got["vectors"][path], vec, atol=1e-4, err_msg=path)
-    for path, hits in want["neighbours"].items():
-        other = got["neighbours"][path]
+    for path, hits in want["neighbors"].items():
+        other = got["neighbors"][path]
         np.testing.assert_allclose([s for _, s in other], [s for _, s in hits], atol=1e-4, err_msg=path)
-        # Paths must agree except where two neighbours tie within float noise at the cut-off.
+        # Paths must agree except where two neighbors tie within float noise at the cut-off.
         cutoff = hits[-1][1] + 1e-4
         assert {p for p, s in hits if s > cutoff} <= {p for p, _ in other}, path
 
@@ -186,8 +182,9 @@ class KillChain:
     def commit_time(self) -> float:
         return float(np.median(self.gaps)) if self.gaps else 0.5
 
-    def kill(self, phase: str, trigger, delay: float, removed: int = 0, fresh: bool = False,
-             watch=None) -> None:
+    def kill(
+        self, phase: str, trigger, delay: float, removed: int = 0, fresh: bool = False, watch=None
+    ) -> None:
         """Start a run, wait for the event trigger picks (None: none), then for watch() to be true (it
         looks at the store's files), then delay seconds, and SIGKILL it."""
         started = time.monotonic()
@@ -204,8 +201,8 @@ class KillChain:
         time.sleep(delay)
         killed = run.proc.poll() is None
         run.kill()
-        at = [t for t, e in zip(run.times, run.events) if e["event"] in ("model", "progress")]
-        self.gaps.extend(b - a for a, b in zip(at, at[1:]))
+        at = [t for t, e in zip(run.times, run.events, strict=False) if e["event"] in ("model", "progress")]
+        self.gaps.extend(b - a for a, b in zip(at, at[1:], strict=False))
         last = run.events[-1]["event"] if run.events else "none"
         try:
             self.stored = _check_after_kill(
@@ -311,8 +308,12 @@ def test_sigkill_at_random_moments_then_rerun_matches_a_clean_run(corpus, refere
 
     for watch in (tmp_appears, tmp_appears, index_replaced, index_replaced, None, None):
         delay = rng.uniform(0.0, 0.002) if watch else rng.uniform(0.0, 0.05)
-        until_killed("remove+save", lambda w=watch: {"removed": remove_one(), "watch": w and w()},
-                     _event("plan"), delay)
+        until_killed(
+            "remove+save",
+            lambda w=watch: {"removed": remove_one(), "watch": w and w()},
+            _event("plan"),
+            delay,
+        )
 
     def drop_index(watch) -> dict:
         for f in (store_dir / "models").glob("*/index.*"):
@@ -343,7 +344,7 @@ def test_sigkill_at_random_moments_then_rerun_matches_a_clean_run(corpus, refere
 
 
 def restricted(reference: dict, paths: set[str], k: int = 5) -> dict:
-    """What the clean run implies for a store of only these files: the same vectors, and neighbours by
+    """What the clean run implies for a store of only these files: the same vectors, and neighbors by
     exact search among them."""
     names = sorted(paths)
     matrix = np.stack([reference["vectors"][p] for p in names])
@@ -353,7 +354,7 @@ def restricted(reference: dict, paths: set[str], k: int = 5) -> dict:
     return {
         "files": {p: reference["files"][p] for p in names},
         "vectors": {p: reference["vectors"][p] for p in names},
-        "neighbours": {p: [(names[j], float(sims[i, j])) for j in order[i]] for i, p in enumerate(names)},
+        "neighbors": {p: [(names[j], float(sims[i, j])) for j in order[i]] for i, p in enumerate(names)},
     }
 
 
@@ -399,7 +400,16 @@ def test_a_dropped_terminal_finishes_the_batch_and_saves(corpus, reference, tmp_
     n = len(list(root.rglob("*.txt")))
     store_dir = tmp_path / "store"
     tmux = Tmux(f"vexplore-hup-{os.getpid()}")
-    command = [sys.executable, "-m", "vexplore.engine.cli", "index", str(root), "--store", str(store_dir), *ARGS]
+    command = [
+        sys.executable,
+        "-m",
+        "vexplore",
+        "index",
+        str(root),
+        "--store",
+        str(store_dir),
+        *ARGS,
+    ]
     tmux.run("new-session", "-d", "-s", "ui", "-x", "100", "-y", "20", "-e", "HF_HUB_OFFLINE=1", *command)
     try:
         pid = tmux.pane_pid()
@@ -412,7 +422,10 @@ def test_a_dropped_terminal_finishes_the_batch_and_saves(corpus, reference, tmp_
     finally:
         tmux.kill()  # the terminal goes: its processes get SIGHUP
     deadline = time.monotonic() + 120
-    while Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]:
+    while (
+        Path(f"/proc/{pid}").exists()
+        and "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]
+    ):
         assert time.monotonic() < deadline, "the indexer did not stop after its terminal went away"
         time.sleep(0.1)
     vectors = check_consistent(root, store_dir)["minilm"]
@@ -481,7 +494,7 @@ SAME_SIZE = {
 )
 def test_damaged_index_is_rebuilt_with_a_notice(corpus, reference, indexed, target, how):
     probe = sorted(reference["vectors"])[3]
-    want = {p for p, _ in reference["neighbours"][probe]}
+    want = {p for p, _ in reference["neighbors"][probe]}
     # A reader (the CLI, in a child process: a crash in hnswlib would fail the test, not kill pytest)
     # notices, answers from an index rebuilt from the vectors, and keeps it (no writer is running).
     _damage(_index_file(indexed, target), how)

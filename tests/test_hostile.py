@@ -10,14 +10,14 @@ import os
 
 import numpy as np
 import pytest
+
+from tests import hostile_files
+from tests.indexrun import IndexRun, check_consistent, run_cli
 from vexplore.engine.decode.text import MAX_BYTES, read_text
 from vexplore.engine.pipeline import Options, index_folder
 from vexplore.engine.printable import printable
 from vexplore.engine.scan import HASH_WHOLE_LIMIT, content_hash
 from vexplore.engine.store import Store
-
-from tests import hostile_files
-from tests.indexrun import IndexRun, check_consistent, run_cli
 
 pytestmark = pytest.mark.slow
 

@@ -10,12 +10,12 @@ import zlib
 import numpy as np
 import pytest
 from PIL import Image
+
+from tests.photos import photo
 from vexplore.engine.decode import image as image_mod
 from vexplore.engine.decode.image import load_image, read_image, thumbnail_bytes
 from vexplore.engine.models.base import DecodeError
 from vexplore.engine.models.imagebase import Preprocess
-
-from tests.photos import photo
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 
@@ -27,7 +27,7 @@ def halves(size=(60, 40), left=RED, right=BLUE, mode="RGB") -> Image.Image:
 
 
 def close(pixel, colour, tol=40) -> bool:
-    return all(abs(int(a) - int(b)) <= tol for a, b in zip(pixel, colour))
+    return all(abs(int(a) - int(b)) <= tol for a, b in zip(pixel, colour, strict=False))
 
 
 def test_exif_orientation_applied(tmp_path):
@@ -38,7 +38,9 @@ def test_exif_orientation_applied(tmp_path):
     img, meta = read_image(path, target=None)
     assert img.size == (40, 60) and (meta["width"], meta["height"]) == (40, 60)
     assert meta["exif_rotated"] is True
-    assert close(img.getpixel((20, 5)), RED) and close(img.getpixel((20, 55)), BLUE)  # left half is now on top
+    assert close(img.getpixel((20, 5)), RED) and close(
+        img.getpixel((20, 55)), BLUE
+    )  # left half is now on top
 
 
 def test_palette_with_transparency_goes_over_white(tmp_path):
@@ -136,8 +138,9 @@ def test_truncated_and_garbage_files_are_decode_errors(tmp_path):
         read_image(tmp_path / "absent.png")
 
 
-@pytest.mark.parametrize("fmt,ext", [("WEBP", "webp"), ("TIFF", "tif"), ("BMP", "bmp"), ("GIF", "gif"),
-                                     ("PPM", "ppm")])
+@pytest.mark.parametrize(
+    "fmt,ext", [("WEBP", "webp"), ("TIFF", "tif"), ("BMP", "bmp"), ("GIF", "gif"), ("PPM", "ppm")]
+)
 def test_optional_formats(tmp_path, fmt, ext):
     path = tmp_path / f"img.{ext}"
     halves().save(path, fmt)
@@ -187,9 +190,22 @@ def test_thumbnail_is_small_jpeg(tmp_path):
 
 
 def test_preprocess_from_hf_configs():
-    clip = Preprocess.from_hf({"size": {"shortest_edge": 224}, "crop_size": {"height": 224, "width": 224},
-                               "do_center_crop": True, "image_mean": [0.5] * 3, "image_std": [0.25] * 3})
-    assert (clip.short, clip.crop, clip.squash, clip.mean, clip.needed) == (224, (224, 224), None, (0.5,) * 3, 224)
+    clip = Preprocess.from_hf(
+        {
+            "size": {"shortest_edge": 224},
+            "crop_size": {"height": 224, "width": 224},
+            "do_center_crop": True,
+            "image_mean": [0.5] * 3,
+            "image_std": [0.25] * 3,
+        }
+    )
+    assert (clip.short, clip.crop, clip.squash, clip.mean, clip.needed) == (
+        224,
+        (224, 224),
+        None,
+        (0.5,) * 3,
+        224,
+    )
     resnet = Preprocess.from_hf({"size": {"shortest_edge": 224}, "crop_pct": 0.875})
     assert (resnet.short, resnet.crop, resnet.needed) == (256, (224, 224), 256)
     vit = Preprocess.from_hf({"size": {"height": 384, "width": 384}, "do_normalize": False})

@@ -1,5 +1,5 @@
 """The offline image default on real weights (EfficientNet-Lite0 from pip packages) and real photos:
-`vexplore index` picks it with no flags, neighbours and tags make sense, text search is refused clearly."""
+`vexplore index` picks it with no flags, neighbors and tags make sense, text search is refused clearly."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image, ImageOps
-from vexplore.engine.cli import main
+
+from tests.photos import copy_photos, photo
+from vexplore.cli import main
 from vexplore.engine.decode.image import load_image
 from vexplore.engine.models import registry
 from vexplore.engine.store import Store
-
-from tests.photos import copy_photos, photo
 
 CATS = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat"}
 
@@ -55,7 +55,7 @@ def test_index_uses_the_offline_image_default(indexed):
     assert json.loads(again.stdout)["unchanged"] == 9  # incremental: nothing re-embedded
 
 
-def test_neighbours_of_every_file_are_real(indexed):
+def test_neighbors_of_every_file_are_real(indexed):
     folder, _ = indexed
     result = cli("neighbors", str(folder), "--all", "--json", "-k", "3")
     rows = {row["path"]: row for row in map(json.loads, result.stdout.splitlines())}

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
-from vexplore.engine.cli import main
+
+from tests.photos import copy_photos, photo
+from vexplore.cli import main
 from vexplore.engine.decode.image import load_image
 from vexplore.engine.models import clip as clip_family
 from vexplore.engine.models import effnet, registry
@@ -20,8 +22,6 @@ from vexplore.engine.models.base import DecodeError, ModelError
 from vexplore.engine.pipeline import Options, index_folder
 from vexplore.engine.query import open_explorer
 from vexplore.engine.store import Store
-
-from tests.photos import copy_photos, photo
 
 
 def adapter_for(name: str):
@@ -210,8 +210,9 @@ def test_a_search_loads_only_the_text_tower(tiny_clip_dir, tiny_clip):
     queries_only.load_for_queries("cpu")
     assert not hasattr(queries_only.model, "vision_model") and queries_only.dim == tiny_clip.dim
     captions = ["a red cat", "a rocket on the pad", "dog " * 100]  # the last one is cut at 77 tokens
-    np.testing.assert_allclose(queries_only.embed_text(captions), tiny_clip.embed_text(captions),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        queries_only.embed_text(captions), tiny_clip.embed_text(captions), rtol=1e-5, atol=1e-6
+    )
     full = sum(p.numel() for p in tiny_clip.model.parameters())
     assert sum(p.numel() for p in queries_only.model.parameters()) < 0.75 * full
 
@@ -242,8 +243,14 @@ def test_cross_modal_search_end_to_end(tiny_clip_dir, tiny_clip, tmp_path):
     code, out, err = cli("search", str(folder), "a red cat", "-k", "6", "--json")
     assert code == 0, err
     results = json.loads(out)["results"]
-    assert {r["path"] for r in results} == {"chelsea.png", "coffee.png", "china.jpg", "rocket.jpg", "notes.txt",
-                                            "dogs.md"}
+    assert {r["path"] for r in results} == {
+        "chelsea.png",
+        "coffee.png",
+        "china.jpg",
+        "rocket.jpg",
+        "notes.txt",
+        "dogs.md",
+    }
     scores = [r["score"] for r in results]
     assert scores == sorted(scores, reverse=True)
     # The scores are cosines between the text tower's query and the stored image/text vectors.
@@ -254,7 +261,7 @@ def test_cross_modal_search_end_to_end(tiny_clip_dir, tiny_clip, tmp_path):
             vector = store.file_vector(model, store.file_by_path(r["path"]).id)
             assert abs(float(vector @ query) - r["score"]) < 1e-3
         assert store.window_vectors(model, store.file_by_path("dogs.md").id).shape == (3, 24)
-    # Text files and pictures are neighbours of each other in this space.
+    # Text files and pictures are neighbors of each other in this space.
     code, out, _ = cli("neighbors", str(folder), "notes.txt", "-k", "5", "--json")
     assert {n["path"] for n in json.loads(out)["neighbors"]} >= {"chelsea.png", "dogs.md"}
 

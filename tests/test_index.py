@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vexplore.engine.index import VectorIndex, normalise
-from vexplore.engine.store import FileRow, Store
+from vexplore.engine.store import Store
 
 
 def make_store(tmp_path, n=600, dim=32, seed=0):
@@ -18,8 +18,10 @@ def make_store(tmp_path, n=600, dim=32, seed=0):
     store = Store(root, tmp_path / "store", create=True)
     with store.db:
         for i in range(n):
-            store.db.execute("INSERT INTO files(path, raw, modality, size, mtime_ns) VALUES (?,?,?,?,?)",
-                             (f"f{i:04d}.txt", f"f{i:04d}.txt".encode(), "text", 1, 1))
+            store.db.execute(
+                "INSERT INTO files(path, raw, modality, size, mtime_ns) VALUES (?,?,?,?,?)",
+                (f"f{i:04d}.txt", f"f{i:04d}.txt".encode(), "text", 1, 1),
+            )
     model = store.ensure_model("synthetic", "text", "test", ("text",), dim, False, {})
     files = list(store.files().values())
     results = [{"file": f, "vector": vecs[int(f.path[1:5])], "norm": 1.0} for f in files]

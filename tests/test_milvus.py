@@ -1,5 +1,5 @@
 """Milvus as the index backend, on Milvus Lite (a real Milvus engine in a local file): exports that send
-only what changed, and neighbour/search queries answered from the collection as from the local index."""
+only what changed, and neighbor/search queries answered from the collection as from the local index."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from vexplore.engine.cli import main
+
+from vexplore.cli import main
 from vexplore.engine.milvus import MilvusBackend, connect, default_collection, export_milvus
 from vexplore.engine.query import Explorer, open_explorer
 from vexplore.engine.scan import scan
@@ -30,10 +31,14 @@ def _sync(store: Store, root: Path) -> None:
 
 def _commit(store: Store, vectors: dict[str, np.ndarray], labels: dict[str, list] | None = None) -> None:
     """Vectors for files by path, committed the way the pipeline commits them."""
-    model = store.model("synthetic") or store.ensure_model("synthetic", "test", "test", ("text",), DIM, False, {})
+    model = store.model("synthetic") or store.ensure_model(
+        "synthetic", "test", "test", ("text",), DIM, False, {}
+    )
     files = store.files()
-    results = [{"file": files[p], "vector": v / np.linalg.norm(v), "norm": 1.0,
-                "labels": (labels or {}).get(p)} for p, v in vectors.items()]
+    results = [
+        {"file": files[p], "vector": v / np.linalg.norm(v), "norm": 1.0, "labels": (labels or {}).get(p)}
+        for p, v in vectors.items()
+    ]
     store.commit_batch(model, results)
 
 
@@ -63,12 +68,14 @@ def _all(explorer: Explorer) -> dict[str, list[str]]:
     return {path: [h.path for h in hits] for path, _, hits in explorer.all_neighbors(k=10)}
 
 
-def test_milvus_neighbours_overlap_the_local_index(synthetic, tmp_path):
+def test_milvus_neighbors_overlap_the_local_index(synthetic, tmp_path):
     uri = str(tmp_path / "lite.db")
     with Store(synthetic, synthetic / ".vexplore") as store:
         s = export_milvus(store, _model(store), uri)
         assert (s["vectors"], s["upserted"], s["deleted"], s["unchanged"]) == (400, 400, 0, 0)
-        assert s["collection"] == default_collection(synthetic, _model(store)) == "vexplore_synthetic_synthetic"
+        assert (
+            s["collection"] == default_collection(synthetic, _model(store)) == "vexplore_synthetic_synthetic"
+        )
     local = _all(open_explorer(synthetic))
     backend = MilvusBackend(uri)
     remote = _all(open_explorer(synthetic, backend=backend))
@@ -82,7 +89,11 @@ def test_milvus_neighbours_overlap_the_local_index(synthetic, tmp_path):
         f = store.file_by_path("c00/item000.txt")
         vec = store.file_vector(_model(store), f.id)
     got = client.get(s["collection"], ids=[f.id], output_fields=["path", "modality", "labels", "vector"])[0]
-    assert (got["path"], got["modality"], got["labels"]) == ("c00/item000.txt", "text", [["cat", 0.9], ["dog", 0.1]])
+    assert (got["path"], got["modality"], got["labels"]) == (
+        "c00/item000.txt",
+        "text",
+        [["cat", 0.9], ["dog", 0.1]],
+    )
     np.testing.assert_allclose(got["vector"], vec, atol=1e-6)
     backend.close()
 
@@ -125,7 +136,9 @@ def test_reexport_sends_only_changes_and_deletes(synthetic, tmp_path):
 
     # a wiped store forgets what it sent: the first export after re-indexing deletes the strays
     client = connect(uri)
-    client.upsert(name, [{"id": 10**9, "path": "stray", "modality": "text", "labels": [], "vector": [1.0] * DIM}])
+    client.upsert(
+        name, [{"id": 10**9, "path": "stray", "modality": "text", "labels": [], "vector": [1.0] * DIM}]
+    )
     client.release_collection(name)  # as a fresh process finds it: not loaded, so not queryable yet
     client.close()
     (synthetic / ".vexplore" / "milvus_exports.sqlite").unlink()
@@ -134,7 +147,7 @@ def test_reexport_sends_only_changes_and_deletes(synthetic, tmp_path):
     assert (s["upserted"], s["deleted"]) == (400, 1)
 
 
-def test_cli_export_then_search_and_neighbours_from_milvus(indexed_copy, tmp_path, synthetic):
+def test_cli_export_then_search_and_neighbors_from_milvus(indexed_copy, tmp_path, synthetic):
     uri = str(tmp_path / "cli.db")
     code, out, err = run("export", indexed_copy, "--milvus", uri, "--json")
     assert code == 0, err
@@ -144,11 +157,13 @@ def test_cli_export_then_search_and_neighbours_from_milvus(indexed_copy, tmp_pat
 
     query = "stars and planets in the night sky"
     local = json.loads(run("search", indexed_copy, query, "-k", "5", "--json")[1])
-    remote = json.loads(run("search", indexed_copy, query, "-k", "5", "--json", "--backend", "milvus",
-                            "--milvus", uri)[1])
+    remote = json.loads(
+        run("search", indexed_copy, query, "-k", "5", "--json", "--backend", "milvus", "--milvus", uri)[1]
+    )
     assert [r["path"] for r in remote["results"]] == [r["path"] for r in local["results"]]
-    np.testing.assert_allclose([r["score"] for r in remote["results"]], [r["score"] for r in local["results"]],
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        [r["score"] for r in remote["results"]], [r["score"] for r in local["results"]], atol=1e-4
+    )
     local_n = json.loads(run("neighbors", indexed_copy, "cooking/doc1.md", "--json")[1])
     remote_n = json.loads(run("neighbors", indexed_copy, "cooking/doc1.md", "--json", "--milvus", uri)[1])
     assert [h["path"] for h in remote_n["neighbors"]] == [h["path"] for h in local_n["neighbors"]]

@@ -16,6 +16,7 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 import pytest
+
 from vexplore.engine.errors import UserError
 from vexplore.engine.index import VectorIndex, normalise
 from vexplore.engine.query import Explorer
@@ -48,8 +49,11 @@ def gone(pid: int, timeout: float = 5.0) -> bool:
 
 def children() -> set[int]:
     """This process's child processes, zombies included."""
-    return {int(e.name) for e in Path("/proc").iterdir()
-            if e.name.isdigit() and (stat := _stat(int(e.name))) is not None and stat[1] == os.getpid()}
+    return {
+        int(e.name)
+        for e in Path("/proc").iterdir()
+        if e.name.isdigit() and (stat := _stat(int(e.name))) is not None and stat[1] == os.getpid()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +83,9 @@ def test_answers_as_the_explorer_does(small, queries):
         assert (used, notices) == (model.name, [])
         assert [h.path for h in got] == [h.path for h in hits] and path not in [h.path for h in got]
         np.testing.assert_allclose([h.score for h in got], [h.score for h in hits], rtol=1e-6)
-    vector = explorer.store.file_vector(explorer.model("synthetic"), explorer.store.file_by_path("f0042.txt").id)
+    vector = explorer.store.file_vector(
+        explorer.model("synthetic"), explorer.store.file_by_path("f0042.txt").id
+    )
     got = queries.nearest("synthetic", vector, 3)
     assert [h.path for h in got] == [h.path for h in explorer.nearest(explorer.model("synthetic"), vector, 3)]
     assert got[0].path == "f0042.txt" and got[0].score == pytest.approx(1.0, abs=1e-4)
@@ -101,7 +107,7 @@ def test_statistics_come_from_the_child_with_their_progress(small, queries):
     assert remote["hubness"] == local["hubness"] and remote["norms"] == local["norms"]
     with pytest.raises(UserError, match="not indexed here"):
         queries.stats("no-such-model", options)
-    assert queries.neighbors("f0007.txt", 2)[0] == "synthetic"  # and it answers neighbours after
+    assert queries.neighbors("f0007.txt", 2)[0] == "synthetic"  # and it answers neighbors after
 
 
 def test_user_errors_arrive_as_themselves(small, queries, tmp_path):
@@ -159,7 +165,9 @@ class CrashingBackend:
 
 def test_a_child_that_crashes_twice_is_one_clear_line(small):
     with QueryProcess(*small, backend=CrashingBackend()) as crashing:
-        with pytest.raises(UserError, match=r"^the query process died twice answering this \(killed by SIGSEGV\)$"):
+        with pytest.raises(
+            UserError, match=r"^the query process died twice answering this \(killed by SIGSEGV\)$"
+        ):
             crashing.neighbors("f0007.txt", 3)
         assert crashing.take_notices() == ["the query process stopped (killed by SIGSEGV); started a new one"]
         assert [m.name for m in crashing.models()] == ["synthetic"]  # what does not crash still works
@@ -180,10 +188,14 @@ def test_close_leaves_no_process_and_refuses_more(small):
 
 def test_the_child_exits_when_its_parent_dies(small):
     """SIGKILL leaves the parent no chance to close anything: the child sees its pipe close and exits."""
-    script = ("import sys, time\nfrom vexplore.engine.query_process import QueryProcess\n"
-              "qp = QueryProcess(sys.argv[1], sys.argv[2]); qp.warm(); print(qp.pid, flush=True)\n"
-              "time.sleep(60)\n")
-    parent = subprocess.Popen([sys.executable, "-c", script, *map(str, small)], stdout=subprocess.PIPE, text=True)
+    script = (
+        "import sys, time\nfrom vexplore.engine.query_process import QueryProcess\n"
+        "qp = QueryProcess(sys.argv[1], sys.argv[2]); qp.warm(); print(qp.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script, *map(str, small)], stdout=subprocess.PIPE, text=True
+    )
     try:
         child = int(parent.stdout.readline())
         parent.kill()
@@ -201,11 +213,14 @@ def test_a_milvus_backend_travels_to_the_child(synthetic, tmp_path):
     from vexplore.engine.milvus import MilvusBackend
 
     uri = str(tmp_path / "lite.db")  # exported by the real CLI in its own process, which then lets go of it
-    subprocess.run([sys.executable, "-m", "vexplore.engine.cli", "export", str(synthetic), "--milvus", uri],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "vexplore", "export", str(synthetic), "--milvus", uri],
+        check=True,
+        capture_output=True,
+    )
     backend = MilvusBackend(uri)
     with QueryProcess(synthetic, synthetic / ".vexplore", backend) as queries:  # first: a Milvus Lite file
-        used, got, notices = queries.neighbors("c03/item003.txt", 5)           # is open in one process at a time
+        used, got, notices = queries.neighbors("c03/item003.txt", 5)  # is open in one process at a time
     explorer = Explorer(Store(synthetic, synthetic / ".vexplore", readonly=True), backend)
     model, hits = explorer.neighbors("c03/item003.txt", 5)
     assert (used, notices) == (model.name, []) and [h.path for h in got] == [h.path for h in hits]
@@ -230,13 +245,20 @@ def big(tmp_path_factory) -> tuple[Path, Path]:
     vectors = normalise(rng.normal(size=(BIG, BIG_DIM)).astype(np.float32))
     with Store(root, tmp / "store", create=True) as store:
         with store.db:
-            store.db.executemany("INSERT INTO files(path, raw, modality, size, mtime_ns) VALUES (?,?,?,?,?)",
-                                 ((f"d{i // 1000:03d}/f{i:06d}.txt", b"", "text", 1, 1) for i in range(BIG)))
+            store.db.executemany(
+                "INSERT INTO files(path, raw, modality, size, mtime_ns) VALUES (?,?,?,?,?)",
+                ((f"d{i // 1000:03d}/f{i:06d}.txt", b"", "text", 1, 1) for i in range(BIG)),
+            )
         model = store.ensure_model("random", "text", "test", ("text",), BIG_DIM, False, {})
         files = sorted(store.files().values(), key=lambda f: f.id)
         for start in range(0, BIG, 100_000):
-            model = store.commit_batch(model, [{"file": f, "vector": v, "norm": 1.0} for f, v in
-                                               zip(files[start : start + 100_000], vectors[start : start + 100_000])])
+            model = store.commit_batch(
+                model,
+                [
+                    {"file": f, "vector": v, "norm": 1.0}
+                    for f, v in zip(files[start : start + 100_000], vectors[start : start + 100_000], strict=False)
+                ],
+            )
         index = VectorIndex(store, model)
         index.hnsw = hnswlib.Index(space="cosine", dim=BIG_DIM)
         index.hnsw.init_index(max_elements=BIG, ef_construction=10, M=4)
@@ -270,8 +292,10 @@ def longest_gap_while(work) -> float:
 def test_loading_a_big_index_never_stalls_the_asking_process(big):
     with QueryProcess(*big) as queries:
         answers: list = []
-        gap = longest_gap_while(lambda: answers.append((queries.warm(), queries.neighbors("d123/f123456.txt", 10))))
-        (names, (used, hits, notices)), = answers
+        gap = longest_gap_while(
+            lambda: answers.append((queries.warm(), queries.neighbors("d123/f123456.txt", 10)))
+        )
+        ((names, (used, hits, notices)),) = answers
         assert names == ["random"] and used == "random" and notices == []  # the saved index was loaded
         assert len(hits) == 10 and "d123/f123456.txt" not in [h.path for h in hits]
         assert gap < 0.2, f"a thread of the asking process stalled {gap:.3f} s"
@@ -295,12 +319,12 @@ async def test_the_explorer_asks_its_child_and_leaves_none_behind(small):
     app = VexploreApp(*small)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = app.screen
-        await wait_for(pilot, lambda: screen.neighbours.hits, what="neighbours")
+        await wait_for(pilot, lambda: screen.neighbors.hits, what="neighbors")
         pid = app.reader.queries.pid
         assert children() - before == {pid}
         explorer = Explorer(Store(*small, readonly=True))
         _, hits = explorer.neighbors(screen.current, screen.k)
-        assert [h.path for h in screen.neighbours.hits] == [h.path for h in hits]
+        assert [h.path for h in screen.neighbors.hits] == [h.path for h in hits]
         assert app.reader._explorer._indexes == {}  # noqa: SLF001 - no index was opened in the UI's process
         explorer.store.close()
     assert gone(pid) and children() == before

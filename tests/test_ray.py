@@ -1,4 +1,4 @@
-"""`--engine ray`: the same folder indexed locally and on Ray Data gives the same vectors, neighbours and
+"""`--engine ray`: the same folder indexed locally and on Ray Data gives the same vectors, neighbors and
 incremental behaviour. One small local Ray (2 CPUs) serves the whole module; the CLI joins it by address."""
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import ray
+
+from tests.conftest import write_corpus
 from vexplore.engine.errors import UserError
 from vexplore.engine.models.base import (
     Adapter,
@@ -28,9 +30,9 @@ from vexplore.engine.pipeline import LocalStages, Options, index_folder
 from vexplore.engine.query import open_explorer
 from vexplore.engine.store import FileRow, Store, find_store_dir
 
-from tests.conftest import write_corpus
-
-LONG = " ".join(f"Chapter {i}: the expedition crossed the glacier and mapped the frozen valley." for i in range(60))
+LONG = " ".join(
+    f"Chapter {i}: the expedition crossed the glacier and mapped the frozen valley." for i in range(60)
+)
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +69,14 @@ def pair(tmp_path_factory, ray_address):
 def _vectors(root: Path) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
     with Store(root, find_store_dir(root), readonly=True) as store:
         model = store.model("minilm")
-        return {path: (store.file_vector(model, f.id), store.window_vectors(model, f.id))
-                for path, f in store.files().items() if store.file_vector(model, f.id) is not None}
+        return {
+            path: (store.file_vector(model, f.id), store.window_vectors(model, f.id))
+            for path, f in store.files().items()
+            if store.file_vector(model, f.id) is not None
+        }
 
 
-def _neighbours(root: Path) -> dict[str, list[tuple[str, float]]]:
+def _neighbors(root: Path) -> dict[str, list[tuple[str, float]]]:
     explorer = open_explorer(root)
     return {path: [(h.path, h.score) for h in hits] for path, _, hits in explorer.all_neighbors(k=10)}
 
@@ -82,14 +87,14 @@ def _assert_same_space(a: Path, b: Path) -> None:
     for path, (vec, win) in va.items():
         np.testing.assert_allclose(vb[path][0], vec, atol=1e-5, err_msg=path)
         np.testing.assert_allclose(vb[path][1], win, atol=1e-5, err_msg=path)
-    na, nb = _neighbours(a), _neighbours(b)
+    na, nb = _neighbors(a), _neighbors(b)
     assert na.keys() == nb.keys()
     for path, hits in na.items():
         assert [p for p, _ in nb[path]] == [p for p, _ in hits], path
         np.testing.assert_allclose([s for _, s in nb[path]], [s for _, s in hits], atol=1e-5)
 
 
-def test_ray_gives_the_local_vectors_and_neighbours(pair):
+def test_ray_gives_the_local_vectors_and_neighbors(pair):
     local, remote, runs = pair
     _assert_same_space(local, remote)
     (lev, ls), (rev, rs) = runs["local"], runs["ray"]
@@ -99,7 +104,9 @@ def test_ray_gives_the_local_vectors_and_neighbours(pair):
     assert rs["errors"] == ls["errors"] and "NUL" in rs["errors"][0]["reason"]
     assert rs["models"][0]["device"].startswith("ray:1x")
     # progress is reported the same way: the same event kinds, and every file accounted for
-    assert [e["event"] for e in rev if e["event"] != "progress"] == [e["event"] for e in lev if e["event"] != "progress"]
+    assert [e["event"] for e in rev if e["event"] != "progress"] == [
+        e["event"] for e in lev if e["event"] != "progress"
+    ]
     progress = [e for e in rev if e["event"] == "progress"]
     assert progress and progress[-1]["done"] == progress[-1]["total"] == 22
     windows = _vectors(remote)["long.txt"][1]
@@ -111,15 +118,31 @@ def test_ray_incremental_run_matches_local(pair, ray_address):
     the running cluster by address, with JSON progress on stderr and the summary on stdout."""
     local, remote, _ = pair
     for root in (local, remote):
-        (root / "cooking" / "doc0.txt").write_text("Flip the pancakes when bubbles form, then serve with syrup.\n")
+        (root / "cooking" / "doc0.txt").write_text(
+            "Flip the pancakes when bubbles form, then serve with syrup.\n"
+        )
         (root / "football" / "extra.md").write_text("The away team won the derby on penalties.\n")
         (root / "gardening" / "doc1.md").unlink()
     expected = index_folder(local, find_store_dir(local), Options())
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     proc = subprocess.run(
-        [sys.executable, "-m", "vexplore.engine.cli", "index", str(remote), "--engine", "ray",
-         "--ray-address", ray_address, "--json"],
-        capture_output=True, text=True, env=env, timeout=240, check=False,
+        [
+            sys.executable,
+            "-m",
+            "vexplore",
+            "index",
+            str(remote),
+            "--engine",
+            "ray",
+            "--ray-address",
+            ray_address,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -169,15 +192,19 @@ def test_ray_decodes_in_cpu_tasks_for_adapters_that_allow_it(tmp_path, ray_addre
     root = _folder(tmp_path / "c")
     spec = ModelSpec("bytes", "bytes", ("text",), 16, "test", "none")
     adapter = ByteHistogram(spec, Location("path", None, True))
-    todo = [FileRow(i, p.relative_to(root).as_posix(), os.fsencode(p.relative_to(root)), "text", 0, 0, None, {})
-            for i, p in enumerate(sorted(root.rglob("*.*")))]
+    todo = [
+        FileRow(i, p.relative_to(root).as_posix(), os.fsencode(p.relative_to(root)), "text", 0, 0, None, {})
+        for i, p in enumerate(sorted(root.rglob("*.*")))
+    ]
     stages = RayStages(ray_address)
     info = stages.prepare(adapter, Options(engine="ray"), lambda e: None, None)
     assert info["engine"] == "ray" and adapter.dim == 16
     got = {r["file"].path: r for batch in stages.batches(adapter, root, todo, Options()) for r in batch}
     local = LocalStages()
     adapter.load("cpu")
-    want = {r["file"].path: r for batch in local.batches(adapter, root, todo, Options(workers=0)) for r in batch}
+    want = {
+        r["file"].path: r for batch in local.batches(adapter, root, todo, Options(workers=0)) for r in batch
+    }
     assert got.keys() == want.keys() == {f.path for f in todo}
     assert got["binary.txt"]["error"] == want["binary.txt"]["error"] == "contains NUL bytes"
     for path, res in want.items():
@@ -213,7 +240,13 @@ def test_unreachable_cluster_and_misused_flags_are_one_line(tmp_path):
         (["--engine", "ray", "--ray-address", "127.0.0.1:1"], "cannot reach Ray at 127.0.0.1:1"),
         (["--ray-address", "127.0.0.1:1"], "--ray-address needs --engine ray"),
     ):
-        proc = subprocess.run([sys.executable, "-m", "vexplore.engine.cli", "index", str(root), *args],
-                              capture_output=True, text=True, env=env, timeout=120, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "vexplore", "index", str(root), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
         assert proc.returncode == 2 and proc.stderr.startswith(f"vexplore: error: {message}"), proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1

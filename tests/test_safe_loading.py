@@ -10,10 +10,10 @@ import stat
 from pathlib import Path
 
 import pytest
-from vexplore.engine.pipeline import Options, index_folder
-from vexplore.engine.store import Store
 
 from tests.indexrun import run_cli
+from vexplore.engine.pipeline import Options, index_folder
+from vexplore.engine.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = sorted([*(REPO / "engine").rglob("*.py"), *(REPO / "tui").rglob("*.py")])
@@ -22,7 +22,7 @@ UNSAFE_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib
 IN_MEMORY_PICKLE = {
     "engine/distributed.py": "Ray tasks of this same run pass decoded parts to each other as pickled bytes",
     "engine/query_process.py": "the explorer and its own child talk over a private pipe (a socketpair made "
-                               "by the parent and passed to the child alone): requests, hits, exceptions",
+    "by the parent and passed to the child alone): requests, hits, exceptions",
 }
 
 
@@ -108,7 +108,7 @@ def test_in_memory_pickling_is_still_checked():
 
 
 def test_trust_remote_code_is_off_unless_the_flag_is_given():
-    from vexplore.engine.cli import main
+    from vexplore.cli import main
     from vexplore.engine.models import registry
 
     assert Options().trust_remote_code is False

@@ -14,17 +14,18 @@ import numpy as np
 import pytest
 import soundfile as sf
 from PIL import Image
-from vexplore.engine.decode.text import read_text
-from vexplore.engine.modality import classify
 
 from tests import media
+from vexplore.engine.decode.text import read_text
+from vexplore.engine.modality import classify
 
 SAMPLE = media.SAMPLE_DATA
 STORE_DIR = ".vexplore"  # what `make demo` leaves behind; gitignored, never part of the sample set
 TOPICS = {"astronomy", "cooking", "football", "gardening", "programming"}
 
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
-                                  reason="espeak-ng is not installed (make system-deps)")
+needs_espeak = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (make system-deps)"
+)
 
 
 def sample_files(sub: str = "") -> list[Path]:
@@ -34,8 +35,11 @@ def sample_files(sub: str = "") -> list[Path]:
 
 def test_every_file_is_media_and_the_set_is_small():
     files = sample_files()
-    stray = [str(p.relative_to(SAMPLE)) for p in files
-             if classify(p) is None or any(part.startswith(".") for part in p.relative_to(SAMPLE).parts)]
+    stray = [
+        str(p.relative_to(SAMPLE))
+        for p in files
+        if classify(p) is None or any(part.startswith(".") for part in p.relative_to(SAMPLE).parts)
+    ]
     assert stray == []
     by_modality = {m: sum(classify(p) == m for p in files) for m in ("text", "image", "audio", "video")}
     assert by_modality == {"text": 37, "image": 17, "audio": 10, "video": 3}
@@ -52,8 +56,12 @@ def test_text_covers_five_topics_in_mixed_formats():
     assert len(python) >= 2
     for source in python:
         ast.parse(source.read_text(encoding="utf-8"), filename=str(source))  # real, valid source code
-    words = {p.relative_to(SAMPLE).as_posix(): len(read_text(p)[0].split())
-             for docs in topics.values() for p in docs if p.suffix != ".py"}
+    words = {
+        p.relative_to(SAMPLE).as_posix(): len(read_text(p)[0].split())
+        for docs in topics.values()
+        for p in docs
+        if p.suffix != ".py"
+    }
     long = {name for name, n in words.items() if n > 1500}
     assert long == {"text/astronomy/observing_the_night_sky.md"}
     short = {name: n for name, n in words.items() if name not in long and not 80 <= n <= 250}
@@ -66,7 +74,9 @@ def test_photos_have_variants_a_greyscale_and_a_transparent_png():
         names = sorted(p.name for p in folder.iterdir())
         assert names == sorted(f"{subject.folder}{tail}.jpg" for tail in ("", "_crop", "_flip_jitter"))
         original = np.asarray(Image.open(folder / f"{subject.folder}.jpg").convert("L"), np.float32)
-        flipped = np.asarray(Image.open(folder / f"{subject.folder}_flip_jitter.jpg").convert("L"), np.float32)
+        flipped = np.asarray(
+            Image.open(folder / f"{subject.folder}_flip_jitter.jpg").convert("L"), np.float32
+        )
         assert original.shape == flipped.shape
         # the variant is the same photo mirrored: nearer to the mirrored original than to the original
         assert np.corrcoef(original[:, ::-1].ravel(), flipped.ravel())[0, 1] > 0.9
@@ -110,8 +120,10 @@ def _colour_histogram(img: Image.Image) -> np.ndarray:
 def test_videos_are_small_clips_over_the_photos():
     clips = {c.file: c for c in media.CLIPS}
     assert {p.name for p in sample_files("video")} == set(clips)
-    photo_histograms = {s.folder: _colour_histogram(Image.open(SAMPLE / "images" / s.folder / f"{s.folder}.jpg"))
-                        for s in media.PHOTOS}
+    photo_histograms = {
+        s.folder: _colour_histogram(Image.open(SAMPLE / "images" / s.folder / f"{s.folder}.jpg"))
+        for s in media.PHOTOS
+    }
     for name, clip in clips.items():
         path = SAMPLE / "video" / name
         assert path.stat().st_size <= 300 * 1024
@@ -139,8 +151,15 @@ def test_videos_are_small_clips_over_the_photos():
 def test_command_regenerates_audio_and_video(tmp_path):
     out = tmp_path / "regen"
     env = {**os.environ, "PYTHONPATH": str(media.REPO)}
-    done = subprocess.run([sys.executable, "-m", "tests.media", "sample-data", str(out), "--only", "audio,video"],
-                          check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.media", "sample-data", str(out), "--only", "audio,video"],
+        check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "audio: 10 files" in done.stderr and "video: 3 files" in done.stderr
     made = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
@@ -157,7 +176,7 @@ def test_command_regenerates_audio_and_video(tmp_path):
             frames_b = [f.to_ndarray(format="rgb24").astype(np.int16) for f in b.decode(video=0)]
         if clip.speech is None:  # same photo, same camera path: the same pictures
             assert len(frames_a) == len(frames_b)
-            assert max(np.abs(x - y).mean() for x, y in zip(frames_a, frames_b)) < 1.0, clip.file
+            assert max(np.abs(x - y).mean() for x, y in zip(frames_a, frames_b, strict=False)) < 1.0, clip.file
         else:  # the clip lasts as long as the speech, which may differ by espeak-ng version
             assert abs(len(frames_a) - len(frames_b)) <= 2
 
@@ -173,16 +192,25 @@ def test_photos_skip_cleanly_without_scikit_image(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "skimage", None)  # makes `import skimage` fail as if absent
     lines: list[str] = []
     assert media.make_sample_data(tmp_path, ["images"], log=lines.append) == []
-    assert lines == [("images: skipped, scikit-image is not installed (pip install scikit-image); "
-                      "videos are filmed from the committed sample_data/images")]
+    assert lines == [
+        (
+            "images: skipped, scikit-image is not installed (pip install scikit-image); "
+            "videos are filmed from the committed sample_data/images"
+        )
+    ]
     assert not (tmp_path / "images").exists()
 
 
 def test_photos_regenerate_identically(tmp_path):
-    pytest.importorskip("skimage", reason="scikit-image (used only to rebuild the photos) is not installed",
-                        exc_type=ImportError)
+    pytest.importorskip(
+        "skimage",
+        reason="scikit-image (used only to rebuild the photos) is not installed",
+        exc_type=ImportError,
+    )
     made = media.make_images(tmp_path, log=lambda line: None)
-    assert sorted(p.relative_to(tmp_path) for p in made) == [p.relative_to(SAMPLE) for p in sample_files("images")]
+    assert sorted(p.relative_to(tmp_path) for p in made) == [
+        p.relative_to(SAMPLE) for p in sample_files("images")
+    ]
     for path in made:
         with Image.open(path) as fresh, Image.open(SAMPLE / path.relative_to(tmp_path)) as committed:
             assert fresh.mode == committed.mode and fresh.size == committed.size

@@ -30,8 +30,9 @@ def test_one_changed_file_is_the_only_one_hashed_and_embedded(indexed_copy, monk
         before = dict(store.db.execute("SELECT file_id, row FROM embeddings"))
     hashed: list[str] = []
     real_hash = pipeline.content_hash
-    monkeypatch.setattr(pipeline, "content_hash", lambda path, size: hashed.append(Path(path).name) or
-                        real_hash(path, size))
+    monkeypatch.setattr(
+        pipeline, "content_hash", lambda path, size: hashed.append(Path(path).name) or real_hash(path, size)
+    )
     events: list[dict] = []
 
     summary = index_folder(indexed_copy, store_dir, Options(), events.append)
@@ -44,13 +45,20 @@ def test_one_changed_file_is_the_only_one_hashed_and_embedded(indexed_copy, monk
     summary = index_folder(indexed_copy, store_dir, Options(), events.append)
     assert hashed == ["doc2.txt"]
     assert next(e for e in events if e["event"] == "plan") == {
-        "event": "plan", "new": 0, "changed": 1, "removed": 0, "hashed": 1}
+        "event": "plan",
+        "new": 0,
+        "changed": 1,
+        "removed": 0,
+        "hashed": 1,
+    }
     assert (summary["embedded"], summary["unchanged"]) == (1, 19)
     assert summary["models"][0]["embedded"] == 1 and summary["models"][0]["load_seconds"] > 0
     with Store(indexed_copy, store_dir) as store:
         after = dict(store.db.execute("SELECT file_id, row FROM embeddings"))
         changed = store.file_by_path("cooking/doc2.txt").id
-    assert {f: r for f, r in after.items() if f != changed} == {f: r for f, r in before.items() if f != changed}
+    assert {f: r for f, r in after.items() if f != changed} == {
+        f: r for f, r in before.items() if f != changed
+    }
     assert after[changed] > max(before.values())  # a new vector row; every other file kept its own
 
 
@@ -73,12 +81,22 @@ def test_console_script_index_exits_cleanly_after_loading_torch(indexed_copy):
     with open(indexed_copy / "football" / "doc1.md", "a") as fh:
         fh.write("The crowd went home happy.\n")
     exe = Path(sys.executable).with_name("vexplore")
-    proc = subprocess.run([str(exe), "index", str(indexed_copy), "--json"], capture_output=True, text=True,
-                          env=os.environ | {"HF_HUB_OFFLINE": "1"}, timeout=300)
+    proc = subprocess.run(
+        [str(exe), "index", str(indexed_copy), "--json"],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"HF_HUB_OFFLINE": "1"},
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
     assert [e["event"] for e in events if e["event"] in ("scan", "plan", "load", "model", "done")] == [
-        "scan", "plan", "load", "model", "done"]
+        "scan",
+        "plan",
+        "load",
+        "model",
+        "done",
+    ]
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert (summary["embedded"], summary["unchanged"]) == (1, 19)
     bad = subprocess.run([str(exe), "index", str(indexed_copy / "nope")], capture_output=True, text=True)
@@ -92,7 +110,7 @@ def _sidecar(root: Path) -> dict:
 def test_first_index_is_tuned_and_small_changes_keep_the_tuning(tmp_path, monkeypatch):
     root = tmp_path / "docs"
     rng = np.random.default_rng(3)
-    words = "alpha beta gamma delta omega river stone cloud paper light metal glass".split()
+    words = ["alpha", "beta", "gamma", "delta", "omega", "river", "stone", "cloud", "paper", "light", "metal", "glass"]
     for i in range(240):
         (root / f"g{i % 4}").mkdir(parents=True, exist_ok=True)
         (root / f"g{i % 4}" / f"d{i:03d}.txt").write_text(" ".join(rng.choice(words, 12)) + "\n")
@@ -108,7 +126,9 @@ def test_first_index_is_tuned_and_small_changes_keep_the_tuning(tmp_path, monkey
 
     tunings: list[int] = []
     real_tune = VectorIndex.tune
-    monkeypatch.setattr(VectorIndex, "tune", lambda self, *a, **kw: tunings.append(1) or real_tune(self, *a, **kw))
+    monkeypatch.setattr(
+        VectorIndex, "tune", lambda self, *a, **kw: tunings.append(1) or real_tune(self, *a, **kw)
+    )
     monkeypatch.setattr(index_module, "RETUNE_SHARE", 1 / 80)  # 3 of 240 items: the third change re-tunes
     for n in range(1, 4):
         with open(root / f"g{n % 4}" / f"d{n:03d}.txt", "a") as fh:

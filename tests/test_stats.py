@@ -10,22 +10,41 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from vexplore.engine.cli import main
-from vexplore.engine.query import open_explorer
-from vexplore.engine.stats import StatsOptions, vector_stats
-from vexplore.engine.stats.canvas import Scatter
-from vexplore.engine.stats.neighbours import TWONN_MIN_R
-from vexplore.engine.stats.projection import umap_available
 
 from tests import stats_corpus
 from tests.stats_corpus import exact_knn, raw_vectors, synthetic_store
+from vexplore.cli import main
+from vexplore.engine.query import open_explorer
+from vexplore.engine.stats import StatsOptions, vector_stats
+from vexplore.engine.stats.canvas import Scatter
+from vexplore.engine.stats.neighbors import TWONN_MIN_R
+from vexplore.engine.stats.projection import umap_available
 
 pytestmark = pytest.mark.slow
 
-TOP_KEYS = {"model", "count", "dim", "dtype", "modalities", "norms", "per_dim", "anisotropy", "pairwise_cosine",
-            "pca", "index", "knn", "hubness", "duplicates", "outliers", "intrinsic_dimension", "clusters",
-            "projection", "sampled", "timings", "seconds"}
-
+TOP_KEYS = {
+    "model",
+    "count",
+    "dim",
+    "dtype",
+    "modalities",
+    "norms",
+    "per_dim",
+    "anisotropy",
+    "pairwise_cosine",
+    "pca",
+    "index",
+    "knn",
+    "hubness",
+    "duplicates",
+    "outliers",
+    "intrinsic_dimension",
+    "clusters",
+    "projection",
+    "sampled",
+    "timings",
+    "seconds",
+}
 
 
 def population_skew(v: np.ndarray) -> float:
@@ -38,7 +57,7 @@ def test_figures_match_numpy(labelled):
     paths, x, norms = raw_vectors(root, "minilm")
     r = vector_stats(open_explorer(root), "minilm", StatsOptions(k=5, clusters=4))
     n, d = x.shape
-    assert TOP_KEYS <= set(r)
+    assert set(r) >= TOP_KEYS
     assert (r["count"], r["dim"], r["dtype"]) == (n, d, "float32") == (26, 384, "float32")
     assert r["sampled"] == {}  # small store: every figure is exact
     assert json.loads(json.dumps(r)) == r  # plain JSON all the way down
@@ -52,7 +71,9 @@ def test_figures_match_numpy(labelled):
     pairs = sims[np.triu_indices(n, 1)]
     assert r["anisotropy"]["mean_pairwise_cosine"] == pytest.approx(pairs.mean(), abs=1e-5)
     assert r["pairwise_cosine"]["mean"] == pytest.approx(pairs.mean(), abs=1e-5)
-    assert (r["pairwise_cosine"]["min"], r["pairwise_cosine"]["max"]) == pytest.approx((pairs.min(), pairs.max()), abs=1e-5)
+    assert (r["pairwise_cosine"]["min"], r["pairwise_cosine"]["max"]) == pytest.approx(
+        (pairs.min(), pairs.max()), abs=1e-5
+    )
     assert sum(r["pairwise_cosine"]["histogram"]["counts"]) == len(pairs)
     centroid = x.mean(0)
     to_c = x @ (centroid / np.linalg.norm(centroid))
@@ -79,7 +100,9 @@ def test_figures_match_numpy(labelled):
     r1 = np.sqrt(np.maximum(2 - 2 * nn[:, 0], 0))
     r2 = np.sqrt(np.maximum(2 - 2 * nn[:, 1], 0))
     ok = r1 > TWONN_MIN_R
-    assert r["intrinsic_dimension"]["value"] == pytest.approx(ok.sum() / np.log(r2[ok] / r1[ok]).sum(), rel=1e-3)
+    assert r["intrinsic_dimension"]["value"] == pytest.approx(
+        ok.sum() / np.log(r2[ok] / r1[ok]).sum(), rel=1e-3
+    )
     assert r["outliers"][0]["path"] == paths[int(np.argmax(1 - nn[:, -1]))] == stats_corpus.OUTLIER
 
 
@@ -115,7 +138,9 @@ def test_clusters_and_projection_match_numpy(labelled):
     r = vector_stats(open_explorer(root), "minilm", StatsOptions(clusters=4))
     clusters = r["clusters"]
     assert clusters["k"] == 4 and sum(c["size"] for c in clusters["clusters"]) == len(x)
-    assert [c["size"] for c in clusters["clusters"]] == sorted((c["size"] for c in clusters["clusters"]), reverse=True)
+    assert [c["size"] for c in clusters["clusters"]] == sorted(
+        (c["size"] for c in clusters["clusters"]), reverse=True
+    )
     # Every file sits in the cluster of its nearest centre (rebuilt from the projection's labels), and
     # the four topic folders come out as (nearly) pure clusters.
     assigned = {p["path"]: p["cluster"] for p in r["projection"]["points"]}
@@ -129,12 +154,23 @@ def test_clusters_and_projection_match_numpy(labelled):
     assert purity / len(paths) >= 0.8
 
     # PCA projection: the top two principal axes of the centred vectors (up to sign).
-    proj = np.array([[p["x"], p["y"]] for p in sorted(r["projection"]["points"], key=lambda p: paths.index(p["path"]))])
+    proj = np.array(
+        [[p["x"], p["y"]] for p in sorted(r["projection"]["points"], key=lambda p: paths.index(p["path"]))]
+    )
     _, _, vt = np.linalg.svd(x - x.mean(0), full_matrices=False)
     want = (x - x.mean(0)) @ vt[:2].T
     for axis in range(2):
-        assert min(np.abs(proj[:, axis] - want[:, axis]).max(), np.abs(proj[:, axis] + want[:, axis]).max()) < 1e-4
-    assert {p["folder"] for p in r["projection"]["points"]} == {"astronomy", "cooking", "football", "computing", "misc"}
+        assert (
+            min(np.abs(proj[:, axis] - want[:, axis]).max(), np.abs(proj[:, axis] + want[:, axis]).max())
+            < 1e-4
+        )
+    assert {p["folder"] for p in r["projection"]["points"]} == {
+        "astronomy",
+        "cooking",
+        "football",
+        "computing",
+        "misc",
+    }
 
 
 def test_raw_norms_are_kept_before_normalisation(labelled):
@@ -164,11 +200,21 @@ def test_sampled_knn_figures_estimate_the_full_ones(tmp_path):
     full = vector_stats(explorer, "synthetic", StatsOptions(knn_sample=None))
     part = vector_stats(explorer, "synthetic", StatsOptions(knn_sample=1000))
     assert "knn" not in full["sampled"] and full["hubness"]["antihub_share"] is not None
-    for key in ("knn", "hubness", "duplicates", "outliers", "intrinsic_dimension", "pairwise_cosine", "projection"):
+    for key in (
+        "knn",
+        "hubness",
+        "duplicates",
+        "outliers",
+        "intrinsic_dimension",
+        "pairwise_cosine",
+        "projection",
+    ):
         assert part["sampled"][key]["of"] == 3000
     assert part["sampled"]["knn"]["n"] == 1000 and len(part["projection"]["points"]) == 2000
     assert part["hubness"]["skewness"] == pytest.approx(full["hubness"]["skewness"], abs=0.25)
-    assert part["intrinsic_dimension"]["value"] == pytest.approx(full["intrinsic_dimension"]["value"], rel=0.1)
+    assert part["intrinsic_dimension"]["value"] == pytest.approx(
+        full["intrinsic_dimension"]["value"], rel=0.1
+    )
     assert part["knn"]["distance"]["mean"] == pytest.approx(full["knn"]["distance"]["mean"], rel=0.05)
     # Linear-time figures never sample.
     assert part["anisotropy"] == full["anisotropy"] and part["per_dim"] == full["per_dim"]
@@ -198,19 +244,37 @@ def test_canvas_picks_points():
 
 # ---- the command ----------------------------------------------------------------------------------------
 
+
 def test_cli_stats_json_and_errors(labelled):
     root, _ = labelled
-    out = subprocess.run([sys.executable, "-m", "vexplore.engine.cli", "stats", str(root), "--model", "minilm",
-                          "--json", "-k", "5"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vexplore",
+            "stats",
+            str(root),
+            "--model",
+            "minilm",
+            "--json",
+            "-k",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert len(out.stdout.strip().splitlines()) == 1
     r = json.loads(out.stdout)
-    assert TOP_KEYS <= set(r) and (r["count"], r["dim"], r["knn"]["k"]) == (26, 384, 5)
+    assert set(r) >= TOP_KEYS and (r["count"], r["dim"], r["knn"]["k"]) == (26, 384, 5)
 
     runner = CliRunner()
     plain = runner.invoke(main, ["stats", str(root), "--model", "minilm"])
     assert plain.exit_code == 0 and "near-duplicates" in plain.output and "projection (pca)" in plain.output
-    failures = [(["stats", str(root), "--model", "nope"], "not indexed here"),
-                (["stats", str(root / "missing")], "no such folder")]
+    failures = [
+        (["stats", str(root), "--model", "nope"], "not indexed here"),
+        (["stats", str(root / "missing")], "no such folder"),
+    ]
     if not umap_available():
         failures.append((["stats", str(root), "--projection", "umap"], "umap-learn"))
     for args, message in failures:

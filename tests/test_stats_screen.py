@@ -13,16 +13,15 @@ import pytest
 from rich.console import Console
 from textual.app import App
 from textual.widgets import DataTable, Sparkline, Static, TabbedContent
+
+from tests import stats_corpus
 from vexplore.engine.query_process import QueryProcess
 from vexplore.engine.store import find_store_dir
 from vexplore.tui.screens.compare import CompareScreen
 from vexplore.tui.screens.projection import ProjectionView
 from vexplore.tui.screens.stats import StatsScreen
 
-from tests import stats_corpus
-
 pytestmark = pytest.mark.slow
-
 
 
 class Host(App):
@@ -70,7 +69,9 @@ def test_stats_screen_shows_histograms_projection_and_duplicates(labelled, queri
     asyncio.run(_stats_screen_shows_histograms_projection_and_duplicates(*labelled, queries))
 
 
-async def _stats_screen_shows_histograms_projection_and_duplicates(root: Path, tiny: str, queries: QueryProcess) -> None:
+async def _stats_screen_shows_histograms_projection_and_duplicates(
+    root: Path, tiny: str, queries: QueryProcess
+) -> None:
     screen = StatsScreen(queries, "minilm")
     async with shown(screen) as (app, pilot):
         assert screen.report is not None and screen.report["count"] == 26
@@ -108,7 +109,9 @@ def test_stats_screen_row_opens_file_and_escape_returns_none(labelled, queries):
     asyncio.run(_stats_screen_row_opens_file_and_escape_returns_none(*labelled, queries))
 
 
-async def _stats_screen_row_opens_file_and_escape_returns_none(root: Path, tiny: str, queries: QueryProcess) -> None:
+async def _stats_screen_row_opens_file_and_escape_returns_none(
+    root: Path, tiny: str, queries: QueryProcess
+) -> None:
     screen = StatsScreen(queries, "minilm")
     async with shown(screen) as (app, pilot):
         screen.query_one(TabbedContent).active = "tab-outliers"
@@ -126,11 +129,13 @@ async def _stats_screen_row_opens_file_and_escape_returns_none(root: Path, tiny:
     assert app.results == [None]
 
 
-def test_compare_screen_ranks_minilm_and_shows_both_neighbour_lists(labelled, queries):
-    asyncio.run(_compare_screen_ranks_minilm_and_shows_both_neighbour_lists(*labelled, queries))
+def test_compare_screen_ranks_minilm_and_shows_both_neighbor_lists(labelled, queries):
+    asyncio.run(_compare_screen_ranks_minilm_and_shows_both_neighbor_lists(*labelled, queries))
 
 
-async def _compare_screen_ranks_minilm_and_shows_both_neighbour_lists(root: Path, tiny: str, queries: QueryProcess) -> None:
+async def _compare_screen_ranks_minilm_and_shows_both_neighbor_lists(
+    root: Path, tiny: str, queries: QueryProcess
+) -> None:
     screen = CompareScreen(queries, "minilm", tiny, k=5)
     async with shown(screen, (140, 44)) as (app, pilot):
         summary = _text(screen.query_one("#summary", Static))

@@ -10,11 +10,22 @@ import sys
 import textwrap
 
 import numpy as np
+
 from vexplore.engine.store import Store
 from vexplore.engine.table import KINDS
 
-NAMES = ["Zebra.txt", "alpha/b.png", "alpha/a.wav", "émile/été.txt", "日本/猫.jpg", "beta/clip.mp4",
-         "beta/Clip2.MP4", "a b/c d.md", "UPPER/README.TXT", "z/última.flac"]
+NAMES = [
+    "Zebra.txt",
+    "alpha/b.png",
+    "alpha/a.wav",
+    "émile/été.txt",
+    "日本/猫.jpg",
+    "beta/clip.mp4",
+    "beta/Clip2.MP4",
+    "a b/c d.md",
+    "UPPER/README.TXT",
+    "z/última.flac",
+]
 
 
 def make_catalog(tmp_path, n_extra=300):
@@ -22,14 +33,26 @@ def make_catalog(tmp_path, n_extra=300):
     root.mkdir()
     store = Store(root, tmp_path / "store", create=True)
     rng = random.Random(3)
-    rows = [(p, ("text", "image", "audio", "text", "image", "video", "video", "text", "text", "audio")[i],
-             rng.randrange(10**6), rng.randrange(10**18)) for i, p in enumerate(NAMES)]
-    rows += [(f"d{rng.randrange(50):02d}/f{i:05d}.{ext}", mod, rng.randrange(10**6), rng.randrange(10**18))
-             for i in range(n_extra) for ext, mod in [rng.choice([("txt", "text"), ("jpg", "image"), ("ogg", "audio")])]]
+    rows = [
+        (
+            p,
+            ("text", "image", "audio", "text", "image", "video", "video", "text", "text", "audio")[i],
+            rng.randrange(10**6),
+            rng.randrange(10**18),
+        )
+        for i, p in enumerate(NAMES)
+    ]
+    rows += [
+        (f"d{rng.randrange(50):02d}/f{i:05d}.{ext}", mod, rng.randrange(10**6), rng.randrange(10**18))
+        for i in range(n_extra)
+        for ext, mod in [rng.choice([("txt", "text"), ("jpg", "image"), ("ogg", "audio")])]
+    ]
     rng.shuffle(rows)  # ids in another order than paths
     with store.db:
-        store.db.executemany("INSERT INTO files(path, raw, modality, size, mtime_ns) VALUES (?,?,?,?,?)",
-                             [(p, p.encode(), m, s, t) for p, m, s, t in rows])
+        store.db.executemany(
+            "INSERT INTO files(path, raw, modality, size, mtime_ns) VALUES (?,?,?,?,?)",
+            [(p, p.encode(), m, s, t) for p, m, s, t in rows],
+        )
     return store
 
 
@@ -96,20 +119,25 @@ def test_file_states_come_as_arrays(tmp_path):
     results += [{"file": f, "error": "cannot decode"} for f in bad]
     store.commit_batch(model, results)
     ids, marks = store.file_states()
-    assert dict(zip(ids.tolist(), marks.tolist())) == {**{f.id: 1 for f in good}, **{f.id: -1 for f in bad}}
+    assert dict(zip(ids.tolist(), marks.tolist(), strict=False)) == {**{f.id: 1 for f in good}, **{f.id: -1 for f in bad}}
     table = store.file_table()
     laid = table.marks(ids, marks)
     assert [int(laid[table.position(f.path)]) for f in files[:10]] == [1] * 5 + [-1] * 3 + [0] * 2
 
     # A second model: a file counts as embedded when any model has its vector, failed when all failed.
     other = store.ensure_model("m2", "text", "test", ("text",), 4, False, {})
-    store.commit_batch(other, [{"file": bad[0], "vector": np.ones(4, np.float32) / 2, "norm": 1.0},
-                               {"file": bad[1], "error": "too long"},
-                               {"file": good[0], "error": "too long"},
-                               {"file": files[9], "error": "too long"}])
+    store.commit_batch(
+        other,
+        [
+            {"file": bad[0], "vector": np.ones(4, np.float32) / 2, "norm": 1.0},
+            {"file": bad[1], "error": "too long"},
+            {"file": good[0], "error": "too long"},
+            {"file": files[9], "error": "too long"},
+        ],
+    )
     ids, marks = store.file_states()
     want = {**{f.id: 1 for f in good}, bad[0].id: 1, bad[1].id: -1, bad[2].id: -1, files[9].id: -1}
-    assert sorted(ids.tolist()) == ids.tolist() and dict(zip(ids.tolist(), marks.tolist())) == want
+    assert sorted(ids.tolist()) == ids.tolist() and dict(zip(ids.tolist(), marks.tolist(), strict=False)) == want
 
 
 def test_a_million_rows_cost_about_a_hundred_megabytes(tmp_path):
@@ -117,7 +145,7 @@ def test_a_million_rows_cost_about_a_hundred_megabytes(tmp_path):
     script = textwrap.dedent(f"""
         import sqlite3, sys
         from vexplore.engine.table import FileTable
-        db = sqlite3.connect({str(tmp_path / 'big.sqlite')!r})
+        db = sqlite3.connect({str(tmp_path / "big.sqlite")!r})
         db.execute("CREATE TABLE files (id INTEGER PRIMARY KEY, path TEXT UNIQUE, modality TEXT, size INT, mtime_ns INT)")
         db.executemany("INSERT INTO files VALUES (?,?,?,?,?)",
                        ((i, f"d{{i % 997:04d}}/file{{i:07d}}.txt", "text", i * 7, 1_700_000_000_000_000_000 + i)
@@ -143,8 +171,10 @@ def test_matching_on_lower_case_names_shares_the_buffer(tmp_path):
     store = Store(tmp_path / "root", tmp_path / "store", create=True)
     paths = ["a/cat.txt", "b/caterpillar.txt", "c/dog.txt", "été/chat.txt"]
     with store.db:
-        store.db.executemany("INSERT INTO files(path, raw, modality, size, mtime_ns) VALUES (?,?,?,?,?)",
-                             [(p, p.encode(), "text", 1, 1) for p in paths])
+        store.db.executemany(
+            "INSERT INTO files(path, raw, modality, size, mtime_ns) VALUES (?,?,?,?,?)",
+            [(p, p.encode(), "text", 1, 1) for p in paths],
+        )
     table = store.file_table()
     rows = table.order("name")
     assert table.paths(table.matching(rows, ["CAT"])) == ["a/cat.txt", "b/caterpillar.txt"]

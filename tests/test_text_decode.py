@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from vexplore.engine.decode.text import MAX_BYTES, read_text
+from vexplore.engine.decode.text import read_text
 from vexplore.engine.models.base import DecodeError
 from vexplore.engine.store import find_store_dir
 
@@ -41,10 +41,14 @@ def test_encodings_and_markup(tmp_path):
     assert read_text(tmp_path / "u16.txt")[0] == "héllo wörld"
     (tmp_path / "bom.md").write_bytes(codecs.BOM_UTF8 + b"# Title")
     assert read_text(tmp_path / "bom.md")[0] == "# Title"
-    (tmp_path / "latin.txt").write_bytes("a caf\xe9 in a long enough sentence of plain words".encode("latin-1"))
+    (tmp_path / "latin.txt").write_bytes(
+        "a caf\xe9 in a long enough sentence of plain words".encode("latin-1")
+    )
     assert read_text(tmp_path / "latin.txt")[0].startswith("a caf\ufffd")
-    (tmp_path / "page.html").write_text("<html><head><style>p{}</style><script>x=1</script></head>"
-                                        "<body><h1>Rockets</h1><p>fly &amp; land</p></body></html>")
+    (tmp_path / "page.html").write_text(
+        "<html><head><style>p{}</style><script>x=1</script></head>"
+        "<body><h1>Rockets</h1><p>fly &amp; land</p></body></html>"
+    )
     assert read_text(tmp_path / "page.html")[0] == "Rockets\nfly & land"
     nb = {"cells": [{"cell_type": "code", "source": ["import numpy\n", "x = 1"]}]}
     (tmp_path / "n.ipynb").write_text(json.dumps(nb))

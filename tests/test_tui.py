@@ -1,18 +1,18 @@
-"""The explorer driven by Textual's Pilot over a real store: open, select, neighbours, jump, back/forward,
+"""The explorer driven by Textual's Pilot over a real store: open, select, neighbors, jump, back/forward,
 search (loading the real query model), filters, previews, errors, and file data shown literally."""
 
 from __future__ import annotations
 
 import pytest
 from rich.text import Text
+
+from tests.tui_corpus import BROKEN, MODEL, TEXTS, build_corpus, screen_text, text_of, wait_for
 from vexplore.tui import graphics
 from vexplore.tui.app import VexploreApp
 from vexplore.tui.screens.browse import BrowseScreen
 from vexplore.tui.screens.errors import ErrorsScreen
 from vexplore.tui.screens.help import HelpScreen
-from vexplore.tui.widgets.neighbours import NeighbourList
-
-from tests.tui_corpus import BROKEN, MODEL, TEXTS, build_corpus, screen_text, text_of, wait_for
+from vexplore.tui.widgets.neighbors import NeighborList
 
 pytestmark = pytest.mark.anyio
 MARKUP_NAME = "[bold red]x[/].txt"
@@ -40,19 +40,26 @@ def browse(app) -> BrowseScreen:
 
 
 async def select(pilot, path: str, needle: str | None = None) -> BrowseScreen:
-    """Type the file's name (or needle) in the filter and wait for its neighbours and preview."""
+    """Type the file's name (or needle) in the filter and wait for its neighbors and preview."""
     screen = browse(pilot.app)
     await pilot.press("f")
     filt = screen.query_one("#filter")
     filt.value = needle or path
     await pilot.press("enter")
-    await wait_for(pilot, lambda: screen.current == path and screen.neighbours.hits
-                   and screen.neighbours.mode == "neighbours" and screen.preview.shown_path == path,
-                   what=f"neighbours of {path!r}")
+    await wait_for(
+        pilot,
+        lambda: (
+            screen.current == path
+            and screen.neighbors.hits
+            and screen.neighbors.mode == "neighbors"
+            and screen.preview.shown_path == path
+        ),
+        what=f"neighbors of {path!r}",
+    )
     return screen
 
 
-async def test_open_shows_files_and_neighbours(corpus):
+async def test_open_shows_files_and_neighbors(corpus):
     app = make_app(corpus)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = browse(app)
@@ -61,29 +68,36 @@ async def test_open_shows_files_and_neighbours(corpus):
         assert "space/orbit.txt" in paths and "media/sunset.png" in paths and BROKEN in paths
         assert paths == sorted(paths)
         first = screen.files.current.path
-        await wait_for(pilot, lambda: screen.neighbours.hits, what="neighbours of the first file")
-        hits = screen.neighbours.hits
+        await wait_for(pilot, lambda: screen.neighbors.hits, what="neighbors of the first file")
+        hits = screen.neighbors.hits
         assert first not in [h.path for h in hits]
         scores = [h.score for h in hits]
         assert scores == sorted(scores, reverse=True)
 
 
-async def test_neighbours_jump_back_forward(corpus):
+async def test_neighbors_jump_back_forward(corpus):
     app = make_app(corpus)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await select(pilot, "space/orbit.txt")
-        top = [h.path for h in screen.neighbours.hits[:2]]
+        top = [h.path for h in screen.neighbors.hits[:2]]
         assert set(top) <= {"space/planets.md", "space/telescope.txt"}, top  # real semantics, not order
-        # Enter on the file goes to its neighbours; Enter on a neighbour jumps to it.
+        # Enter on the file goes to its neighbors; Enter on a neighbor jumps to it.
         await pilot.press("escape")
         await pilot.press("enter")
-        assert isinstance(app.focused, NeighbourList)
-        target = screen.neighbours.hits[0].path
+        assert isinstance(app.focused, NeighborList)
+        target = screen.neighbors.hits[0].path
         await pilot.press("enter")
-        await wait_for(pilot, lambda: screen.current == target and screen.neighbours.hits
-                       and all(h.path != target for h in screen.neighbours.hits), what="the jump")
+        await wait_for(
+            pilot,
+            lambda: (
+                screen.current == target
+                and screen.neighbors.hits
+                and all(h.path != target for h in screen.neighbors.hits)
+            ),
+            what="the jump",
+        )
         assert screen.files.current.path == target
-        assert "space/orbit.txt" in [h.path for h in screen.neighbours.hits]
+        assert "space/orbit.txt" in [h.path for h in screen.neighbors.hits]
         await pilot.press("left_square_bracket")
         await wait_for(pilot, lambda: screen.current == "space/orbit.txt", what="back")
         assert screen.files.current.path == "space/orbit.txt"
@@ -95,40 +109,49 @@ async def test_k_is_adjustable(corpus):
     app = make_app(corpus)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await select(pilot, "kitchen/soup.txt")
-        assert len(screen.neighbours.hits) == 10
+        assert len(screen.neighbors.hits) == 10
         await pilot.press("minus")
-        await wait_for(pilot, lambda: len(screen.neighbours.hits) == 5, what="k=5")
+        await wait_for(pilot, lambda: len(screen.neighbors.hits) == 5, what="k=5")
         await pilot.press("minus", "minus", "minus")
-        await wait_for(pilot, lambda: len(screen.neighbours.hits) == 1, what="k=1")
+        await wait_for(pilot, lambda: len(screen.neighbors.hits) == 1, what="k=1")
         assert screen.k == 1
         await pilot.press("plus", "plus", "plus", "plus", "plus")
         embedded_text = 11  # every text file but the broken one, minus the file itself
-        await wait_for(pilot, lambda: len(screen.neighbours.hits) == embedded_text - 1, what="k=50")
+        await wait_for(pilot, lambda: len(screen.neighbors.hits) == embedded_text - 1, what="k=50")
 
 
 async def test_search_loads_model_then_finds(corpus):
     app = make_app(corpus)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = browse(app)
-        await wait_for(pilot, lambda: screen.neighbours.hits, what="first neighbours")
+        await wait_for(pilot, lambda: screen.neighbors.hits, what="first neighbors")
         shown: list[str] = []  # every message the pane showed, in order
-        show_message = screen.neighbours.show_message
-        screen.neighbours.show_message = lambda msg, **kw: (shown.append(str(msg)), show_message(msg, **kw))[1]
+        show_message = screen.neighbors.show_message
+        screen.neighbors.show_message = lambda msg, **kw: (shown.append(str(msg)), show_message(msg, **kw))[
+            1
+        ]
         await pilot.press("slash")
         for ch in "baking bread in the oven":
             await pilot.press(ch if ch != " " else "space")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: screen.neighbours.mode == "search" and screen.neighbours.hits,
-                       timeout=60, what="search results")
+        await wait_for(
+            pilot,
+            lambda: screen.neighbors.mode == "search" and screen.neighbors.hits,
+            timeout=60,
+            what="search results",
+        )
         assert shown and shown[0] == f"loading model {MODEL} for text queries (first search only)…", shown
         assert MODEL in app.reader.loaded_models
-        assert screen.neighbours.hits[0].path in ("kitchen/bread.txt", "kitchen/cake.md")
-        assert "baking bread" in screen.neighbours.status
+        assert screen.neighbors.hits[0].path in ("kitchen/bread.txt", "kitchen/cake.md")
+        assert "baking bread" in screen.neighbors.status
         # A second search reuses the loaded model, and Enter jumps to a result.
-        target = screen.neighbours.hits[0].path
+        target = screen.neighbors.hits[0].path
         await pilot.press("enter")
-        await wait_for(pilot, lambda: screen.current == target and screen.neighbours.mode == "neighbours",
-                       what="jump from a search result")
+        await wait_for(
+            pilot,
+            lambda: screen.current == target and screen.neighbors.mode == "neighbors",
+            what="jump from a search result",
+        )
 
 
 async def test_filter_kind_and_sort(corpus):
@@ -148,7 +171,11 @@ async def test_filter_kind_and_sort(corpus):
         assert kinds[-1] == "mp4"
         await pilot.press("f")
         await pilot.press("k", "i", "t")
-        assert set(screen.files.visible_paths()) == {"kitchen/bread.txt", "kitchen/soup.txt", "kitchen/cake.md"}
+        assert set(screen.files.visible_paths()) == {
+            "kitchen/bread.txt",
+            "kitchen/soup.txt",
+            "kitchen/cake.md",
+        }
 
 
 async def test_file_names_and_contents_are_literal(corpus):
@@ -161,7 +188,7 @@ async def test_file_names_and_contents_are_literal(corpus):
         assert "[link=http://e.vil]a link[/link]" in shown
         assert "\\x1b[31mred.txt" in shown  # the escape in a name is shown, never sent
         assert "\x1b" not in shown
-        # The file whose name is an escape sequence: its list row, preview title and neighbours.
+        # The file whose name is an escape sequence: its list row, preview title and neighbors.
         await select(pilot, ESCAPE_NAME, needle="[31mred")  # a typed filter holds no ESC; a substring does
         lines = [screen.files.render_line(y).text for y in range(screen.files.size.height)]
         assert any("\\x1b[31mred.txt" in line for line in lines)
@@ -187,7 +214,7 @@ async def test_previews(corpus):
         await show("media/sunset.png", ".preview-picture")
         facts = text_of(screen.preview.query_one(".preview-facts"))
         assert "96×64" in facts and "PNG" in facts
-        assert "no indexed model handles image files" in screen.neighbours.status
+        assert "no indexed model handles image files" in screen.neighbors.status
 
         await show("media/tone.wav", ".preview-wave")
         assert not screen.preview.query_one(".preview-picture").display  # parts of the last file are hidden
@@ -208,7 +235,10 @@ async def test_errors_view_lists_failures(corpus):
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, ErrorsScreen), what="the errors view")
         table = app.screen.query_one("#errors-table")
-        rows = [[c.plain if isinstance(c, Text) else str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        rows = [
+            [c.plain if isinstance(c, Text) else str(c) for c in table.get_row_at(i)]
+            for i in range(table.row_count)
+        ]
         assert rows == [[BROKEN, MODEL, "binary content (NUL bytes) in a text file"]]
         await pilot.press("escape")
         assert isinstance(app.screen, BrowseScreen)
@@ -223,13 +253,21 @@ async def test_help_palette_model_switch_and_later_screens(corpus):
     app = make_app(corpus)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = browse(app)
-        await wait_for(pilot, lambda: screen.neighbours.hits, what="neighbours")
+        await wait_for(pilot, lambda: screen.neighbors.hits, what="neighbors")
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
         assert isinstance(app.screen, BrowseScreen)
         commands = {c.title for c in app.get_system_commands(app.screen)}
-        assert {"Search", "Switch model", "Errors", "Statistics", "Compare models", "Back", "Help"} <= commands
+        assert {
+            "Search",
+            "Switch model",
+            "Errors",
+            "Statistics",
+            "Compare models",
+            "Back",
+            "Help",
+        } <= commands
         await pilot.press("M")
         await pilot.pause()
         await pilot.press("down", "enter")  # the first option is auto, then minilm
@@ -248,16 +286,19 @@ async def test_help_palette_model_switch_and_later_screens(corpus):
 
 
 async def test_cursor_moves_fast_without_queueing(corpus):
-    """Holding the down key: every stop gets its own neighbours, stale requests are dropped."""
+    """Holding the down key: every stop gets its own neighbors, stale requests are dropped."""
     app = make_app(corpus)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = browse(app)
-        await wait_for(pilot, lambda: screen.neighbours.hits, what="neighbours")
+        await wait_for(pilot, lambda: screen.neighbors.hits, what="neighbors")
         for _ in range(6):
             await pilot.press("down")
         last = screen.files.current.path
-        await wait_for(pilot, lambda: screen.current == last and (screen.neighbours.hits or screen.neighbours.mode),
-                       what="the last file")
+        await wait_for(
+            pilot,
+            lambda: screen.current == last and (screen.neighbors.hits or screen.neighbors.mode),
+            what="the last file",
+        )
         await app.workers.wait_for_complete()
         assert screen.current == last
         assert screen.history.current == last and not screen.history.can_back  # list moves replace
@@ -282,21 +323,25 @@ async def test_search_asks_every_model_with_a_text_tower(tmp_path):
     app = make_app(root)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = browse(app)
-        await wait_for(pilot, lambda: screen.neighbours.hits, what="neighbours")
+        await wait_for(pilot, lambda: screen.neighbors.hits, what="neighbors")
         await pilot.press("slash", *"fresh bread", "enter")
-        await wait_for(pilot, lambda: screen.neighbours.mode == "search" and screen.neighbours.hits, timeout=60,
-                       what="search results")
-        options = screen.neighbours.list.options
+        await wait_for(
+            pilot,
+            lambda: screen.neighbors.mode == "search" and screen.neighbors.hits,
+            timeout=60,
+            what="search results",
+        )
+        options = screen.neighbors.list.options
         headings = [str(o.prompt) for o in options if o.disabled]
         assert headings == [f"── {MODEL} · text ", f"── {second.resolve()} · text "]
-        paths = [h.path for h in screen.neighbours.hits]
+        paths = [h.path for h in screen.neighbors.hits]
         assert len(paths) == 6 and paths[:3] == paths[3:]  # the same weights: the same answer twice
         assert paths[0] == "kitchen/bread.txt"
         assert app.reader.loaded_models == {MODEL, str(second.resolve())}
 
 
 async def test_damaged_index_is_rebuilt_and_said(corpus, tmp_path):
-    """An index file damaged on disk: neighbours still come (rebuilt from the stored vectors, in memory:
+    """An index file damaged on disk: neighbors still come (rebuilt from the stored vectors, in memory:
     the UI never writes) and a notification says what happened."""
     import shutil
 
@@ -309,7 +354,7 @@ async def test_damaged_index_is_rebuilt_and_said(corpus, tmp_path):
     app = make_app(root)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await select(pilot, "space/orbit.txt")
-        assert {h.path for h in screen.neighbours.hits[:2]} == {"space/planets.md", "space/telescope.txt"}
+        assert {h.path for h in screen.neighbors.hits[:2]} == {"space/planets.md", "space/telescope.txt"}
         notes = [n.message for n in app._notifications]
         assert any("rebuilt from the stored vectors" in n and MODEL in n for n in notes), notes
     assert index_file.read_bytes() == bytes(data)  # read-only: the explorer leaves repairs to the indexer

@@ -5,11 +5,11 @@ changed one with `pytest --snapshot-update` and look at the SVG before committin
 from __future__ import annotations
 
 import pytest
+
+from tests.tui_corpus import build_corpus, wait_for, write_texts
 from vexplore.tui import graphics
 from vexplore.tui.app import VexploreApp
 from vexplore.tui.indexer import ModelProgress, RunState
-
-from tests.tui_corpus import build_corpus, wait_for, write_texts
 
 
 @pytest.fixture(scope="module")
@@ -36,15 +36,22 @@ def guarded(run_before):
 
 
 def at(path: str):
-    """run_before: put the cursor on path with the arrow keys, wait for its preview and neighbours."""
+    """run_before: put the cursor on path with the arrow keys, wait for its preview and neighbors."""
 
     async def go(pilot):
         screen = pilot.app.screen
         await wait_for(pilot, lambda: screen.query("#files") and screen.files.total > 0, what="files")
         for _ in range(screen.files.visible_paths().index(path)):
             await pilot.press("down")
-        await wait_for(pilot, lambda: screen.current == path and screen.preview.shown_path == path
-                       and (screen.neighbours.hits or screen.neighbours.mode == "neighbours"), what=path)
+        await wait_for(
+            pilot,
+            lambda: (
+                screen.current == path
+                and screen.preview.shown_path == path
+                and (screen.neighbors.hits or screen.neighbors.mode == "neighbors")
+            ),
+            what=path,
+        )
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
 
@@ -72,8 +79,12 @@ def test_search_results_80x24(corpus, snap_compare):
         await at("space/orbit.txt")(pilot)
         await pilot.press("slash", *"cooking", "enter")
         screen = pilot.app.screen
-        await wait_for(pilot, lambda: screen.neighbours.mode == "search" and screen.neighbours.hits, timeout=60,
-                       what="search results")
+        await wait_for(
+            pilot,
+            lambda: screen.neighbors.mode == "search" and screen.neighbors.hits,
+            timeout=60,
+            what="search results",
+        )
         await pilot.pause()
 
     assert snap_compare(app_for(corpus), terminal_size=(80, 24), run_before=guarded(search))
@@ -99,8 +110,17 @@ def test_indexing_panel_80x24(corpus, snap_compare):
     async def running(pilot):
         await at("space/orbit.txt")(pilot)
         state = RunState(phase="embedding", message="embedding with minilm", files=15)
-        state.models["minilm"] = ModelProgress("minilm", device="cpu", todo=300, done=120, failed=2, rate=41.5,
-                                               eta=4.3, current="kitchen/bread.txt", state="embedding")
+        state.models["minilm"] = ModelProgress(
+            "minilm",
+            device="cpu",
+            todo=300,
+            done=120,
+            failed=2,
+            rate=41.5,
+            eta=4.3,
+            current="kitchen/bread.txt",
+            state="embedding",
+        )
         state.errors = [("a.txt", "minilm", "empty text"), ("b.txt", "minilm", "empty text")]
         pilot.app.screen.show_run(state)
         await pilot.pause()
@@ -121,11 +141,16 @@ def test_start_80x24(tmp_path, monkeypatch, snap_compare):
     async def ready(pilot):
         def chosen() -> bool:
             screen = pilot.app.screen
-            return bool(screen.query("#model-text") and not screen.query_one("#model-text").is_blank()
-                        and str(screen.query_one("#model-notes").content))
+            return bool(
+                screen.query("#model-text")
+                and not screen.query_one("#model-text").is_blank()
+                and str(screen.query_one("#model-notes").content)
+            )
 
         await wait_for(pilot, chosen, timeout=60, what="the model choice")
         await pilot.pause()  # (no wait for all workers: the directory tree keeps a loader worker running)
 
     graphics.prepare(True)
-    assert snap_compare(VexploreApp(root, root / ".vexplore"), terminal_size=(80, 24), run_before=guarded(ready))
+    assert snap_compare(
+        VexploreApp(root, root / ".vexplore"), terminal_size=(80, 24), run_before=guarded(ready)
+    )

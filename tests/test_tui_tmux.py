@@ -1,4 +1,4 @@
-"""The real `vexplore` console script in a real terminal (tmux): it starts, lists files, shows neighbours,
+"""The real `vexplore` console script in a real terminal (tmux): it starts, lists files, shows neighbors,
 follows the keyboard, shows hostile names literally, and quits cleanly. tmux comes from `make system-deps`."""
 
 from __future__ import annotations
@@ -32,15 +32,25 @@ def test_vexplore_in_tmux(corpus, tmp_path):
     command = f"{exe} {corpus}; echo $? > {done}"
     tmux = Tmux(f"vexplore-test-{os.getpid()}")
     env = {"HF_HUB_OFFLINE": "1", "TERM": "xterm-256color"}
-    tmux.run("new-session", "-d", "-s", "ui", "-x", str(WIDTH), "-y", str(HEIGHT),
-             *[a for k, v in env.items() for a in ("-e", f"{k}={v}")], command)
+    tmux.run(
+        "new-session",
+        "-d",
+        "-s",
+        "ui",
+        "-x",
+        str(WIDTH),
+        "-y",
+        str(HEIGHT),
+        *[a for k, v in env.items() for a in ("-e", f"{k}={v}")],
+        command,
+    )
     try:
         # It starts, lists the files (the first is the one whose name is an escape sequence: shown, not run).
         text = tmux.wait_for("Files 15/15", "near ", "space/orbit.txt", "/ Search")
         assert "\\x1b[31mred.txt" in text
         assert "[bold red]x[/].txt" in text
         assert len(text.splitlines()) == HEIGHT and max(len(line) for line in text.splitlines()) <= WIDTH
-        # The keyboard moves the cursor; the neighbours follow.
+        # The keyboard moves the cursor; the neighbors follow.
         # Keys at a person's pace: a key that moves the focus has to land before the next one is typed,
         # and ESC followed at once by a letter reads as alt+letter in any terminal.
         tmux.keys("/")
@@ -53,7 +63,7 @@ def test_vexplore_in_tmux(corpus, tmp_path):
         tmux.keys("-l", "orbit")
         tmux.keys("Enter")
         text = tmux.wait_for("near space/orbit.txt", "space/telescope.txt", "The rocket launched")
-        tmux.keys("Enter")  # to the neighbours...
+        tmux.keys("Enter")  # to the neighbors...
         time.sleep(0.3)
         tmux.keys("Enter")  # ...and jump to the nearest one
         text = tmux.wait_for("near space/telescope.txt")

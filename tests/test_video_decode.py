@@ -8,6 +8,7 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
+
 from vexplore.engine.decode import video
 from vexplore.engine.decode.video import probe, sample_frames
 from vexplore.engine.models.base import DecodeError
@@ -27,9 +28,18 @@ def test_frames_are_uniform_and_in_order(tmp_path):
     # frame k of 100 has red 255*k/99; sample i sits at (i + 0.5) / 8 of the video
     expected = [255 * ((i + 0.5) * 100 / 8) / 99 for i in range(8)]
     assert reds == sorted(reds)
-    assert max(abs(r - e) for r, e in zip(reds, expected)) < 8
-    assert meta == {"duration": 4.0, "fps": 25.0, "width": 160, "height": 120, "frames": 100,
-                    "has_audio": True, "codec": "h264", "audio_codec": "aac", "sampled": 8}
+    assert max(abs(r - e) for r, e in zip(reds, expected, strict=False)) < 8
+    assert meta == {
+        "duration": 4.0,
+        "fps": 25.0,
+        "width": 160,
+        "height": 120,
+        "frames": 100,
+        "has_audio": True,
+        "codec": "h264",
+        "audio_codec": "aac",
+        "sampled": 8,
+    }
     thumbnail = Image.open(io.BytesIO(thumb))
     assert thumbnail.format == "JPEG"
     assert abs(_red(thumbnail) - reds[4]) < 8  # the sampled frame nearest the middle
@@ -78,8 +88,14 @@ def test_long_video_is_not_decoded_whole(tmp_path, monkeypatch):
     ("make", "reason"),
     [
         (lambda d: (d / "empty.mp4").write_bytes(b"") and None or d / "empty.mp4", "empty file"),
-        (lambda d: (d / "notes.mkv").write_text("just text\n" * 100) and d / "notes.mkv", "not a readable video"),
-        (lambda d: write_av_audio(d / "sound.mp4", np.zeros(16000, np.float32), 16000, "aac"), "no video stream"),
+        (
+            lambda d: (d / "notes.mkv").write_text("just text\n" * 100) and d / "notes.mkv",
+            "not a readable video",
+        ),
+        (
+            lambda d: write_av_audio(d / "sound.mp4", np.zeros(16000, np.float32), 16000, "aac"),
+            "no video stream",
+        ),
     ],
 )
 def test_broken_videos_give_a_reason(tmp_path, make, reason):

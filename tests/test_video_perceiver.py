@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+
 from vexplore.engine.models import registry
 from vexplore.engine.models.base import DecodeError
 
@@ -35,7 +36,7 @@ def test_decode_gives_16_frames_and_the_middle_of_the_sound(perceiver, tmp_path)
     decoded = perceiver.decode(write_video(tmp_path / "clip.mp4", seconds=2.0), "video")
     (part,) = decoded.parts
     assert part["image"].shape == (16, 3, 32, 32) and part["image"].dtype == np.float32
-    assert 0.0 <= part["image"].min() and part["image"].max() <= 1.0
+    assert part["image"].min() >= 0.0 and part["image"].max() <= 1.0
     reds = part["image"][:, 0].mean(axis=(1, 2))
     assert np.all(np.diff(reds) >= -0.02) and reds[-1] - reds[0] > 0.7  # frames spread over the video
     assert part["audio"].shape == (1024, 1)
@@ -51,8 +52,10 @@ def test_silent_video_gets_silence(perceiver, tmp_path):
 def test_embed_is_the_mean_latent_with_labels(perceiver, tmp_path):
     import torch
 
-    parts = [perceiver.decode(write_video(tmp_path / f"v{i}.mp4", seconds=1.0, audio=i == 0), "video").parts[0]
-             for i in range(3)]
+    parts = [
+        perceiver.decode(write_video(tmp_path / f"v{i}.mp4", seconds=1.0, audio=i == 0), "video").parts[0]
+        for i in range(3)
+    ]
     out = perceiver.embed(parts)
     assert out.vectors.shape == (3, 32) and np.all(np.isfinite(out.vectors))
     assert len(out.labels) == 3 and len(out.labels[0]) == 5
@@ -62,7 +65,11 @@ def test_embed_is_the_mean_latent_with_labels(perceiver, tmp_path):
     inputs["label"] = torch.zeros((1, 5))
     with torch.inference_mode():
         sub = {"image": torch.arange(1), "audio": torch.arange(1), "label": None}
-        latents = perceiver.model.perceiver(inputs=inputs, subsampled_output_points=sub).last_hidden_state[0].numpy()
+        latents = (
+            perceiver.model.perceiver(inputs=inputs, subsampled_output_points=sub)
+            .last_hidden_state[0]
+            .numpy()
+        )
     np.testing.assert_allclose(out.vectors[0], latents.mean(axis=0), rtol=1e-4, atol=1e-5)
     perceiver.requested_batch = 1
     one_by_one = perceiver.embed(parts).vectors
@@ -82,13 +89,34 @@ def test_index_a_folder_with_the_perceiver(folder, tmp_path):
     write_video(data / "a.mp4", seconds=1.0)
     write_video(data / "b.mkv", seconds=1.5, audio=False)
     (data / "broken.mp4").write_bytes(b"")
-    run = subprocess.run([sys.executable, "-m", "vexplore.engine.cli", "index", str(data), "--model", str(folder),
-                          "--json", "--workers", "0"], capture_output=True, text=True, check=False, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vexplore",
+            "index",
+            str(data),
+            "--model",
+            str(folder),
+            "--json",
+            "--workers",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     summary = json.loads(run.stdout)
     assert summary["embedded"] == 2 and summary["failed"] == 1
     assert summary["errors"] == [{"path": "broken.mp4", "reason": "empty file (0 bytes)"}]
-    hits = subprocess.run([sys.executable, "-m", "vexplore.engine.cli", "neighbors", str(data), "a.mp4", "--json"],
-                          capture_output=True, text=True, check=False, timeout=120)
+    hits = subprocess.run(
+        [sys.executable, "-m", "vexplore", "neighbors", str(data), "a.mp4", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     assert hits.returncode == 0, hits.stderr[-2000:]
     assert [h["path"] for h in json.loads(hits.stdout)["neighbors"]] == ["b.mkv"]

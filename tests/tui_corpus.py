@@ -97,7 +97,13 @@ def screen_text(app) -> str:
 
     from rich.console import Console
 
-    console = Console(width=app.size.width, height=app.size.height, file=io.StringIO(), record=True,
-                      color_system="truecolor", legacy_windows=False)
+    console = Console(
+        width=app.size.width,
+        height=app.size.height,
+        file=io.StringIO(),
+        record=True,
+        color_system="truecolor",
+        legacy_windows=False,
+    )
     console.print(app.screen._compositor.render_update(full=True))
     return console.export_text(styles=False)

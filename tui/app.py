@@ -17,6 +17,7 @@ from typing import ClassVar
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+
 from vexplore.engine.errors import UserError
 from vexplore.engine.store import Store, StoreError, find_store_dir
 
@@ -25,7 +26,9 @@ from .indexer import IndexRun, RunState
 from .reader import Reader
 from .screens.browse import BrowseScreen
 
-FIRST_PAINT_ENV = "VEXPLORE_FIRST_PAINT"  # benchmarks: write the wall-clock time of the first paint here, exit
+FIRST_PAINT_ENV = (
+    "VEXPLORE_FIRST_PAINT"  # benchmarks: write the wall-clock time of the first paint here, exit
+)
 
 
 class VexploreApp(App):
@@ -39,12 +42,13 @@ class VexploreApp(App):
     def __init__(self, root: Path, store_dir: Path, index_args: tuple[str, ...] = (), backend=None) -> None:
         super().__init__()
         self.index_args = index_args  # extra `vexplore index` options (--device, --batch-size, ...)
-        self.backend = backend  # where neighbour queries go (None: the local hnswlib index; e.g. Milvus)
+        self.backend = backend  # where neighbor queries go (None: the local hnswlib index; e.g. Milvus)
         self.root = root
         self.store_dir = store_dir
         # Made before Textual starts, so the file list is read while Textual sets up the terminal.
-        self.reader: Reader | None = (Reader(root, store_dir, backend) if (store_dir / "catalog.sqlite").exists()
-                                      else None)
+        self.reader: Reader | None = (
+            Reader(root, store_dir, backend) if (store_dir / "catalog.sqlite").exists() else None
+        )
         self.browse: BrowseScreen | None = None
         self.model_name: str | None = None  # None: each file's own model
         self.index_run: IndexRun | None = None
@@ -81,7 +85,9 @@ class VexploreApp(App):
         if self._first_paint_file:
             self._paints[what] = time.time()
             if what == "all files":
-                heavy = sorted(m for m in sys.modules if m in ("torch", "transformers", "sentence_transformers"))
+                heavy = sorted(
+                    m for m in sys.modules if m in ("torch", "transformers", "sentence_transformers")
+                )
                 Path(self._first_paint_file).write_text(json.dumps({"times": self._paints, "heavy": heavy}))
                 self.exit()
 
@@ -179,7 +185,7 @@ class VexploreApp(App):
 
         models = await self._models_or_warn()
         if models:
-            name = self.model_name or (self.browse.neighbour_model if self.browse else None) or models[0].name
+            name = self.model_name or (self.browse.neighbor_model if self.browse else None) or models[0].name
             self.push_screen(StatsScreen(self.reader.queries, name), self._open_picked)  # type: ignore[union-attr]
 
     async def action_compare(self) -> None:
@@ -189,13 +195,17 @@ class VexploreApp(App):
         if not models:
             return
         first = next((m for m in models if m.name == self.model_name), models[0])
-        other = next((m for m in models if m.name != first.name and set(m.modalities) & set(first.modalities)),
-                     next((m for m in models if m.name != first.name), None))
+        other = next(
+            (m for m in models if m.name != first.name and set(m.modalities) & set(first.modalities)),
+            next((m for m in models if m.name != first.name), None),
+        )
         if other is None:
             self.notify("comparing needs two indexed models: index the folder with a second model")
             return
-        self.push_screen(CompareScreen(self.reader.queries, first.name, other.name),  # type: ignore[union-attr]
-                         self._open_picked)
+        self.push_screen(
+            CompareScreen(self.reader.queries, first.name, other.name),  # type: ignore[union-attr]
+            self._open_picked,
+        )
 
     def _open_picked(self, path: str | None) -> None:
         """A file picked on the statistics or comparison screen becomes the current file."""
@@ -218,21 +228,34 @@ class VexploreApp(App):
             yield SystemCommand("Filter files", "Filter the file list by name (f)", browse.action_filter)
             yield SystemCommand("Back", "The file before this jump ([)", browse.action_back)
             yield SystemCommand("Forward", "Undo a back (])", browse.action_forward)
-            yield SystemCommand("More neighbours", "Raise k (+)", browse.action_more)
-            yield SystemCommand("Fewer neighbours", "Lower k (-)", browse.action_fewer)
-            yield SystemCommand("Kind of files", "Show only text, image, audio or video files (m)",
-                                browse.action_cycle_modality)
-            yield SystemCommand("Sort files", "By name, kind, size or most recent (s)", browse.action_cycle_sort)
+            yield SystemCommand("More neighbors", "Raise k (+)", browse.action_more)
+            yield SystemCommand("Fewer neighbors", "Lower k (-)", browse.action_fewer)
+            yield SystemCommand(
+                "Kind of files",
+                "Show only text, image, audio or video files (m)",
+                browse.action_cycle_modality,
+            )
+            yield SystemCommand(
+                "Sort files", "By name, kind, size or most recent (s)", browse.action_cycle_sort
+            )
         if self.reader is not None:
-            yield SystemCommand("Switch model", "Which indexed model answers neighbours and search (M)",
-                                self.action_models)
+            yield SystemCommand(
+                "Switch model", "Which indexed model answers neighbors and search (M)", self.action_models
+            )
             yield SystemCommand("Errors", "Files that failed, and why (e)", self.action_errors)
-            yield SystemCommand("Index now", "Embed new and changed files while browsing (i)", self.action_index)
-            yield SystemCommand("Statistics", "Norms, hubness, duplicates, clusters of a model's space (t)",
-                                self.action_stats)
-            yield SystemCommand("Compare models", "How two models see the same files (c)", self.action_compare)
+            yield SystemCommand(
+                "Index now", "Embed new and changed files while browsing (i)", self.action_index
+            )
+            yield SystemCommand(
+                "Statistics", "Norms, hubness, duplicates, clusters of a model's space (t)", self.action_stats
+            )
+            yield SystemCommand(
+                "Compare models", "How two models see the same files (c)", self.action_compare
+            )
         if self.index_run is not None and self.index_run.state.active:
-            yield SystemCommand("Cancel indexing", "Stop after the current batch (x)", self.action_cancel_index)
+            yield SystemCommand(
+                "Cancel indexing", "Stop after the current batch (x)", self.action_cancel_index
+            )
         yield SystemCommand("Help", "Keys and what the screen shows (?)", self.action_help)
         yield from super().get_system_commands(screen)
 
@@ -249,7 +272,7 @@ def wants_pictures(root: Path, store_dir: Path) -> bool:
 
 
 def run_app(path: Path, store: str | None = None, backend=None) -> None:
-    """`vexplore PATH`: the explorer over PATH (the CLI's default command). backend: where neighbour
+    """`vexplore PATH`: the explorer over PATH (the CLI's default command). backend: where neighbor
     queries go (None: the local hnswlib index; the CLI passes e.g. a Milvus backend)."""
     root = Path(path)
     if not root.is_dir():

@@ -57,11 +57,15 @@ class RunState:
             self.phase, self.message = "scanning", f"found {self.files} files"
         elif kind == "plan":
             self.plan = event
-            self.message = (f"{self.files} files: {event.get('new', 0)} new, {event.get('changed', 0)} changed, "
-                            f"{event.get('removed', 0)} removed")
+            self.message = (
+                f"{self.files} files: {event.get('new', 0)} new, {event.get('changed', 0)} changed, "
+                f"{event.get('removed', 0)} removed"
+            )
         elif kind == "load":
             name = event.get("model", "?")
-            self.models[name] = ModelProgress(name, device=event.get("device", ""), source=event.get("source", ""))
+            self.models[name] = ModelProgress(
+                name, device=event.get("device", ""), source=event.get("source", "")
+            )
             self.phase = "embedding" if self.phase != "stopping" else self.phase
             self.message = f"loading {name} on {event.get('device', '?')}…"
         elif kind == "model":
@@ -90,16 +94,30 @@ class RunState:
             s = self.summary
             interrupted = s.get("interrupted")
             self.phase = "cancelled" if interrupted else "done"
-            line = (f"{s.get('embedded', 0)} embedded, {s.get('unchanged', 0)} unchanged, "
-                    f"{s.get('removed', 0)} removed, {s.get('failed', 0)} failed in {s.get('seconds', 0):.1f} s")
-            self.message = ("cancelled — batches done so far are kept; index again to finish: " if interrupted
-                            else "done: ") + line
+            line = (
+                f"{s.get('embedded', 0)} embedded, {s.get('unchanged', 0)} unchanged, "
+                f"{s.get('removed', 0)} removed, {s.get('failed', 0)} failed in {s.get('seconds', 0):.1f} s"
+            )
+            self.message = (
+                "cancelled — batches done so far are kept; index again to finish: "
+                if interrupted
+                else "done: "
+            ) + line
             if s.get("no_model_for"):
                 self.message += f" · no model for {', '.join(s['no_model_for'])}"
 
 
 def index_command(root: Path, store_dir: Path, models: list[str], extra: tuple[str, ...] = ()) -> list[str]:
-    cmd = [sys.executable, "-m", "vexplore.engine.cli", "index", str(root), "--json", "--store", str(store_dir)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vexplore",
+        "index",
+        str(root),
+        "--json",
+        "--store",
+        str(store_dir),
+    ]
     for name in models:
         cmd += ["--model", name]
     return cmd + list(extra)
@@ -108,8 +126,14 @@ def index_command(root: Path, store_dir: Path, models: list[str], extra: tuple[s
 class IndexRun:
     """One child indexing process and its state."""
 
-    def __init__(self, root: Path, store_dir: Path, models: list[str], on_change: Callable[[RunState], None],
-                 extra: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        root: Path,
+        store_dir: Path,
+        models: list[str],
+        on_change: Callable[[RunState], None],
+        extra: tuple[str, ...] = (),
+    ):
         self.root, self.store_dir, self.models, self.extra = root, store_dir, models, extra
         self.state = RunState()
         self.on_change = on_change
@@ -117,13 +141,18 @@ class IndexRun:
         self._tail: list[str] = []  # the last lines that were not events (a traceback, a one-line error)
 
     async def run(self) -> RunState:
-        env = dict(os.environ, PYTHONUNBUFFERED="1", HF_HUB_DISABLE_PROGRESS_BARS="1", TOKENIZERS_PARALLELISM="false")
+        env = dict(
+            os.environ, PYTHONUNBUFFERED="1", HF_HUB_DISABLE_PROGRESS_BARS="1", TOKENIZERS_PARALLELISM="false"
+        )
         try:
             self.proc = await asyncio.create_subprocess_exec(
                 *index_command(self.root, self.store_dir, self.models, self.extra),
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,  # the terminal's signals are the UI's, not the indexer's
-                env=env, limit=1 << 22,
+                env=env,
+                limit=1 << 22,
             )
         except OSError as exc:
             self.state.phase, self.state.message = "failed", f"cannot start the indexer: {exc}"
@@ -147,8 +176,11 @@ class IndexRun:
         if self.state.summary is None:
             self.state.phase = "cancelled" if code in (130, -signal.SIGINT) else "failed"
             last = next((t for t in reversed(self._tail) if t.strip()), f"exit status {code}")
-            self.state.message = ("cancelled — batches done so far are kept" if self.state.phase == "cancelled"
-                                  else f"indexing failed: {last.strip()}")
+            self.state.message = (
+                "cancelled — batches done so far are kept"
+                if self.state.phase == "cancelled"
+                else f"indexing failed: {last.strip()}"
+            )
         self.on_change(self.state)
         return self.state
 

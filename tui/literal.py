@@ -4,6 +4,7 @@ with control characters turned into visible escapes so no escape sequence reache
 from __future__ import annotations
 
 from rich.text import Text
+
 from vexplore.engine.printable import printable
 
 

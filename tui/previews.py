@@ -160,11 +160,20 @@ def _video(path: Path, preview: Preview, thumb: bytes | None) -> None:
             raise ValueError("no video stream")
         stream = container.streams.video[0]
         ctx = stream.codec_context
-        duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else (
-            container.duration / 1_000_000 if container.duration else None)
+        duration = (
+            float(stream.duration * stream.time_base)
+            if stream.duration and stream.time_base
+            else (container.duration / 1_000_000 if container.duration else None)
+        )
         rate = stream.average_rate or stream.guessed_rate
-        facts = {"duration": duration, "fps": round(float(rate), 3) if rate else None, "width": ctx.width,
-                 "height": ctx.height, "codec": ctx.name, "has_audio": bool(container.streams.audio)}
+        facts = {
+            "duration": duration,
+            "fps": round(float(rate), 3) if rate else None,
+            "width": ctx.width,
+            "height": ctx.height,
+            "codec": ctx.name,
+            "has_audio": bool(container.streams.audio),
+        }
         for key, value in facts.items():
             preview.facts.setdefault(key, value)
         if thumb is None:

@@ -1,10 +1,10 @@
 """Reading the store for the UI, off the UI thread.
 
 SQLite connections stay on the thread that opened them, so every store read runs on one dedicated thread
-(serial, like a database session). Nearest-neighbour lookups never run in this process: hnswlib holds the
+(serial, like a database session). Nearest-neighbor lookups never run in this process: hnswlib holds the
 GIL while it loads an index (seconds at a million files), so they go to a child process
 (engine.query_process) that a third thread waits on; the query model loads and runs on a fourth, so a
-first search never delays neighbours. Requests superseded by a newer one of the same kind return at once,
+first search never delays neighbors. Requests superseded by a newer one of the same kind return at once,
 so scrolling fast never queues up work."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+
 from vexplore.engine.errors import UserError
 from vexplore.engine.query import Explorer, Hit
 from vexplore.engine.query_process import QueryProcess
@@ -26,7 +27,7 @@ from vexplore.engine.store import FileRow, ModelRow, Store, StoreError
 from vexplore.engine.table import FileTable
 
 HEAD_ROWS = 200  # more than any terminal shows
-# While the indexer commits batch after batch, neighbours come from an index at most this many seconds
+# While the indexer commits batch after batch, neighbors come from an index at most this many seconds
 # behind, rather than from an index rebuilt (100k vectors: seconds of CPU) after every batch.
 REOPEN_AFTER = 3.0
 
@@ -52,11 +53,11 @@ class Details:
 
 
 @dataclass
-class Neighbours:
+class Neighbors:
     path: str
     model: str | None
     hits: list[Hit]
-    message: str | None = None  # why there are no neighbours
+    message: str | None = None  # why there are no neighbors
     file_id: int | None = None
     notices: list[str] = field(default_factory=list)  # what the reader mended on the way (an index rebuilt)
 
@@ -138,14 +139,14 @@ class Reader:
     async def details(self, path: str) -> Details | None:
         return await self._run(self._details, self._bump("details"), path)
 
-    async def neighbours(self, path: str, k: int, model: str | None) -> Neighbours | None:
-        """Neighbours of path; None when a newer request overtook this one. The file is looked up on the
-        store thread, its neighbours in the query process (waiting there while an index loads)."""
-        token = self._bump("neighbours")
-        asked = await self._run(self._neighbour_request, token, path, model)
+    async def neighbors(self, path: str, k: int, model: str | None) -> Neighbors | None:
+        """Neighbors of path; None when a newer request overtook this one. The file is looked up on the
+        store thread, its neighbors in the query process (waiting there while an index loads)."""
+        token = self._bump("neighbors")
+        asked = await self._run(self._neighbor_request, token, path, model)
         if not isinstance(asked, tuple):
             return asked  # overtaken (None), or why there is nothing to ask
-        return await self._on_knn_thread(self._neighbours, token, path, k, *asked)
+        return await self._on_knn_thread(self._neighbors, token, path, k, *asked)
 
     async def errors(self) -> list[tuple[str, str, str]]:
         return await self._run(lambda: list(ex.store.errors()) if (ex := self._explorer_or_none()) else [])
@@ -167,7 +168,7 @@ class Reader:
 
     def warm_up(self) -> None:
         """Start the query process and have it open every index now, in the background, so the first
-        neighbours are instant (asked once the first files are on screen: it never delays that paint)."""
+        neighbors are instant (asked once the first files are on screen: it never delays that paint)."""
         if self.exists and not self._closed:
             self._knn_thread.submit(self._warm)
 
@@ -211,37 +212,42 @@ class Reader:
         thumb, text = ex.store.extras(f.id)
         return Details(f, thumb, text, ex.store.embeddings_of(f.id))
 
-    def _neighbour_request(self, token: int, path: str, model: str | None
-                           ) -> tuple[int, str | None] | Neighbours | None:
-        """(the file's id, the model to ask) for the query process, or a Neighbours saying why not."""
-        if self._stale("neighbours", token):
+    def _neighbor_request(
+        self, token: int, path: str, model: str | None
+    ) -> tuple[int, str | None] | Neighbors | None:
+        """(the file's id, the model to ask) for the query process, or a Neighbors saying why not."""
+        if self._stale("neighbors", token):
             return None
         ex = self._explorer_or_none()
         if ex is None:
-            return Neighbours(path, None, [], "nothing is indexed yet")
+            return Neighbors(path, None, [], "nothing is indexed yet")
         f = ex.store.file_by_path(path)
         if f is None:
-            return Neighbours(path, None, [], "this file is no longer in the index")
+            return Neighbors(path, None, [], "this file is no longer in the index")
         if model is not None and not any(m.name == model and f.modality in m.modalities for m in ex.models()):
             model = None  # the chosen model does not embed this kind of file: use the one that does
         return f.id, model
 
     # ---- on the knn thread ---------------------------------------------------------------------
-    def _neighbours(self, token: int, path: str, k: int, file_id: int, model: str | None) -> Neighbours | None:
-        if self._stale("neighbours", token):
+    def _neighbors(
+        self, token: int, path: str, k: int, file_id: int, model: str | None
+    ) -> Neighbors | None:
+        if self._stale("neighbors", token):
             return None
         try:
-            used, hits, notices = self.queries.neighbors(path, k, model, REOPEN_AFTER if self.indexing else 0.0)
-            return Neighbours(path, used, hits, file_id=file_id, notices=notices)
+            used, hits, notices = self.queries.neighbors(
+                path, k, model, REOPEN_AFTER if self.indexing else 0.0
+            )
+            return Neighbors(path, used, hits, file_id=file_id, notices=notices)
         except UserError as exc:
             if self._closed:
                 return None  # closed while it waited: nobody is left to show it to
-            return Neighbours(path, None, [], str(exc), file_id, self.queries.take_notices())
+            return Neighbors(path, None, [], str(exc), file_id, self.queries.take_notices())
 
     def _warm(self) -> None:
         try:
             self.queries.warm()
-        except Exception:  # noqa: BLE001 - nothing to open yet, a damaged index...: the first neighbours say so
+        except Exception:  # noqa: BLE001 - nothing to open yet, a damaged index...: the first neighbors say so
             pass
 
     def _search_models(self, model: str | None) -> list[ModelRow]:

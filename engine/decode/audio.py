@@ -31,7 +31,9 @@ class _Collector:
         self.in_rate, self.out_rate = in_rate, out_rate
         self.skip = round(start * in_rate)  # source frames still to drop before the window
         self.want = round(seconds * in_rate)  # source frames still to keep
-        self.stream = soxr.ResampleStream(in_rate, out_rate, 1, dtype="float32") if in_rate != out_rate else None
+        self.stream = (
+            soxr.ResampleStream(in_rate, out_rate, 1, dtype="float32") if in_rate != out_rate else None
+        )
         self.chunks: list[np.ndarray] = []
         self.seen = 0  # source frames passed in, skipped ones included
 
@@ -54,7 +56,11 @@ class _Collector:
     def samples(self) -> np.ndarray:
         if self.stream is not None:
             self.chunks.append(self.stream.resample_chunk(np.zeros(0, np.float32), last=True))
-        return np.concatenate(self.chunks).astype(np.float32, copy=False) if self.chunks else np.zeros(0, np.float32)
+        return (
+            np.concatenate(self.chunks).astype(np.float32, copy=False)
+            if self.chunks
+            else np.zeros(0, np.float32)
+        )
 
 
 def _soundfile_blocks(path: Path) -> tuple[dict, Iterator[np.ndarray]] | None:
@@ -65,8 +71,12 @@ def _soundfile_blocks(path: Path) -> tuple[dict, Iterator[np.ndarray]] | None:
         fh = sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
         return None
-    facts = {"sample_rate": fh.samplerate, "channels": fh.channels, "codec": fh.subtype or fh.format,
-             "duration": round(fh.frames / fh.samplerate, 3) if fh.frames and fh.samplerate else None}
+    facts = {
+        "sample_rate": fh.samplerate,
+        "channels": fh.channels,
+        "codec": fh.subtype or fh.format,
+        "duration": round(fh.frames / fh.samplerate, 3) if fh.frames and fh.samplerate else None,
+    }
 
     def blocks() -> Iterator[np.ndarray]:
         with fh:
@@ -102,7 +112,12 @@ def _av_blocks(path: Path) -> tuple[dict, Iterator[np.ndarray]]:
         duration = round(float(stream.duration * stream.time_base), 3)
     elif container.duration is not None:
         duration = round(container.duration / 1_000_000, 3)
-    facts = {"sample_rate": ctx.sample_rate, "channels": ctx.channels, "codec": ctx.name, "duration": duration}
+    facts = {
+        "sample_rate": ctx.sample_rate,
+        "channels": ctx.channels,
+        "codec": ctx.name,
+        "duration": duration,
+    }
     if not ctx.sample_rate:
         container.close()
         raise DecodeError("audio stream has no sample rate")
@@ -126,8 +141,13 @@ def _av_reason(exc: Exception) -> str:
     return str(getattr(exc, "strerror", None) or exc).splitlines()[0][:160]
 
 
-def load_audio(path: Path, sr: int = SAMPLE_RATE, start: float = 0.0, seconds: float | None = None,
-               max_seconds: float = MAX_SECONDS) -> tuple[np.ndarray, dict]:
+def load_audio(
+    path: Path,
+    sr: int = SAMPLE_RATE,
+    start: float = 0.0,
+    seconds: float | None = None,
+    max_seconds: float = MAX_SECONDS,
+) -> tuple[np.ndarray, dict]:
     """Mono float32 samples at `sr` from `start` for `seconds` (default: to the end, capped at
     max_seconds), and facts about the source. Raises DecodeError with the reason a file is unusable."""
     path = Path(path)

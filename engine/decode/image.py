@@ -72,7 +72,9 @@ def read_image(path: Path | str, target: int | None = 224) -> tuple[Any, dict]:
         with img:
             w, h = img.size
             if w * h > MAX_PIXELS:
-                raise DecodeError(f"image too large ({w}x{h} = {w * h:,} pixels): refused as a decompression bomb")
+                raise DecodeError(
+                    f"image too large ({w}x{h} = {w * h:,} pixels): refused as a decompression bomb"
+                )
             meta: dict[str, Any] = {"width": w, "height": h, "format": img.format or "", "mode": img.mode}
             frames = getattr(img, "n_frames", 1)
             if frames > 1:

@@ -118,7 +118,7 @@ def _by_seeking(container, stream, n: int, start: float, duration: float, max_si
                     container.seek(0)
             frames = _decode_frames(container, stream)
         chosen = None
-        for _, frame in zip(range(MAX_DECODE_PER_FRAME), frames):
+        for _, frame in zip(range(MAX_DECODE_PER_FRAME), frames, strict=False):
             chosen = frame
             last_time = frame.time
             if frame.time is None or frame.time >= target - 1e-3:
@@ -158,7 +158,9 @@ def thumbnail_jpeg(img, side: int = THUMB_SIDE) -> bytes:
     return buf.getvalue()
 
 
-def sample_frames(path: Path, n: int = FRAMES, max_side: int | None = MAX_SIDE) -> tuple[list, dict, bytes | None]:
+def sample_frames(
+    path: Path, n: int = FRAMES, max_side: int | None = MAX_SIDE
+) -> tuple[list, dict, bytes | None]:
     """(n RGB PIL frames in time order, meta, JPEG thumbnail of the frame nearest the middle).
 
     Fewer than n frames come back only when the video has fewer (or is truncated); none at all is a

@@ -24,13 +24,23 @@ CLIP_TYPES = {"clip"}
 
 SPECS = [
     ModelSpec(
-        name="clip-b32", family="clip", modalities=("image", "video", "text"), dim=512, backend="transformers",
-        ref="openai/clip-vit-base-patch32", text_queries=True,
+        name="clip-b32",
+        family="clip",
+        modalities=("image", "video", "text"),
+        dim=512,
+        backend="transformers",
+        ref="openai/clip-vit-base-patch32",
+        text_queries=True,
         description="CLIP ViT-B/32: images and text in one space, search images by text",
     ),
     ModelSpec(
-        name="clip-l14", family="clip", modalities=("image", "video", "text"), dim=768, backend="transformers",
-        ref="openai/clip-vit-large-patch14", text_queries=True,
+        name="clip-l14",
+        family="clip",
+        modalities=("image", "video", "text"),
+        dim=768,
+        backend="transformers",
+        ref="openai/clip-vit-large-patch14",
+        text_queries=True,
         description="CLIP ViT-L/14: the stronger, slower CLIP (the seed's)",
     ),
 ]
@@ -40,10 +50,20 @@ DOWNLOAD_PRIORITY = {"clip-b32": {"image": 5, "video": 5}, "clip-l14": {"image":
 
 
 def detect(name: str, folder: Path | None, config: dict) -> ModelSpec | None:
-    if config.get("model_type") not in CLIP_TYPES and (config or folder is not None or "clip" not in name.lower()):
+    if config.get("model_type") not in CLIP_TYPES and (
+        config or folder is not None or "clip" not in name.lower()
+    ):
         return None
-    return ModelSpec(name=name, family="clip", modalities=("image", "video", "text"), dim=None,
-                     backend="transformers", ref=name, text_queries=True, description="CLIP model")
+    return ModelSpec(
+        name=name,
+        family="clip",
+        modalities=("image", "video", "text"),
+        dim=None,
+        backend="transformers",
+        ref=name,
+        text_queries=True,
+        description="CLIP model",
+    )
 
 
 def locate(spec: ModelSpec) -> Location:
@@ -93,12 +113,15 @@ class CLIPAdapter(ImageAdapter):
         """Text cut at token boundaries into pieces that fit CLIP's context with its two special tokens,
         and whether pieces past MAX_WINDOWS were dropped."""
         size = self.context - 2
-        offsets = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True,
-                                 truncation=False, verbose=False)["offset_mapping"]
+        offsets = self.tokenizer(
+            text, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
+        )["offset_mapping"]
         if len(offsets) <= size:
             return [text], False
-        pieces = [text[offsets[i][0] : offsets[min(i + size, len(offsets)) - 1][1]]
-                  for i in range(0, min(len(offsets), size * MAX_WINDOWS), size)]
+        pieces = [
+            text[offsets[i][0] : offsets[min(i + size, len(offsets)) - 1][1]]
+            for i in range(0, min(len(offsets), size * MAX_WINDOWS), size)
+        ]
         return pieces, len(offsets) > size * MAX_WINDOWS
 
     def decode(self, path: Path, modality: str) -> Decoded:
@@ -119,13 +142,21 @@ class CLIPAdapter(ImageAdapter):
 
         out = []
         step = self.batch_size()
-        with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16,
-                                                   enabled=self.device.startswith("cuda")):
+        with (
+            torch.inference_mode(),
+            torch.autocast("cuda", dtype=torch.float16, enabled=self.device.startswith("cuda")),
+        ):
             for start in range(0, len(queries), step):
-                tokens = self.tokenizer(queries[start : start + step], padding=True, truncation=True,
-                                        max_length=self.context, return_tensors="pt").to(self.device)
-                pooled = self.model.text_model(input_ids=tokens["input_ids"],
-                                               attention_mask=tokens["attention_mask"]).pooler_output
+                tokens = self.tokenizer(
+                    queries[start : start + step],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.context,
+                    return_tensors="pt",
+                ).to(self.device)
+                pooled = self.model.text_model(
+                    input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"]
+                ).pooler_output
                 out.append(self.model.text_projection(pooled).float().cpu().numpy())
         return np.concatenate(out).astype(np.float32) if out else np.zeros((0, self.dim), np.float32)
 

@@ -48,11 +48,20 @@ def is_ct2_whisper(folder: Path, config: dict) -> bool:
 
 def detect(name: str, folder: Path | None, config: dict) -> ModelSpec | None:
     if (folder is not None and is_ct2_whisper(folder, config)) or (
-        folder is None and "/" in name and "whisper" in name.lower()
+        folder is None
+        and "/" in name
+        and "whisper" in name.lower()
         and ("faster-whisper" in name.lower() or "ct2" in name.lower())
     ):
-        return ModelSpec(name=name, family="ct2whisper", modalities=("audio",), dim=None, backend="ctranslate2",
-                         ref=name, description="Whisper encoder (CTranslate2)")
+        return ModelSpec(
+            name=name,
+            family="ct2whisper",
+            modalities=("audio",),
+            dim=None,
+            backend="ctranslate2",
+            ref=name,
+            description="Whisper encoder (CTranslate2)",
+        )
     return None
 
 
@@ -79,13 +88,17 @@ class CT2WhisperAdapter(WhisperBase):
         try:
             from faster_whisper import WhisperModel
         except ImportError as exc:
-            raise ModelError("CTranslate2 Whisper models need faster-whisper: pip install faster-whisper") from exc
+            raise ModelError(
+                "CTranslate2 Whisper models need faster-whisper: pip install faster-whisper"
+            ) from exc
         on_gpu = device.startswith("cuda")
         try:
             self.whisper = WhisperModel(
-                self.location.path or self.spec.ref, device="cuda" if on_gpu else "cpu",
+                self.location.path or self.spec.ref,
+                device="cuda" if on_gpu else "cpu",
                 device_index=int(device.split(":")[1]) if ":" in device else 0,
-                compute_type="float16" if on_gpu else "float32", cpu_threads=len(os.sched_getaffinity(0)),
+                compute_type="float16" if on_gpu else "float32",
+                cpu_threads=len(os.sched_getaffinity(0)),
                 local_files_only=self.location.source != "download",
             )
         except Exception as exc:  # noqa: BLE001 - any loading failure becomes one clear line
@@ -112,7 +125,9 @@ class CT2WhisperAdapter(WhisperBase):
     def encode(self, features: np.ndarray) -> np.ndarray:
         import ctranslate2
 
-        out = self.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(features)), to_cpu=True)
+        out = self.model.encode(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(features)), to_cpu=True
+        )
         return np.asarray(out, dtype=np.float32)
 
     def transcript(self, samples: np.ndarray) -> str:

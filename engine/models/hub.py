@@ -23,7 +23,11 @@ TRUSTED_OWNERS = {"pytorch", "facebookresearch", "facebookincubator", "fairinter
 
 SPECS = [
     ModelSpec(
-        name="resnet50-hub", family="hub", modalities=("image", "video"), dim=2048, backend="torch.hub",
+        name="resnet50-hub",
+        family="hub",
+        modalities=("image", "video"),
+        dim=2048,
+        backend="torch.hub",
         ref="hub:pytorch/vision:v0.10.0:resnet50",
         description="ResNet-50 through torch hub (pytorch/vision), classifier removed: the seed's recipe",
     ),
@@ -60,17 +64,33 @@ def detect(name: str, folder: Path | None, config: dict) -> ModelSpec | None:
         repo, entry, source = parse(name)  # a malformed spec is the user's error, said now
         if source == "local":  # the store keeps the name: make it mean the same from any folder
             name = f"hub:{repo}:{entry}"
-        return ModelSpec(name=name, family="hub", modalities=("image", "video"), dim=None, backend="torch.hub",
-                         ref=name, description="torch hub model, classifier removed")
+        return ModelSpec(
+            name=name,
+            family="hub",
+            modalities=("image", "video"),
+            dim=None,
+            backend="torch.hub",
+            ref=name,
+            description="torch hub model, classifier removed",
+        )
     if folder is not None and (folder / "hubconf.py").is_file():
         found = entrypoints(folder)
         if not found:
             raise ModelError(f"{name}: its hubconf.py defines no entry point (a public function)")
         if len(found) > 1:
-            raise ModelError(f"{name}: a torch hub directory with several entry points ({', '.join(found)}); "
-                             f"name one: hub:{name}:MODEL")
-        return ModelSpec(name=name, family="hub", modalities=("image", "video"), dim=None, backend="torch.hub",
-                         ref=f"hub:{folder.resolve()}:{found[0]}", description="local torch hub model")
+            raise ModelError(
+                f"{name}: a torch hub directory with several entry points ({', '.join(found)}); "
+                f"name one: hub:{name}:MODEL"
+            )
+        return ModelSpec(
+            name=name,
+            family="hub",
+            modalities=("image", "video"),
+            dim=None,
+            backend="torch.hub",
+            ref=f"hub:{folder.resolve()}:{found[0]}",
+            description="local torch hub model",
+        )
     return None
 
 
@@ -109,20 +129,25 @@ class HubAdapter(ImageAdapter):
         if self.location.source == "missing" and source == "local":
             raise ModelError(f"{repo}: not a torch hub directory (no hubconf.py in it)")
         if self.location.source == "missing":
-            raise ModelError(f"torch hub model {self.spec.name!r} is not available offline: run it once with "
-                             f"the network, or put the repo in {_hub_dir()} or pass a local hub directory")
+            raise ModelError(
+                f"torch hub model {self.spec.name!r} is not available offline: run it once with "
+                f"the network, or put the repo in {_hub_dir()} or pass a local hub directory"
+            )
         # A local directory is the user's own code; a GitHub repo runs only if its owner is one torch itself
         # trusts or the user passed --trust-remote-code.
         trusted = source == "local" or repo.split("/")[0] in TRUSTED_OWNERS or self.trust_remote_code
         if not trusted:
-            raise ModelError(f"hub repo {repo!r} runs its own Python code when loaded: pass --trust-remote-code "
-                             "to allow it")
+            raise ModelError(
+                f"hub repo {repo!r} runs its own Python code when loaded: pass --trust-remote-code "
+                "to allow it"
+            )
         if self.location.source == "hub-cache":  # load the cached checkout, never ask GitHub for updates
             repo, source = self.location.path, "local"
         try:
             try:
-                model = torch.hub.load(repo, entry, source=source, pretrained=True, trust_repo=trusted,
-                                       verbose=False)
+                model = torch.hub.load(
+                    repo, entry, source=source, pretrained=True, trust_repo=trusted, verbose=False
+                )
             except TypeError as exc:  # an entry point without a `pretrained` flag
                 if "pretrained" not in str(exc):
                     raise
@@ -145,8 +170,11 @@ class HubAdapter(ImageAdapter):
     def _forward(self, pixels: Any) -> tuple[Any, Any | None]:
         out = self.model(pixels)
         features = out.mean(dim=tuple(range(2, out.dim()))) if out.dim() > 2 else out
-        logits = self._head(features) if self._head is not None and features.shape[1] == self._head.in_features \
+        logits = (
+            self._head(features)
+            if self._head is not None and features.shape[1] == self._head.in_features
             else None
+        )
         return features, logits
 
 

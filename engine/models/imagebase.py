@@ -85,8 +85,9 @@ class Preprocess:
             return cls(squash=pair(size, 224), crop=None, mean=mean, std=std, resample=resample)
         short = pair(size, 224)[0]
         if cfg.get("crop_pct") and short < 384:  # ConvNeXT/ResNet: resize to short/crop_pct, crop short
-            return cls(short=int(short / cfg["crop_pct"]), crop=(short, short), mean=mean, std=std,
-                       resample=resample)
+            return cls(
+                short=int(short / cfg["crop_pct"]), crop=(short, short), mean=mean, std=std, resample=resample
+            )
         crop = pair(cfg.get("crop_size", short), short) if cfg.get("do_center_crop", True) else None
         return cls(short=short, crop=crop, mean=mean, std=std, resample=resample)
 
@@ -111,8 +112,13 @@ def top_labels(logits: Any, names: list[str], k: int = TOP_LABELS) -> list[list[
 
     probs = torch.softmax(logits.float(), dim=-1)
     values, indices = probs.topk(min(k, probs.shape[-1]), dim=-1)
-    return [[(names[int(i)] if int(i) < len(names) else str(int(i)), round(float(v), 4))
-             for v, i in zip(vals, idx)] for vals, idx in zip(values, indices)]
+    return [
+        [
+            (names[int(i)] if int(i) < len(names) else str(int(i)), round(float(v), 4))
+            for v, i in zip(vals, idx, strict=False)
+        ]
+        for vals, idx in zip(values, indices, strict=False)
+    ]
 
 
 class ImageAdapter(Adapter):
@@ -143,14 +149,18 @@ class ImageAdapter(Adapter):
     def decode(self, path: Path, modality: str) -> Decoded:
         if modality == "video":
             return self.decode_video(path)
-        img, meta = read_image(path, max(self.prep.needed, THUMB_SIZE * 3 // 4))  # a 4:3 thumbnail's short side
+        img, meta = read_image(
+            path, max(self.prep.needed, THUMB_SIZE * 3 // 4)
+        )  # a 4:3 thumbnail's short side
         return Decoded(parts=[self.preprocess(img)], meta=meta, thumbnail=thumbnail_bytes(img))
 
     def decode_video(self, path: Path) -> Decoded:
         try:
             from ..decode.video import sample_frames
         except ImportError as exc:
-            raise DecodeError("video decoding is not available in this install (decode.video missing)") from exc
+            raise DecodeError(
+                "video decoding is not available in this install (decode.video missing)"
+            ) from exc
         frames, meta, thumb = sample_frames(path, n=VIDEO_FRAMES)
         if not frames:
             raise DecodeError("no decodable frames in this video")

@@ -38,8 +38,15 @@ def detect(name: str, folder: Path | None, config: dict) -> ModelSpec | None:
     if "PerceiverForMultimodalAutoencoding" in (config.get("architectures") or []) or (
         folder is None and "multimodal-perceiver" in name.lower()
     ):
-        return ModelSpec(name=name, family="perceiver", modalities=("video",), dim=config.get("d_latents"),
-                         backend="transformers", ref=name, description="multimodal Perceiver IO")
+        return ModelSpec(
+            name=name,
+            family="perceiver",
+            modalities=("video",),
+            dim=config.get("d_latents"),
+            backend="transformers",
+            ref=name,
+            description="multimodal Perceiver IO",
+        )
     return None
 
 
@@ -54,7 +61,9 @@ def square(img, size: int) -> np.ndarray:
     w, h = img.size
     side = min(w, h)
     box = ((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side)
-    arr = np.asarray(img.convert("RGB").resize((size, size), Image.Resampling.BICUBIC, box=box), dtype=np.float32)
+    arr = np.asarray(
+        img.convert("RGB").resize((size, size), Image.Resampling.BICUBIC, box=box), dtype=np.float32
+    )
     return arr.transpose(2, 0, 1) / 255.0
 
 
@@ -112,8 +121,10 @@ class PerceiverAdapter(Adapter):
         vectors, labels = [], []
         for start in range(0, len(parts), self.batch_size()):
             batch = parts[start : start + self.batch_size()]
-            inputs = {key: torch.from_numpy(np.stack([p[key] for p in batch])).to(self.device)
-                      for key in ("image", "audio")}
+            inputs = {
+                key: torch.from_numpy(np.stack([p[key] for p in batch])).to(self.device)
+                for key in ("image", "audio")
+            }
             inputs["label"] = torch.zeros((len(batch), self.num_labels), device=self.device)
             # Decode one image and one audio point only: the latents are what we want; labels are cheap.
             sub = {"image": torch.arange(1), "audio": torch.arange(1), "label": None}

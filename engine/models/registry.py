@@ -53,7 +53,9 @@ def resolve(name: str) -> ModelSpec:
         spec = _detect(name, hf_cached(name)) if "/" in name or name.startswith("hub:") else None
     if spec is None:
         known = ", ".join(s.name for s in aliases())
-        raise ModelError(f"unknown model {name!r}; known aliases: {known} (or a Hugging Face id or local path)")
+        raise ModelError(
+            f"unknown model {name!r}; known aliases: {known} (or a Hugging Face id or local path)"
+        )
     return spec
 
 
@@ -77,7 +79,11 @@ def _download_rank(spec: ModelSpec, modality: str) -> float:
 def default_for(modality: str) -> ModelSpec | None:
     """The best model for a modality that works offline now, else the first that could be downloaded."""
     ranked = sorted(
-        ((fam.DEFAULT_PRIORITY.get(spec.name, {}).get(modality), spec) for fam in families() for spec in fam.SPECS),
+        (
+            (fam.DEFAULT_PRIORITY.get(spec.name, {}).get(modality), spec)
+            for fam in families()
+            for spec in fam.SPECS
+        ),
         key=lambda pair: pair[0] if pair[0] is not None else 1e9,
     )
     candidates = [spec for rank, spec in ranked if rank is not None]

@@ -77,8 +77,10 @@ def load_failure(spec: ModelSpec, exc: Exception, trusted: bool) -> ModelError:
     runs with --trust-remote-code), the line says so instead of pointing at a Python argument."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if not trusted and ("custom code" in text or "trust_remote_code" in text):
-        return ModelError(f"model {spec.name!r} ships its own Python code, which vexplore runs only when you "
-                          "pass --trust-remote-code (read that code first)")
+        return ModelError(
+            f"model {spec.name!r} ships its own Python code, which vexplore runs only when you "
+            "pass --trust-remote-code (read that code first)"
+        )
     return ModelError(f"cannot load model {spec.name!r}: {text}")
 
 

@@ -47,8 +47,14 @@ def detect(name: str, folder: Path | None, config: dict) -> ModelSpec | None:
         if config["model_type"] not in ("bert", "mpnet", "roberta", "xlm-roberta", "distilbert", "t5"):
             return None
     return ModelSpec(
-        name=name, family="text", modalities=("text",), dim=None, backend="sentence-transformers",
-        ref=name, text_queries=True, description="sentence-transformers model",
+        name=name,
+        family="text",
+        modalities=("text",),
+        dim=None,
+        backend="sentence-transformers",
+        ref=name,
+        text_queries=True,
+        description="sentence-transformers model",
     )
 
 
@@ -68,7 +74,8 @@ class SentenceTransformerAdapter(Adapter):
 
         try:
             self.model = SentenceTransformer(
-                self.location.path or self.spec.ref, device=device,
+                self.location.path or self.spec.ref,
+                device=device,
                 trust_remote_code=self.trust_remote_code,
             )
         except Exception as exc:  # noqa: BLE001 - any loading failure becomes one clear line
@@ -76,7 +83,10 @@ class SentenceTransformerAdapter(Adapter):
         if device == "cuda":
             self.model.half()
         self.device = device
-        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        get_dim = (
+            getattr(self.model, "get_embedding_dimension", None)
+            or self.model.get_sentence_embedding_dimension
+        )
         self.dim = int(get_dim())
         self.window = int(self.model.max_seq_length or 512) - 2  # room for [CLS] and [SEP]
 

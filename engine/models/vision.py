@@ -18,7 +18,11 @@ from .resolve import locate_hf
 
 SPECS = [
     ModelSpec(
-        name="resnet50", family="vision", modalities=("image", "video"), dim=2048, backend="transformers",
+        name="resnet50",
+        family="vision",
+        modalities=("image", "video"),
+        dim=2048,
+        backend="transformers",
         ref="microsoft/resnet-50",
         description="ResNet-50 (ImageNet, Hugging Face): pooled 2048-d features, top-5 tags",
     ),
@@ -27,12 +31,44 @@ DEFAULT_PRIORITY = {"resnet50": {"image": 3, "video": 3}}
 DOWNLOAD_PRIORITY = {"resnet50": {"image": 0, "video": 0}}  # ~100 MB: the download to pick first
 
 VISION_TYPES = {
-    "resnet", "convnext", "convnextv2", "vit", "deit", "beit", "data2vec-vision", "dinov2",
-    "dinov2_with_registers", "swin", "swinv2", "regnet", "efficientnet", "mobilenet_v1", "mobilenet_v2",
-    "mobilevit", "mobilevitv2", "levit", "poolformer", "pvt", "pvt_v2", "bit", "van", "cvt", "focalnet",
-    "hiera", "ijepa", "vit_msn", "vit_mae", "dinat", "nat", "efficientformer", "textnet", "timm_wrapper",
+    "resnet",
+    "convnext",
+    "convnextv2",
+    "vit",
+    "deit",
+    "beit",
+    "data2vec-vision",
+    "dinov2",
+    "dinov2_with_registers",
+    "swin",
+    "swinv2",
+    "regnet",
+    "efficientnet",
+    "mobilenet_v1",
+    "mobilenet_v2",
+    "mobilevit",
+    "mobilevitv2",
+    "levit",
+    "poolformer",
+    "pvt",
+    "pvt_v2",
+    "bit",
+    "van",
+    "cvt",
+    "focalnet",
+    "hiera",
+    "ijepa",
+    "vit_msn",
+    "vit_mae",
+    "dinat",
+    "nat",
+    "efficientformer",
+    "textnet",
+    "timm_wrapper",
 }
-_NAME_HINT = re.compile(r"resnet|convnext|(^|[/_-])vit|deit|beit|dino|swin|regnet|efficientnet|mobilenet|levit")
+_NAME_HINT = re.compile(
+    r"resnet|convnext|(^|[/_-])vit|deit|beit|dino|swin|regnet|efficientnet|mobilenet|levit"
+)
 
 
 def detect(name: str, folder: Path | None, config: dict) -> ModelSpec | None:
@@ -40,12 +76,20 @@ def detect(name: str, folder: Path | None, config: dict) -> ModelSpec | None:
     if config:
         arch = config.get("architectures") or []
         if config.get("model_type") not in VISION_TYPES and not any(
-                a.endswith("ForImageClassification") for a in arch):
+            a.endswith("ForImageClassification") for a in arch
+        ):
             return None
     elif folder is not None or not _NAME_HINT.search(name.lower()) or "clip" in name.lower():
         return None
-    return ModelSpec(name=name, family="vision", modalities=("image", "video"), dim=None,
-                     backend="transformers", ref=name, description="Hugging Face image backbone")
+    return ModelSpec(
+        name=name,
+        family="vision",
+        modalities=("image", "video"),
+        dim=None,
+        backend="transformers",
+        ref=name,
+        description="Hugging Face image backbone",
+    )
 
 
 def locate(spec: ModelSpec) -> Location:

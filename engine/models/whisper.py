@@ -93,11 +93,21 @@ def detect(name: str, folder: Path | None, config: dict) -> ModelSpec | None:
 
         return with_flags(resolve(base), name, flags)
     if config.get("model_type") == "whisper" or (
-        folder is None and "whisper" in name.lower() and "/" in name and "faster-whisper" not in name.lower()
+        folder is None
+        and "whisper" in name.lower()
+        and "/" in name
+        and "faster-whisper" not in name.lower()
         and "ct2" not in name.lower()
     ):
-        return ModelSpec(name=name, family="whisper", modalities=("audio",), dim=config.get("d_model"),
-                         backend="transformers", ref=name, description="Whisper encoder (transformers)")
+        return ModelSpec(
+            name=name,
+            family="whisper",
+            modalities=("audio",),
+            dim=config.get("d_model"),
+            backend="transformers",
+            ref=name,
+            description="Whisper encoder (transformers)",
+        )
     return None
 
 

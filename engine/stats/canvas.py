@@ -12,8 +12,18 @@ from rich.text import Text
 DOT_BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.int64)
 SPARSE = 0.02  # at most one point per 50 cells: draw markers, not dots
 MARKER = "●"
-PALETTE = ("#4e9af1", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#edc948", "#76b7b2", "#ff9da7",
-           "#9c755f", "#bab0ac")
+PALETTE = (
+    "#4e9af1",
+    "#f28e2b",
+    "#59a14f",
+    "#e15759",
+    "#b07aa1",
+    "#edc948",
+    "#76b7b2",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+)
 
 
 def colour(group: int) -> str:
@@ -31,7 +41,9 @@ class Scatter:
         span = np.where(hi - lo > 0, hi - lo, 1.0)
         unit = (xy - lo) / span
         self.dot_x = np.minimum((unit[:, 0] * (2 * self.width)).astype(np.int64), 2 * self.width - 1)
-        self.dot_y = np.minimum(((1.0 - unit[:, 1]) * (4 * self.height)).astype(np.int64), 4 * self.height - 1)
+        self.dot_y = np.minimum(
+            ((1.0 - unit[:, 1]) * (4 * self.height)).astype(np.int64), 4 * self.height - 1
+        )
         self.col, self.row = self.dot_x // 2, self.dot_y // 4
 
     def __len__(self) -> int:

@@ -53,7 +53,9 @@ def _lloyd(x: np.ndarray, centres: np.ndarray, iters: int) -> tuple[np.ndarray, 
     for _ in range(iters):
         labels, dist = _nearest(x, centres)
         inertia = float(dist.sum())
-        if previous is not None and (np.array_equal(labels, previous) or prev_inertia - inertia <= tol * inertia):
+        if previous is not None and (
+            np.array_equal(labels, previous) or prev_inertia - inertia <= tol * inertia
+        ):
             break
         previous, prev_inertia = labels, inertia
         onehot = np.zeros((k, len(x)), np.float32)
@@ -66,8 +68,14 @@ def _lloyd(x: np.ndarray, centres: np.ndarray, iters: int) -> tuple[np.ndarray, 
     return centres, inertia
 
 
-def kmeans(x: np.ndarray, k: int, seed: int = 0, iters: int = 50, n_init: int | None = None,
-           fit_sample: int = FIT_SAMPLE) -> tuple[np.ndarray, np.ndarray, float, int]:
+def kmeans(
+    x: np.ndarray,
+    k: int,
+    seed: int = 0,
+    iters: int = 50,
+    n_init: int | None = None,
+    fit_sample: int = FIT_SAMPLE,
+) -> tuple[np.ndarray, np.ndarray, float, int]:
     """(centres [k, d], label of every row, inertia over all rows, rows used to fit). Cluster 0 is the
     largest, so colours and ids stay in a readable order."""
     rng = np.random.default_rng(seed)
@@ -88,8 +96,9 @@ def kmeans(x: np.ndarray, k: int, seed: int = 0, iters: int = 50, n_init: int | 
     return best[0][order], rank[labels], float(dist.sum()), len(fit)
 
 
-def describe(x: np.ndarray, centres: np.ndarray, labels: np.ndarray, paths: list[str],
-             central: int = 5) -> list[dict]:
+def describe(
+    x: np.ndarray, centres: np.ndarray, labels: np.ndarray, paths: list[str], central: int = 5
+) -> list[dict]:
     """Size of each cluster and its most central files (highest cosine to the centre)."""
     out = []
     for c in range(len(centres)):
@@ -99,6 +108,11 @@ def describe(x: np.ndarray, centres: np.ndarray, labels: np.ndarray, paths: list
         centre = centres[c] / max(float(np.linalg.norm(centres[c])), 1e-12)
         sims = x[members] @ centre
         order = np.argsort(-sims, kind="stable")[:central]
-        out.append({"id": c, "size": len(members),
-                    "central": [{"path": paths[members[i]], "cosine": round(float(sims[i]), 6)} for i in order]})
+        out.append(
+            {
+                "id": c,
+                "size": len(members),
+                "central": [{"path": paths[members[i]], "cosine": round(float(sims[i]), 6)} for i in order],
+            }
+        )
     return out

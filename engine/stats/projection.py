@@ -38,8 +38,9 @@ def coordinates(x: np.ndarray, mean: np.ndarray, axes: np.ndarray, method: str, 
 
         import umap
 
-        reducer = umap.UMAP(n_components=2, metric="cosine", random_state=seed,
-                            n_neighbors=min(15, len(x) - 1))
+        reducer = umap.UMAP(
+            n_components=2, metric="cosine", random_state=seed, n_neighbors=min(15, len(x) - 1)
+        )
         with warnings.catch_warnings():  # a seeded UMAP warns that it runs single-threaded
             warnings.simplefilter("ignore", UserWarning)
             return np.asarray(reducer.fit_transform(x), dtype=np.float64)
@@ -49,7 +50,12 @@ def coordinates(x: np.ndarray, mean: np.ndarray, axes: np.ndarray, method: str, 
 def points(coords: np.ndarray, rows: np.ndarray, paths: list[str], clusters: np.ndarray) -> list[dict]:
     """One JSON record per drawn point: where it is and what colours it (cluster, folder)."""
     return [
-        {"path": paths[r], "x": round(float(c[0]), 6), "y": round(float(c[1]), 6),
-         "cluster": int(clusters[r]), "folder": folder_of(paths[r])}
-        for r, c in zip(rows.tolist(), coords)
+        {
+            "path": paths[r],
+            "x": round(float(c[0]), 6),
+            "y": round(float(c[1]), 6),
+            "cluster": int(clusters[r]),
+            "folder": folder_of(paths[r]),
+        }
+        for r, c in zip(rows.tolist(), coords, strict=False)
     ]

@@ -42,8 +42,10 @@ def _paths_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ..
 
 
 def stats_view(r: dict) -> Group:
-    head = Text(f"{printable(r['model'])}: {r['count']} vectors, dim {r['dim']}, {r['dtype']} "
-                f"({r['seconds']:.2f} s)", style="bold")
+    head = Text(
+        f"{printable(r['model'])}: {r['count']} vectors, dim {r['dim']}, {r['dtype']} ({r['seconds']:.2f} s)",
+        style="bold",
+    )
     dists = Table(title="distributions (histogram from min to max)", title_justify="left", show_edge=False)
     for col in ("", "min", "mean", "max", "histogram"):
         dists.add_column(col, no_wrap=True)
@@ -63,23 +65,46 @@ def stats_view(r: dict) -> Group:
     figures.add_row("intrinsic dimension (TwoNN)", _num(r["intrinsic_dimension"]["value"], 2))
     figures.add_row("hubness (k-occurrence skew)", _num(r["hubness"]["skewness"], 3))
     figures.add_row("dead / dominant dims", f"{len(dim['dead'])} / {dim['dominant'][:12]}")
-    figures.add_row("index recall@10",
-                    f"{_num(idx['recall_at_ef'])} at ef {idx['ef']}; target {idx['target']} "
-                    f"met at ef {idx['ef_for_target'] if idx['ef_for_target'] is not None else 'none on the ladder'}")
+    figures.add_row(
+        "index recall@10",
+        f"{_num(idx['recall_at_ef'])} at ef {idx['ef']}; target {idx['target']} "
+        f"met at ef {idx['ef_for_target'] if idx['ef_for_target'] is not None else 'none on the ladder'}",
+    )
 
     dup = r["duplicates"]
-    dup_rows = [(str(i + 1), f"{g['min_cosine']:.4f}", p) for i, g in enumerate(dup["groups"][:10]) for p in g["paths"]]
-    parts = [head, dists, figures,
-             _paths_table(f"near-duplicates (cosine ≥ {dup['threshold']}): {dup['group_count']} groups",
-                          dup_rows, ("group", "min cos", "path")),
-             _paths_table("outliers (farthest k-th neighbour)",
-                          [(f"{o['knn_distance']:.4f}", o["path"]) for o in r["outliers"]], ("distance", "path")),
-             _paths_table("hubs (most often a neighbour)",
-                          [(f"{h['k_occurrence']:g}", h["path"]) for h in r["hubness"]["top"][:10]],
-                          ("k-occurrence", "path")),
-             _paths_table(f"clusters (k-means, k={r['clusters']['k']})",
-                          [(str(c["id"]), str(c["size"]), ", ".join(m["path"] for m in c["central"][:3]))
-                           for c in r["clusters"]["clusters"]], ("cluster", "size", "most central"))]
+    dup_rows = [
+        (str(i + 1), f"{g['min_cosine']:.4f}", p)
+        for i, g in enumerate(dup["groups"][:10])
+        for p in g["paths"]
+    ]
+    parts = [
+        head,
+        dists,
+        figures,
+        _paths_table(
+            f"near-duplicates (cosine ≥ {dup['threshold']}): {dup['group_count']} groups",
+            dup_rows,
+            ("group", "min cos", "path"),
+        ),
+        _paths_table(
+            "outliers (farthest k-th neighbor)",
+            [(f"{o['knn_distance']:.4f}", o["path"]) for o in r["outliers"]],
+            ("distance", "path"),
+        ),
+        _paths_table(
+            "hubs (most often a neighbor)",
+            [(f"{h['k_occurrence']:g}", h["path"]) for h in r["hubness"]["top"][:10]],
+            ("k-occurrence", "path"),
+        ),
+        _paths_table(
+            f"clusters (k-means, k={r['clusters']['k']})",
+            [
+                (str(c["id"]), str(c["size"]), ", ".join(m["path"] for m in c["central"][:3]))
+                for c in r["clusters"]["clusters"]
+            ],
+            ("cluster", "size", "most central"),
+        ),
+    ]
     pts = r["projection"]["points"]
     if pts:
         xy = np.array([[p["x"], p["y"]] for p in pts])
@@ -87,11 +112,20 @@ def stats_view(r: dict) -> Group:
         legend = Text()
         for c in r["clusters"]["clusters"]:
             legend.append(f"■ {c['id']} ", style=colour(c["id"]))
-        parts.append(Panel(Group(scatter.render(), legend), title=f"projection ({r['projection']['method']})",
-                           expand=False))
+        parts.append(
+            Panel(
+                Group(scatter.render(), legend),
+                title=f"projection ({r['projection']['method']})",
+                expand=False,
+            )
+        )
     if r["sampled"]:
-        parts.append(Text("sampled: " + ", ".join(f"{k} {v['n']} of {v['of']}" for k, v in r["sampled"].items()),
-                          style="dim"))
+        parts.append(
+            Text(
+                "sampled: " + ", ".join(f"{k} {v['n']} of {v['of']}" for k, v in r["sampled"].items()),
+                style="dim",
+            )
+        )
     return Group(*parts)
 
 
@@ -102,8 +136,10 @@ def print_stats(report: dict) -> None:
 def print_compare(r: dict) -> None:
     a, b = r["models"]
     console = Console(highlight=False)
-    console.print(Text(f"{printable(a)} vs {printable(b)}: {r['files']} common files, k={r['k']}", style="bold"))
-    console.print(f"neighbour overlap@{r['k']} (mean Jaccard): {r['overlap_at_k']:.3f}")
+    console.print(
+        Text(f"{printable(a)} vs {printable(b)}: {r['files']} common files, k={r['k']}", style="bold")
+    )
+    console.print(f"neighbor overlap@{r['k']} (mean Jaccard): {r['overlap_at_k']:.3f}")
     agree = r["label_agreement_at_k"]
     if agree is None:
         console.print("label agreement: the folder has no labelled sub-folders")
@@ -111,9 +147,13 @@ def print_compare(r: dict) -> None:
         for name, v in agree.items():
             console.print(Text(f"label agreement@{r['k']} {printable(name)}: {v:.3f}"))
         if r["better_label_agreement"]:
-            console.print(Text(f"→ {printable(r['better_label_agreement'])} groups your folders better",
-                               style="bold green"))
-    table = Table(title="neighbourhoods that differ most", title_justify="left", show_edge=False)
+            console.print(
+                Text(
+                    f"→ {printable(r['better_label_agreement'])} groups your folders better",
+                    style="bold green",
+                )
+            )
+    table = Table(title="neighborhoods that differ most", title_justify="left", show_edge=False)
     table.add_column("file")
     table.add_column("overlap", justify="right")
     table.add_column(Text(printable(a)))

@@ -16,7 +16,7 @@ from ..errors import UserError
 from ..index import RECALL_TARGET, normalise
 from ..query import Explorer
 from . import clusters as km
-from . import neighbours as nb
+from . import neighbors as nb
 from . import projection as proj
 from . import space
 
@@ -64,8 +64,12 @@ def _sample(rng: np.random.Generator, n: int, m: int | None) -> np.ndarray:
     return np.sort(rng.choice(n, size=m, replace=False))
 
 
-def vector_stats(explorer: Explorer, model_name: str | None = None, opts: StatsOptions | None = None,
-                 progress: Callable[[str], None] | None = None) -> dict:
+def vector_stats(
+    explorer: Explorer,
+    model_name: str | None = None,
+    opts: StatsOptions | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     """The statistics of one model's vectors (the first indexed model when none is named).
 
     BLAS runs single-threaded here: the matrices are small (d × d, k × d), and threaded BLAS on them
@@ -77,8 +81,9 @@ def vector_stats(explorer: Explorer, model_name: str | None = None, opts: StatsO
         return _vector_stats(explorer, model_name, opts or StatsOptions(), progress)
 
 
-def _vector_stats(explorer: Explorer, model_name: str | None, opts: StatsOptions,
-                  progress: Callable[[str], None] | None) -> dict:
+def _vector_stats(
+    explorer: Explorer, model_name: str | None, opts: StatsOptions, progress: Callable[[str], None] | None
+) -> dict:
     if opts.projection not in proj.METHODS:
         raise UserError(f"unknown projection {opts.projection!r}; choose one of {', '.join(proj.METHODS)}")
     if opts.projection == "umap" and not proj.umap_available():
@@ -107,8 +112,13 @@ def _vector_stats(explorer: Explorer, model_name: str | None, opts: StatsOptions
         if used < n:
             sampled[figure] = {"n": int(used), "of": n}
 
-    report: dict = {"model": model.name, "count": n, "dim": model.dim, "dtype": "float32",
-                    "modalities": list(model.modalities)}
+    report: dict = {
+        "model": model.name,
+        "count": n,
+        "dim": model.dim,
+        "dtype": "float32",
+        "modalities": list(model.modalities),
+    }
 
     clock.step("space")
     report["norms"] = {"source": "raw (before normalisation)", **space.summary(norms[np.isfinite(norms)])}
@@ -144,7 +154,12 @@ def _vector_stats(explorer: Explorer, model_name: str | None, opts: StatsOptions
     else:
         report["knn"] = {"k": 0, "distance": space.summary(np.zeros(0))}
         report["hubness"] = {"k": 0, "skewness": None, "antihub_share": None, "top": []}
-        report["duplicates"] = {"threshold": opts.duplicate_threshold, "files": 0, "group_count": 0, "groups": []}
+        report["duplicates"] = {
+            "threshold": opts.duplicate_threshold,
+            "files": 0,
+            "group_count": 0,
+            "groups": [],
+        }
         report["outliers"] = []
         report["intrinsic_dimension"] = {"method": "twonn", "value": None}
 
@@ -152,15 +167,21 @@ def _vector_stats(explorer: Explorer, model_name: str | None, opts: StatsOptions
     n_clusters = opts.clusters or km.default_k(n)
     centres, labels, inertia, fitted = km.kmeans(x, n_clusters, seed=opts.seed)
     note("clusters_fit", fitted)
-    report["clusters"] = {"k": len(centres), "inertia": inertia,
-                          "clusters": km.describe(x, centres, labels, paths)}
+    report["clusters"] = {
+        "k": len(centres),
+        "inertia": inertia,
+        "clusters": km.describe(x, centres, labels, paths),
+    }
 
     clock.step("projection")
     point_rows = _sample(rng, n, opts.points)
     note("projection", len(point_rows))
     coords = proj.coordinates(x[point_rows], pca_mean, axes, opts.projection, opts.seed)
-    report["projection"] = {"method": opts.projection, "umap_available": proj.umap_available(),
-                            "points": proj.points(coords, point_rows, paths, labels)}
+    report["projection"] = {
+        "method": opts.projection,
+        "umap_available": proj.umap_available(),
+        "points": proj.points(coords, point_rows, paths, labels),
+    }
     clock.step(None)
     report["sampled"] = sampled
     report["timings"] = clock.timings

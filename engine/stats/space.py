@@ -29,7 +29,14 @@ def summary(values: np.ndarray, bins: int = BINS) -> dict:
     """min / mean / median / max / std and a histogram of a set of numbers."""
     values = np.asarray(values, dtype=np.float64)
     if len(values) == 0:
-        return {"min": None, "mean": None, "median": None, "max": None, "std": None, "histogram": histogram(values)}
+        return {
+            "min": None,
+            "mean": None,
+            "median": None,
+            "max": None,
+            "std": None,
+            "histogram": histogram(values),
+        }
     return {
         "min": float(values.min()),
         "mean": float(values.mean()),

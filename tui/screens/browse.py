@@ -1,4 +1,4 @@
-"""The browse screen: the file list, the current file's preview and its neighbours, free-text search, and
+"""The browse screen: the file list, the current file's preview and its neighbors, free-text search, and
 the indexing panel while the engine works. Everything slow happens off the UI thread (reader.py)."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
+
 from vexplore.engine.errors import UserError
 from vexplore.engine.loader import file_path
 from vexplore.engine.printable import printable
@@ -25,7 +26,7 @@ from ..previews import load_preview
 from ..reader import Reader
 from ..widgets.file_list import MODALITIES, SORTS, FileList
 from ..widgets.index_panel import IndexPanel
-from ..widgets.neighbours import NeighbourList, NeighboursPane
+from ..widgets.neighbors import NeighborList, NeighborsPane
 from ..widgets.preview import PreviewPane
 
 K_STEPS = (1, 3, 5, 10, 20, 50, 100)
@@ -42,8 +43,8 @@ class BrowseScreen(Screen):
         Binding("f", "filter", "Filter"),
         Binding("left_square_bracket,alt+left", "back", "Back"),
         Binding("right_square_bracket,alt+right", "forward", "Forward", show=False),
-        Binding("plus,equals_sign", "more", "More neighbours", show=False),
-        Binding("minus", "fewer", "Fewer neighbours", show=False),
+        Binding("plus,equals_sign", "more", "More neighbors", show=False),
+        Binding("minus", "fewer", "Fewer neighbors", show=False),
         Binding("M", "app.models", "Model"),
         Binding("e", "app.errors", "Errors"),
         Binding("i", "app.index", "Index"),
@@ -52,7 +53,7 @@ class BrowseScreen(Screen):
         Binding("c", "app.compare", "Compare", show=False),
         Binding("m", "cycle_modality", "Kind", show=False),
         Binding("s", "cycle_sort", "Sort", show=False),
-        Binding("n", "focus_neighbours", "Neighbours", show=False),
+        Binding("n", "focus_neighbors", "Neighbors", show=False),
         Binding("escape", "escape", "Back to list", show=False),
     ]
 
@@ -64,12 +65,12 @@ class BrowseScreen(Screen):
         self.k = 10
         self._from_list = False
         self._version: int | None = None
-        self.timings: list[float] = []  # ms from selecting a file to its neighbours on screen (benchmarks)
-        self.neighbour_model: str | None = None  # the model that answered the last neighbours
+        self.timings: list[float] = []  # ms from selecting a file to its neighbors on screen (benchmarks)
+        self.neighbor_model: str | None = None  # the model that answered the last neighbors
         self._started_up = False
         self._topbar: Text | None = None
         self._next_reload = 0.0
-        self._asking: str | None = None  # the file whose neighbours are being read
+        self._asking: str | None = None  # the file whose neighbors are being read
 
     def compose(self) -> ComposeResult:
         yield Static(id="topbar")
@@ -81,7 +82,7 @@ class BrowseScreen(Screen):
                 yield Input(placeholder="/ search by meaning: type words, Enter", id="search")
                 with Horizontal(id="panes"):
                     yield PreviewPane(id="preview")
-                    yield NeighboursPane(id="neighbours")
+                    yield NeighborsPane(id="neighbors")
         yield IndexPanel(id="index-panel")
         yield Footer()
 
@@ -91,8 +92,8 @@ class BrowseScreen(Screen):
         return self.query_one(FileList)
 
     @property
-    def neighbours(self) -> NeighboursPane:
-        return self.query_one(NeighboursPane)
+    def neighbors(self) -> NeighborsPane:
+        return self.query_one(NeighborsPane)
 
     @property
     def preview(self) -> PreviewPane:
@@ -104,13 +105,13 @@ class BrowseScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#files-pane").border_title = "Files"
-        self.neighbours.border_title = "Neighbours"
+        self.neighbors.border_title = "Neighbors"
         self.preview.border_title = "Preview"
         self.first_load()  # not awaited: the screen lays itself out while the list is read
 
     @work(group="reload")
     async def first_load(self) -> None:
-        """Paint the top of the list first; only then read the rest, the marks and the first neighbours."""
+        """Paint the top of the list first; only then read the rest, the marks and the first neighbors."""
         head = await self.reader.head()
         if head is not None:
             self.files.set_entries(head[1], total=head[0])
@@ -119,7 +120,7 @@ class BrowseScreen(Screen):
             self.app.painted("first paint")  # type: ignore[attr-defined]
         self.reader.warm_up()  # the query process loads the indexes while the rest of the list is read
         self._started_up = True
-        await self.reload()  # also asks for the current file's neighbours and preview
+        await self.reload()  # also asks for the current file's neighbors and preview
         await self._painted()
         self.app.painted("all files")  # type: ignore[attr-defined]
         self.set_interval(POLL_SECONDS, self._poll)
@@ -136,14 +137,14 @@ class BrowseScreen(Screen):
         follow in a second step, so a big list is on screen before they are counted."""
         self._version, entries = await self.reader.snapshot()
         if entries is None:
-            self.neighbours.show_message(Text("nothing indexed yet", style="bright_black"))
+            self.neighbors.show_message(Text("nothing indexed yet", style="bright_black"))
             self._update_titles()
             return
         had_current = self.current
         self.files.set_entries(entries)
         self._update_titles()
         if had_current is None and self.files.current is None:
-            self.neighbours.show_message(Text("no files here yet", style="bright_black"))
+            self.neighbors.show_message(Text("no files here yet", style="bright_black"))
         elif had_current is not None:
             self._refresh_current(again=True)
         self.load_states()
@@ -168,11 +169,18 @@ class BrowseScreen(Screen):
         files = self.files
         label = "all" if files.modality is None else files.modality
         loading = "" if files.complete else " (reading…)"
-        self._titles(self.query_one("#files-pane"), f"Files {files.shown}/{files.total}{loading}",
-                     f"m {label} · s {files.sort}")
+        self._titles(
+            self.query_one("#files-pane"),
+            f"Files {files.shown}/{files.total}{loading}",
+            f"m {label} · s {files.sort}",
+        )
         model = self.app.model_name or "auto"  # type: ignore[attr-defined]
-        bar = Text.assemble((" vexplore ", "bold reverse"), "  ", literal(self.reader.root.resolve().name, "bold"),
-                            f"  ·  {files.total} files  ·  model {model}  ·  k={self.k}")
+        bar = Text.assemble(
+            (" vexplore ", "bold reverse"),
+            "  ",
+            literal(self.reader.root.resolve().name, "bold"),
+            f"  ·  {files.total} files  ·  model {model}  ·  k={self.k}",
+        )
         if self.history.can_back or self.history.can_forward:
             bar.append(f"  ·  [ back{' · ] fwd' if self.history.can_forward else ''}", style="bright_black")
         if bar != self._topbar:  # moving through files changes nothing here: skip the redraw
@@ -188,25 +196,27 @@ class BrowseScreen(Screen):
         self._from_list = True
 
     def on_file_list_chosen(self, event: FileList.Chosen) -> None:
-        self.action_focus_neighbours()
+        self.action_focus_neighbors()
 
-    def on_neighbour_list_jump(self, event: NeighbourList.Jump) -> None:
+    def on_neighbor_list_jump(self, event: NeighborList.Jump) -> None:
         self.jump(event.path)
 
     def jump(self, path: str) -> None:
         """Make path the current file, as a new step in the history."""
         self._from_list = False
         self.show_file(path)
-        self.query_one(NeighbourList).focus()
+        self.query_one(NeighborList).focus()
 
     def show_file(self, path: str, replace: bool = False, record: bool = True) -> None:
         if record:
             self.history.visit(path, replace=replace)
-        if (self.files.current is None or self.files.current.path != path) and not self.files.select_path(path):
+        if (self.files.current is None or self.files.current.path != path) and not self.files.select_path(
+            path
+        ):
             self.files.set_filter("", None)  # a jump to a file the filter hides: show everything
             self.query_one("#filter", Input).value = ""
             self.files.select_path(path)
-        if path == self.current and self.neighbours.mode == "neighbours":
+        if path == self.current and self.neighbors.mode == "neighbors":
             self._update_titles()
             return
         self.current = path
@@ -214,7 +224,7 @@ class BrowseScreen(Screen):
         self._refresh_current()
 
     def _refresh_current(self, again: bool = False) -> None:
-        """Ask for the current file's neighbours (and then its preview). again: the store changed under
+        """Ask for the current file's neighbors (and then its preview). again: the store changed under
         the same file; if its answer is still on the way, let it land rather than start over (commits
         every half second must not starve the pane)."""
         if self.current is None or not self._started_up:
@@ -223,14 +233,14 @@ class BrowseScreen(Screen):
             return
         self._started = time.perf_counter()
         self.preview.show_loading(self.current)
-        self.load_neighbours(self.current)  # the preview follows once the neighbours are on screen
+        self.load_neighbors(self.current)  # the preview follows once the neighbors are on screen
 
-    @work(group="neighbours", exclusive=True)
-    async def load_neighbours(self, path: str) -> None:
+    @work(group="neighbors", exclusive=True)
+    async def load_neighbors(self, path: str) -> None:
         started = self._started
         self._asking = path
         try:
-            found = await self.reader.neighbours(path, self.k, self.app.model_name)  # type: ignore[attr-defined]
+            found = await self.reader.neighbors(path, self.k, self.app.model_name)  # type: ignore[attr-defined]
         finally:
             if self._asking == path:
                 self._asking = None
@@ -238,24 +248,30 @@ class BrowseScreen(Screen):
             return  # overtaken by a newer selection (which shows its own preview)
         for notice in found.notices:  # e.g. a damaged index file, rebuilt from the stored vectors
             self.notify(printable(notice), title="index", severity="warning", markup=False)
-        self.neighbour_model = found.model
+        self.neighbor_model = found.model
         name = literal(path)
         if found.message:
             run = self.app.index_run  # type: ignore[attr-defined]
             if run is not None and run.state.active and self.files.state_of(found.file_id) == 0:
-                self.neighbours.show_message(Text("not embedded yet: the indexer is on it (progress below); "
-                                                  "neighbours show up as soon as its batch lands",
-                                                  style="bright_black"))
+                self.neighbors.show_message(
+                    Text(
+                        "not embedded yet: the indexer is on it (progress below); "
+                        "neighbors show up as soon as its batch lands",
+                        style="bright_black",
+                    )
+                )
             else:
-                self.neighbours.show_message(literal(found.message, style="yellow"))
+                self.neighbors.show_message(literal(found.message, style="yellow"))
         else:
             status = Text.assemble(("near ", "bright_black"), name)
             status.no_wrap, status.overflow = True, "ellipsis"
-            self.neighbours.show_hits(found.hits, status)
-        self._titles(self.neighbours, "Neighbours", f"{found.model} · k={self.k}" if found.model else f"k={self.k}")
-        self.call_after_refresh(self._neighbours_shown, path, started)
+            self.neighbors.show_hits(found.hits, status)
+        self._titles(
+            self.neighbors, "Neighbors", f"{found.model} · k={self.k}" if found.model else f"k={self.k}"
+        )
+        self.call_after_refresh(self._neighbors_shown, path, started)
 
-    def _neighbours_shown(self, path: str, started: float) -> None:
+    def _neighbors_shown(self, path: str, started: float) -> None:
         self.timings.append((time.perf_counter() - started) * 1000)
         if path == self.current:
             self.load_preview(path)
@@ -273,8 +289,13 @@ class BrowseScreen(Screen):
         details = await self.reader.details(path)
         if details is None or path != self.current:
             return
-        preview = await asyncio.to_thread(load_preview, file_path(self.reader.root, details.file),
-                                          details.file.modality, details.file.meta, details.thumb)
+        preview = await asyncio.to_thread(
+            load_preview,
+            file_path(self.reader.root, details.file),
+            details.file.modality,
+            details.file.meta,
+            details.thumb,
+        )
         if path == self.current:
             await self.preview.show(path, details, preview)
 
@@ -288,15 +309,21 @@ class BrowseScreen(Screen):
     @work(group="search", exclusive=True)
     async def run_search(self, query: str) -> None:
         """Search every model with a text tower (or the chosen one); each model's hits form a group."""
-        pane = self.neighbours
+        pane = self.neighbors
         groups = []
         try:
             models = await self.reader.search_models(self.app.model_name)  # type: ignore[attr-defined]
             for model in models:
                 if model.name not in self.reader.loaded_models:
-                    pane.show_message(Text.assemble(("loading model ", "bold"), literal(model.name, "bold"),
-                                                    (" for text queries (first search only)…", "")),
-                                      mode="search", busy=True)
+                    pane.show_message(
+                        Text.assemble(
+                            ("loading model ", "bold"),
+                            literal(model.name, "bold"),
+                            (" for text queries (first search only)…", ""),
+                        ),
+                        mode="search",
+                        busy=True,
+                    )
                 elif not groups:
                     pane.show_message(Text("searching…"), mode="search", busy=True)
                 groups.append((model, await self.reader.search(query, self.k, model)))
@@ -304,17 +331,22 @@ class BrowseScreen(Screen):
             pane.show_message(literal(str(exc), style="yellow"), mode="search")
             return
         except Exception as exc:  # noqa: BLE001 - a model that fails to load must not take the UI down
-            pane.show_message(literal(f"search failed: {type(exc).__name__}: {exc}", style="red"), mode="search")
+            pane.show_message(
+                literal(f"search failed: {type(exc).__name__}: {exc}", style="red"), mode="search"
+            )
             return
-        status = Text.assemble(("search ", "bright_black"), literal(f"“{query}”", "bold"),
-                               ("  esc: back to neighbours", "bright_black"))
+        status = Text.assemble(
+            ("search ", "bright_black"),
+            literal(f"“{query}”", "bold"),
+            ("  esc: back to neighbors", "bright_black"),
+        )
         status.no_wrap, status.overflow = True, "ellipsis"
         if len(groups) == 1:
             pane.show_hits(groups[0][1], status, mode="search")
         else:
             pane.show_groups([(f"{m.name} · {'/'.join(m.modalities)}", hits) for m, hits in groups], status)
         self._titles(pane, "Search results", " + ".join(m.name for m, _ in groups) + f" · k={self.k}")
-        self.query_one(NeighbourList).focus()
+        self.query_one(NeighborList).focus()
 
     # ---- filter ------------------------------------------------------------------------------
     @on(Input.Changed, "#filter")
@@ -336,7 +368,7 @@ class BrowseScreen(Screen):
         self.panel.display = False
 
     def run_finished(self) -> None:
-        """Everything the indexer wrote, now: the list, the marks, and neighbours from the final index."""
+        """Everything the indexer wrote, now: the list, the marks, and neighbors from the final index."""
         self._next_reload = 0.0
         self._version = None  # the next poll reads the list again
         self._refresh_current()
@@ -348,12 +380,12 @@ class BrowseScreen(Screen):
     def action_filter(self) -> None:
         self.set_focus(self.query_one("#filter", Input))
 
-    def action_focus_neighbours(self) -> None:
-        self.query_one(NeighbourList).focus()
+    def action_focus_neighbors(self) -> None:
+        self.query_one(NeighborList).focus()
 
     def action_escape(self) -> None:
-        if self.neighbours.mode == "search":
-            self.neighbours.mode = "neighbours"
+        if self.neighbors.mode == "search":
+            self.neighbors.mode = "neighbors"
             self._refresh_current()
         self.files.focus()
 
@@ -373,7 +405,7 @@ class BrowseScreen(Screen):
         if k != self.k:
             self.k = k
             self._update_titles()
-            if self.neighbours.mode == "search" and self.query_one("#search", Input).value.strip():
+            if self.neighbors.mode == "search" and self.query_one("#search", Input).value.strip():
                 self.run_search(self.query_one("#search", Input).value.strip())
             else:
                 self._refresh_current()
@@ -395,8 +427,7 @@ class BrowseScreen(Screen):
 
     def model_changed(self) -> None:
         self._update_titles()
-        if self.neighbours.mode == "search" and self.query_one("#search", Input).value.strip():
+        if self.neighbors.mode == "search" and self.query_one("#search", Input).value.strip():
             self.run_search(self.query_one("#search", Input).value.strip())
         else:
             self._refresh_current()
-

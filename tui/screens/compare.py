@@ -1,6 +1,6 @@
-"""Two models side by side on the same files: how much their neighbourhoods overlap, which model keeps
-the user's labelled folders together, and the files they disagree on most with both neighbour lists.
-In the neighbour lists ● marks a file both models list, and a green name shares the file's label.
+"""Two models side by side on the same files: how much their neighborhoods overlap, which model keeps
+the user's labelled folders together, and the files they disagree on most with both neighbor lists.
+In the neighbor lists ● marks a file both models list, and a green name shares the file's label.
 Selecting a file dismisses the screen with its path (None on Escape)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, LoadingIndicator, Static
+
 from vexplore.engine.errors import UserError
 from vexplore.engine.printable import printable
 from vexplore.engine.query_process import QueryProcess
@@ -30,21 +31,31 @@ def bar(value: float) -> str:
 def summary_text(r: dict) -> Text:
     a, b = r["models"]
     out = Text()
-    out.append(f"{r['files']} files embedded by both, k = {r['k']}"
-               + (f" ({r['queries']} sampled)" if r["sampled"] else "") + "\n")
-    out.append(f"neighbour overlap@{r['k']} (mean Jaccard)  {bar(r['overlap_at_k'])} {r['overlap_at_k']:.3f}\n")
+    out.append(
+        f"{r['files']} files embedded by both, k = {r['k']}"
+        + (f" ({r['queries']} sampled)" if r["sampled"] else "")
+        + "\n"
+    )
+    out.append(
+        f"neighbor overlap@{r['k']} (mean Jaccard)  {bar(r['overlap_at_k'])} {r['overlap_at_k']:.3f}\n"
+    )
     agree = r["label_agreement_at_k"]
     if agree is None:
-        out.append("label agreement: no labelled sub-folders here (put files in one folder per label)\n",
-                   style="dim")
+        out.append(
+            "label agreement: no labelled sub-folders here (put files in one folder per label)\n", style="dim"
+        )
     else:
         width = max(len(printable(m)) for m in (a, b))
         for m in (a, b):
             style = "bold green" if m == r["better_label_agreement"] else ""
-            out.append(f"label agreement@{r['k']} {printable(m):<{width}}  {bar(agree[m])} {agree[m]:.3f}\n", style)
+            out.append(
+                f"label agreement@{r['k']} {printable(m):<{width}}  {bar(agree[m])} {agree[m]:.3f}\n", style
+            )
         if r["better_label_agreement"]:
-            out.append(f"→ {printable(r['better_label_agreement'])} keeps your labels together better\n",
-                       style="bold green")
+            out.append(
+                f"→ {printable(r['better_label_agreement'])} keeps your labels together better\n",
+                style="bold green",
+            )
     return out
 
 
@@ -70,10 +81,12 @@ class CompareScreen(Screen[str | None]):
         self._row_paths: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(f"compare — {printable(self.model_a)} vs {printable(self.model_b)}"), id="compare-title")
+        yield Static(
+            Text(f"compare — {printable(self.model_a)} vs {printable(self.model_b)}"), id="compare-title"
+        )
         yield LoadingIndicator()
         yield Static(id="summary")
-        yield Label("files whose neighbourhoods differ most (↑↓ to browse, Enter opens)")
+        yield Label("files whose neighborhoods differ most (↑↓ to browse, Enter opens)")
         yield DataTable(id="different", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="sides"):
             with Vertical():
@@ -99,7 +112,9 @@ class CompareScreen(Screen[str | None]):
 
     def _failed(self, message: str) -> None:
         self.query_one(LoadingIndicator).display = False
-        self.query_one("#compare-title", Static).update(Text(f"cannot compare: {printable(message)}", style="bold red"))
+        self.query_one("#compare-title", Static).update(
+            Text(f"cannot compare: {printable(message)}", style="bold red")
+        )
 
     def show(self, r: dict) -> None:
         self.report = r
@@ -111,8 +126,12 @@ class CompareScreen(Screen[str | None]):
         for i, row in enumerate(r["most_different"]):
             key = f"different:{i}"
             self._row_paths[key] = row["path"]
-            table.add_row(Text(printable(row["path"])), f"{row['overlap']:.2f}",
-                          Text(printable(row["label"] or "")), key=key)
+            table.add_row(
+                Text(printable(row["path"])),
+                f"{row['overlap']:.2f}",
+                Text(printable(row["label"] or "")),
+                key=key,
+            )
         if r["most_different"]:
             self._show_sides(0)
         table.focus()
@@ -125,14 +144,20 @@ class CompareScreen(Screen[str | None]):
         for side, model in (("a", a), ("b", b)):
             table = self.query_one(f"#side-{side}", DataTable)
             table.clear(columns=True)
-            table.add_columns("", "score", "neighbour")
+            table.add_columns("", "score", "neighbor")
             for j, hit in enumerate(row["neighbors"][model]):
                 key = f"side-{side}:{i}:{j}"
                 self._row_paths[key] = hit["path"]
                 mark = Text("●", style="green") if hit["path"] in shared else Text("○", style="dim")
-                same_label = row["label"] is not None and PurePosixPath(hit["path"]).parent.name == row["label"]
-                table.add_row(mark, f"{hit['score']:.3f}",
-                              Text(printable(hit["path"]), style="green" if same_label else ""), key=key)
+                same_label = (
+                    row["label"] is not None and PurePosixPath(hit["path"]).parent.name == row["label"]
+                )
+                table.add_row(
+                    mark,
+                    f"{hit['score']:.3f}",
+                    Text(printable(hit["path"]), style="green" if same_label else ""),
+                    key=key,
+                )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = str(event.row_key.value)

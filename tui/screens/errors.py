@@ -27,8 +27,13 @@ class ErrorsScreen(Screen):
     def on_mount(self) -> None:
         count = len(self.rows)
         self.query_one("#errors-title", Static).update(
-            literal(f" {count} file{'s' if count != 1 else ''} failed" if count else " no failures: every file "
-                    "a model handles was embedded", style="bold"))
+            literal(
+                f" {count} file{'s' if count != 1 else ''} failed"
+                if count
+                else " no failures: every file a model handles was embedded",
+                style="bold",
+            )
+        )
         table = self.query_one(DataTable)
         table.add_columns("file", "model", "reason")
         for path, model, reason in self.rows:

@@ -13,38 +13,52 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 KEYS: list[tuple[str, list[tuple[str, str]]]] = [
-    ("Browse", [
-        ("↑ ↓ / j k, PgUp PgDn", "move through the files; the preview and neighbours follow"),
-        ("Enter", "on a file: go to its neighbours · on a neighbour or result: jump to it"),
-        ("[ / ]  (alt+← / alt+→)", "back / forward through the files you jumped to"),
-        ("+ / -", "more / fewer neighbours (k)"),
-        ("Tab", "next pane"),
-        ("Esc", "back to the file list (and from search results to neighbours)"),
-    ]),
-    ("Find", [
-        ("/", "search by meaning: free text → nearest text files (and images with a CLIP model)"),
-        ("f", "filter the file list by name"),
-        ("m", "show only one kind: text, image, audio, video"),
-        ("s", "sort by name, kind, size or most recent"),
-    ]),
-    ("Index", [
-        ("i", "index new and changed files now (keeps browsing while it runs)"),
-        ("x", "cancel indexing (twice: stop at once); finished batches are kept"),
-        ("e", "files that failed, and why"),
-        ("M", "switch model when several are indexed"),
-    ]),
-    ("Screens", [
-        ("t", "statistics of the vector space"),
-        ("c", "compare two models"),
-        ("Ctrl+P", "command palette: every action by name"),
-        ("?", "this help"),
-        ("q", "quit"),
-    ]),
+    (
+        "Browse",
+        [
+            ("↑ ↓ / j k, PgUp PgDn", "move through the files; the preview and neighbors follow"),
+            ("Enter", "on a file: go to its neighbors · on a neighbor or result: jump to it"),
+            ("[ / ]  (alt+← / alt+→)", "back / forward through the files you jumped to"),
+            ("+ / -", "more / fewer neighbors (k)"),
+            ("Tab", "next pane"),
+            ("Esc", "back to the file list (and from search results to neighbors)"),
+        ],
+    ),
+    (
+        "Find",
+        [
+            ("/", "search by meaning: free text → nearest text files (and images with a CLIP model)"),
+            ("f", "filter the file list by name"),
+            ("m", "show only one kind: text, image, audio, video"),
+            ("s", "sort by name, kind, size or most recent"),
+        ],
+    ),
+    (
+        "Index",
+        [
+            ("i", "index new and changed files now (keeps browsing while it runs)"),
+            ("x", "cancel indexing (twice: stop at once); finished batches are kept"),
+            ("e", "files that failed, and why"),
+            ("M", "switch model when several are indexed"),
+        ],
+    ),
+    (
+        "Screens",
+        [
+            ("t", "statistics of the vector space"),
+            ("c", "compare two models"),
+            ("Ctrl+P", "command palette: every action by name"),
+            ("?", "this help"),
+            ("q", "quit"),
+        ],
+    ),
 ]
 
-ABOUT = ("Each file is embedded by a model for its kind; neighbours are the files whose vectors are nearest "
-         "(cosine similarity: 1 is identical, 0 unrelated). ● embedded  ○ not yet  ✗ failed. "
-         "T text · I image · A audio · V video.")
+ABOUT = (
+    "Each file is embedded by a model for its kind; neighbors are the files whose vectors are nearest "
+    "(cosine similarity: 1 is identical, 0 unrelated). ● embedded  ○ not yet  ✗ failed. "
+    "T text · I image · A audio · V video."
+)
 
 
 def keys_table() -> Table:

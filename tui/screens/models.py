@@ -1,4 +1,4 @@
-"""The model switcher: which indexed model answers neighbours and search (auto: each file's own)."""
+"""The model switcher: which indexed model answers neighbors and search (auto: each file's own)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
+
 from vexplore.engine.store import ModelRow
 
 from ..literal import literal
@@ -19,7 +20,9 @@ AUTO = "\0auto"  # an option id no model name can take
 
 def model_prompt(m: ModelRow) -> Text:
     text = literal(m.name, style="bold")
-    text.append(f"  {'/'.join(m.modalities)} · {m.dim}-d · {m.rows} vectors · {m.backend}", style="bright_black")
+    text.append(
+        f"  {'/'.join(m.modalities)} · {m.dim}-d · {m.rows} vectors · {m.backend}", style="bright_black"
+    )
     if m.text_queries:
         text.append(" · text search", style="green")
     return text
@@ -36,13 +39,15 @@ class ModelSwitcher(ModalScreen[str | None]):
         self.current = current
 
     def compose(self) -> ComposeResult:
-        options = [Option(Text("auto — each file's own model; search asks every model with a text tower"), id=AUTO)]
+        options = [
+            Option(Text("auto — each file's own model; search asks every model with a text tower"), id=AUTO)
+        ]
         options += [Option(model_prompt(m), id=m.name) for m in self.models]
         yield OptionList(*options, id="model-list")
 
     def on_mount(self) -> None:
         lst = self.query_one(OptionList)
-        lst.border_title = "Model for neighbours and search"
+        lst.border_title = "Model for neighbors and search"
         lst.highlighted = next((n for n, m in enumerate(self.models, 1) if m.name == self.current), 0)
         lst.focus()
 

@@ -12,6 +12,7 @@ from textual.events import Click
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
+
 from vexplore.engine.stats.canvas import Scatter
 
 
@@ -58,7 +59,10 @@ class ProjectionView(Widget, can_focus=True):
 
     def scatter(self) -> Scatter:
         width, height = self.content_size.width, self.content_size.height
-        if self._scatter is None or (self._scatter.width, self._scatter.height) != (max(width, 1), max(height, 1)):
+        if self._scatter is None or (self._scatter.width, self._scatter.height) != (
+            max(width, 1),
+            max(height, 1),
+        ):
             xy = np.array([[p["x"], p["y"]] for p in self.points]).reshape(-1, 2)
             self._scatter = Scatter(xy, self.groups, width, height)
         return self._scatter

@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DirectoryTree, Footer, Input, Label, Select, Static
+
 from vexplore.engine.models.base import Location, ModelSpec
 
 from ..literal import literal
@@ -40,8 +41,10 @@ def model_label(spec: ModelSpec, loc: Location) -> Text:
     _, offline = where(spec, loc)
     text = literal(spec.name, style="bold")
     text.append(f" · {spec.dim}-d · " if spec.dim else " · ")
-    text.append("✓ offline" if offline else "✗ " + ("download" if loc.source == "download" else "missing"),
-                style="green" if offline else "red")
+    text.append(
+        "✓ offline" if offline else "✗ " + ("download" if loc.source == "download" else "missing"),
+        style="green" if offline else "red",
+    )
     return text
 
 
@@ -76,7 +79,10 @@ def _is_dir(path: Path) -> bool:
 
 
 class StartScreen(Screen):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "start", "Index"), Binding("ctrl+o", "open", "Open index", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "start", "Index"),
+        Binding("ctrl+o", "open", "Open index", show=False),
+    ]
 
     def __init__(self, folder: Path) -> None:
         super().__init__()
@@ -86,8 +92,10 @@ class StartScreen(Screen):
         self.defaults: dict[str, str | None] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static(Text.assemble((" vexplore ", "bold reverse"), "  no index here yet: pick a folder and models"),
-                     id="topbar")
+        yield Static(
+            Text.assemble((" vexplore ", "bold reverse"), "  no index here yet: pick a folder and models"),
+            id="topbar",
+        )
         with Horizontal(id="start"):
             yield FolderTree(self.folder, id="tree")
             with VerticalScroll(id="setup"):
@@ -97,8 +105,13 @@ class StartScreen(Screen):
                 yield Vertical(id="selects")
                 yield Static(id="model-notes")
                 with Horizontal(id="start-buttons"):
-                    yield Button("Index this folder (ctrl+s)", id="start-index", variant="primary", disabled=True,
-                                 compact=True)
+                    yield Button(
+                        "Index this folder (ctrl+s)",
+                        id="start-index",
+                        variant="primary",
+                        disabled=True,
+                        compact=True,
+                    )
                     yield Button("Open its index (ctrl+o)", id="open-index", compact=True)
         yield Footer()
 
@@ -187,20 +200,36 @@ class StartScreen(Screen):
             if not self.counts[modality]:
                 continue
             if not self.choices[modality]:
-                rows.append(Horizontal(Label(f"{modality:<6}", classes="select-label"),
-                                       Static(Text(f"no model for {modality} files in this vexplore",
-                                                   style="bright_black")), classes="select-row"))
+                rows.append(
+                    Horizontal(
+                        Label(f"{modality:<6}", classes="select-label"),
+                        Static(Text(f"no model for {modality} files in this vexplore", style="bright_black")),
+                        classes="select-row",
+                    )
+                )
                 continue
             options = [(model_label(s, loc), s.name) for s, loc in self.choices[modality]]
             options.append((Text(f"skip {modality} files", style="bright_black"), SKIP))
             default = self.defaults.get(modality)
             value = default if any(name == default for _, name in options) else SKIP
-            rows.append(Horizontal(Label(f"{modality:<6}", classes="select-label"),
-                                   Select(options, value=value, allow_blank=False, id=f"model-{modality}",
-                                          classes="model-select", compact=True),
-                                   classes="select-row"))
+            rows.append(
+                Horizontal(
+                    Label(f"{modality:<6}", classes="select-label"),
+                    Select(
+                        options,
+                        value=value,
+                        allow_blank=False,
+                        id=f"model-{modality}",
+                        classes="model-select",
+                        compact=True,
+                    ),
+                    classes="select-row",
+                )
+            )
         box.mount_all(rows)
-        self.query_one("#start-index", Button).disabled = not any(self.choices[m] for m in ORDER if self.counts[m])
+        self.query_one("#start-index", Button).disabled = not any(
+            self.choices[m] for m in ORDER if self.counts[m]
+        )
         self.call_after_refresh(self._update_notes)
 
     def chosen(self) -> list[str]:

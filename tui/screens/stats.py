@@ -24,6 +24,7 @@ from textual.widgets import (
     TabbedContent,
     TabPane,
 )
+
 from vexplore.engine.errors import UserError
 from vexplore.engine.printable import printable
 from vexplore.engine.query_process import QueryProcess
@@ -33,13 +34,20 @@ from vexplore.engine.stats.projection import umap_available
 
 from .projection import ProjectionView
 
-TABS = (("overview", "Overview"), ("projection", "Projection"), ("duplicates", "Duplicates"),
-        ("outliers", "Outliers"), ("hubs", "Hubs"), ("clusters", "Clusters"), ("index", "Index"))
+TABS = (
+    ("overview", "Overview"),
+    ("projection", "Projection"),
+    ("duplicates", "Duplicates"),
+    ("outliers", "Outliers"),
+    ("hubs", "Hubs"),
+    ("clusters", "Clusters"),
+    ("index", "Index"),
+)
 HISTOGRAMS = (  # (id, title, where in the report)
     ("norms", "raw norm (before normalisation)", ("norms",)),
     ("pairwise", "pairwise cosine", ("pairwise_cosine",)),
     ("centroid", "cosine to the centroid (anisotropy)", ("anisotropy", "cosine_to_centroid")),
-    ("knn", "cosine distance to the k-th neighbour", ("knn", "distance")),
+    ("knn", "cosine distance to the k-th neighbor", ("knn", "distance")),
 )
 
 
@@ -69,15 +77,24 @@ def figures_table(r: dict) -> Table:
         (f"hubness (skew of N{r['hubness']['k']})", _fmt(r["hubness"]["skewness"], 3)),
         ("dead dimensions", str(len(r["per_dim"]["dead"]))),
         ("dominant dimensions", ", ".join(map(str, r["per_dim"]["dominant"][:10])) or "none"),
-        ("near-duplicate groups", f"{r['duplicates']['group_count']} (cosine ≥ {r['duplicates']['threshold']})"),
+        (
+            "near-duplicate groups",
+            f"{r['duplicates']['group_count']} (cosine ≥ {r['duplicates']['threshold']})",
+        ),
         ("clusters (k-means)", str(r["clusters"]["k"])),
-        ("index recall@10", f"{_fmt(idx['recall_at_ef'])} at ef {idx['ef']} (ef used: {idx.get('used_ef', idx['ef'])})"),
+        (
+            "index recall@10",
+            f"{_fmt(idx['recall_at_ef'])} at ef {idx['ef']} (ef used: {idx.get('used_ef', idx['ef'])})",
+        ),
         ("computed in", f"{r['seconds']:.2f} s"),
     ]
     for k, v in rows:
         t.add_row(k, Text(v))
     if r["sampled"]:
-        t.add_row("sampled", Text(", ".join(f"{k} {v['n']}/{v['of']}" for k, v in r["sampled"].items()), style="dim"))
+        t.add_row(
+            "sampled",
+            Text(", ".join(f"{k} {v['n']}/{v['of']}" for k, v in r["sampled"].items()), style="dim"),
+        )
     return t
 
 
@@ -101,7 +118,10 @@ class StatsScreen(Screen[str | None]):
         Binding("c", "toggle_colour", "Colour by cluster/folder"),
         Binding("r", "recompute", "Recompute"),
         Binding("u", "toggle_projection", "PCA/UMAP"),
-        *(Binding(str(i), f"show_tab('{tab}')", f"{title}", show=False) for i, (tab, title) in enumerate(TABS, 1)),
+        *(
+            Binding(str(i), f"show_tab('{tab}')", f"{title}", show=False)
+            for i, (tab, title) in enumerate(TABS, 1)
+        ),
     ]
 
     def __init__(self, queries: QueryProcess, model_name: str | None, options: StatsOptions | None = None):
@@ -146,8 +166,11 @@ class StatsScreen(Screen[str | None]):
         loads an index: hnswlib would hold the GIL, and a second copy of a big index the memory); this
         worker thread only waits for it."""
         try:
-            report = self.queries.stats(self.model_name, self.options,
-                                        progress=lambda step: self.app.call_from_thread(self._progress, step))
+            report = self.queries.stats(
+                self.model_name,
+                self.options,
+                progress=lambda step: self.app.call_from_thread(self._progress, step),
+            )
         except (UserError, RuntimeError) as exc:  # RuntimeError: a failure the query process could only name
             self.app.call_from_thread(self._failed, str(exc))
             return
@@ -155,12 +178,14 @@ class StatsScreen(Screen[str | None]):
 
     def _progress(self, step: str) -> None:
         self.query_one("#stats-title", Static).update(
-            Text(f"statistics — {printable(self.model_name or 'first model')}: computing {step} …"))
+            Text(f"statistics — {printable(self.model_name or 'first model')}: computing {step} …")
+        )
 
     def _failed(self, message: str) -> None:
         self.query_one(LoadingIndicator).display = False
-        self.query_one("#stats-title", Static).update(Text(f"cannot compute statistics: {printable(message)}",
-                                                           style="bold red"))
+        self.query_one("#stats-title", Static).update(
+            Text(f"cannot compute statistics: {printable(message)}", style="bold red")
+        )
 
     # ---- showing ---------------------------------------------------------------------------------
     def show(self, r: dict) -> None:
@@ -168,27 +193,37 @@ class StatsScreen(Screen[str | None]):
         self.query_one(LoadingIndicator).display = False
         self.query_one(TabbedContent).display = True
         self.query_one("#stats-title", Static).update(
-            Text(f"statistics — {printable(r['model'])}: {r['count']} files, dim {r['dim']}"))
+            Text(f"statistics — {printable(r['model'])}: {r['count']} files, dim {r['dim']}")
+        )
         self.query_one("#figures", Static).update(figures_table(r))
         for key, title, where in HISTOGRAMS:
             s = _dig(r, where)
             h = s["histogram"]
             self.query_one(f"#hist-{key}", Sparkline).data = [float(c) for c in h["counts"]]
-            span = f"  [{h['edges'][0]:.4g} … {h['edges'][-1]:.4g}], mean {_fmt(s['mean'])}" if h["edges"] else ""
+            span = (
+                f"  [{h['edges'][0]:.4g} … {h['edges'][-1]:.4g}], mean {_fmt(s['mean'])}"
+                if h["edges"]
+                else ""
+            )
             self.query_one(f"#title-{key}", Label).update(Text(title + span))
         self.query_one("#hist-pca", Sparkline).data = r["pca"]["explained_variance_ratio"]
         self._colour_projection()
         self._fill_tables(r)
         idx = r["index"]
-        table = Table(title=f"recall@{idx['k']} against exact search ({idx['queries']} sampled queries)",
-                      title_justify="left")
+        table = Table(
+            title=f"recall@{idx['k']} against exact search ({idx['queries']} sampled queries)",
+            title_justify="left",
+        )
         table.add_column("ef", justify="right")
         table.add_column("recall", justify="right")
         for ef, rec in idx["curve"]:
             table.add_row(str(ef), f"{rec:.4f}", style="bold green" if rec >= idx["target"] else None)
         met = idx["ef_for_target"]
-        note = (f"target {idx['target']} met at ef {met}; queries use ef {idx.get('used_ef', idx['ef'])}"
-                if met is not None else f"target {idx['target']} not met on the ef ladder")
+        note = (
+            f"target {idx['target']} met at ef {met}; queries use ef {idx.get('used_ef', idx['ef'])}"
+            if met is not None
+            else f"target {idx['target']} not met on the ef ladder"
+        )
         self.query_one("#index", Static).update(_stack(table, Text(note)))
 
     def _colour_projection(self) -> None:
@@ -203,8 +238,11 @@ class StatsScreen(Screen[str | None]):
             groups = np.array([index[p["folder"]] for p in pts], dtype=np.int64)
             names = {i: f for f, i in index.items()}
         self.query_one(ProjectionView).set_points(pts, groups)
-        legend = Text(f"{self.report['projection']['method'].upper()} · colour by {self.colour_by} (c): ",
-                      no_wrap=True, overflow="ellipsis")
+        legend = Text(
+            f"{self.report['projection']['method'].upper()} · colour by {self.colour_by} (c): ",
+            no_wrap=True,
+            overflow="ellipsis",
+        )
         for gid, name in list(names.items())[:12]:
             legend.append("■ ", style=colour(gid))
             legend.append(printable(name) + "  ")
@@ -213,11 +251,13 @@ class StatsScreen(Screen[str | None]):
     def _fill_tables(self, r: dict) -> None:
         self._row_paths.clear()
 
-        def fill(table_id: str, columns: tuple[str, ...], rows: list[tuple[str, ...]], paths: list[str]) -> None:
+        def fill(
+            table_id: str, columns: tuple[str, ...], rows: list[tuple[str, ...]], paths: list[str]
+        ) -> None:
             table = self.query_one(f"#{table_id}", DataTable)
             table.clear(columns=True)
             table.add_columns(*columns)
-            for i, (row, path) in enumerate(zip(rows, paths)):
+            for i, (row, path) in enumerate(zip(rows, paths, strict=False)):
                 key = f"{table_id}:{i}"
                 self._row_paths[key] = path
                 table.add_row(*(Text(printable(c)) for c in row), key=key)
@@ -228,16 +268,30 @@ class StatsScreen(Screen[str | None]):
                 dup_rows.append((str(g), str(len(group["paths"])), f"{group['min_cosine']:.4f}", p))
                 dup_paths.append(p)
         fill("duplicates", ("group", "size", "min cosine", "file"), dup_rows, dup_paths)
-        fill("outliers", ("k-NN distance", "file"),
-             [(f"{o['knn_distance']:.4f}", o["path"]) for o in r["outliers"]], [o["path"] for o in r["outliers"]])
+        fill(
+            "outliers",
+            ("k-NN distance", "file"),
+            [(f"{o['knn_distance']:.4f}", o["path"]) for o in r["outliers"]],
+            [o["path"] for o in r["outliers"]],
+        )
         hubs = r["hubness"]["top"]
-        fill("hubs", ("k-occurrence", "file"), [(f"{h['k_occurrence']:g}", h["path"]) for h in hubs],
-             [h["path"] for h in hubs])
+        fill(
+            "hubs",
+            ("k-occurrence", "file"),
+            [(f"{h['k_occurrence']:g}", h["path"]) for h in hubs],
+            [h["path"] for h in hubs],
+        )
         c_rows, c_paths = [], []
         for c in r["clusters"]["clusters"]:
             for rank, m in enumerate(c["central"]):
-                c_rows.append((str(c["id"]) if rank == 0 else "", str(c["size"]) if rank == 0 else "",
-                               f"{m['cosine']:.4f}", m["path"]))
+                c_rows.append(
+                    (
+                        str(c["id"]) if rank == 0 else "",
+                        str(c["size"]) if rank == 0 else "",
+                        f"{m['cosine']:.4f}",
+                        m["path"],
+                    )
+                )
                 c_paths.append(m["path"])
         fill("clusters", ("cluster", "size", "cosine to centre", "most central files"), c_rows, c_paths)
 
@@ -245,8 +299,11 @@ class StatsScreen(Screen[str | None]):
     def on_projection_view_highlighted(self, event: ProjectionView.Highlighted) -> None:
         p = event.point
         self.query_one("#projection-info", Static).update(
-            Text(f"{printable(p['path'])}  (cluster {p['cluster']}, folder {printable(p['folder'])})  "
-                 "— Enter opens it"))
+            Text(
+                f"{printable(p['path'])}  (cluster {p['cluster']}, folder {printable(p['folder'])})  "
+                "— Enter opens it"
+            )
+        )
 
     def on_projection_view_picked(self, event: ProjectionView.Picked) -> None:
         self.dismiss(event.path)
@@ -258,8 +315,13 @@ class StatsScreen(Screen[str | None]):
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{tab}"
-        focus = {"projection": ProjectionView, "duplicates": "#duplicates", "outliers": "#outliers",
-                 "hubs": "#hubs", "clusters": "#clusters"}.get(tab)
+        focus = {
+            "projection": ProjectionView,
+            "duplicates": "#duplicates",
+            "outliers": "#outliers",
+            "hubs": "#hubs",
+            "clusters": "#clusters",
+        }.get(tab)
         if focus is not None:
             self.query_one(focus).focus()
 

@@ -19,12 +19,18 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
 from vexplore.engine.table import KINDS, ORDERS, FileTable
 
 from ..literal import human_size, literal
 from ..reader import Entry
 
-MODALITY_MARK = {"text": ("T", "cyan"), "image": ("I", "magenta"), "audio": ("A", "yellow"), "video": ("V", "green")}
+MODALITY_MARK = {
+    "text": ("T", "cyan"),
+    "image": ("I", "magenta"),
+    "audio": ("A", "yellow"),
+    "video": ("V", "green"),
+}
 STATE_MARK = {1: ("●", "green"), 0: ("○", "bright_black"), -1: ("✗", "red")}
 SORTS = ORDERS
 MODALITIES = (None, "text", "image", "audio", "video")
@@ -52,7 +58,7 @@ class FileList(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "edge(0)", "First", show=False),
         Binding("end", "edge(1)", "Last", show=False),
-        Binding("enter", "choose", "Neighbours", show=False),
+        Binding("enter", "choose", "Neighbors", show=False),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {"file-list--cursor", "file-list--dim"}
     DEFAULT_CSS = """
@@ -72,7 +78,7 @@ class FileList(ScrollView, can_focus=True):
             self.entry = entry
 
     class Chosen(Message):
-        """Enter (or a double click) on a file: the user wants to look at its neighbours."""
+        """Enter (or a double click) on a file: the user wants to look at its neighbors."""
 
         def __init__(self, entry: Entry) -> None:
             super().__init__()
@@ -116,7 +122,7 @@ class FileList(ScrollView, can_focus=True):
 
     def marks_by_path(self) -> dict[str, int]:
         """path -> 1 embedded / -1 failed / 0 not yet, for every file listed (tests, debugging)."""
-        return dict(zip(self.table.paths(), self._marks.tolist()))
+        return dict(zip(self.table.paths(), self._marks.tolist(), strict=False))
 
     def state_of(self, file_id: int) -> int:
         row = int(self.table.positions(np.array([file_id]))[0])
@@ -259,7 +265,11 @@ class FileList(ScrollView, can_focus=True):
         size = human_size(entry.size)
         name_width = max(1, width - 5 - len(size) - 2)  # a space between the name and the size
         text = Text.assemble(
-            " ", (state, state_style), " ", (mark, mark_style), " ",
+            " ",
+            (state, state_style),
+            " ",
+            (mark, mark_style),
+            " ",
             literal(_left_cut(entry.path, name_width)),
         )
         text.pad_right(max(0, width - text.cell_len - len(size) - 1))

@@ -59,7 +59,9 @@ class IndexPanel(Vertical):
 
     def update_state(self, state: RunState) -> None:
         style = {"failed": "red", "cancelled": "yellow", "done": "green"}.get(state.phase, "")
-        status = Text.assemble(("indexing  " if state.active else "index  ", "bold"), literal(state.message, style))
+        status = Text.assemble(
+            ("indexing  " if state.active else "index  ", "bold"), literal(state.message, style)
+        )
         if state.errors:
             status.append(f"  ·  {len(state.errors)} failed (e)", style="red")
         if state.active:
@@ -76,6 +78,9 @@ class IndexPanel(Vertical):
             else:
                 row.update(m)
         current = next((m for m in reversed(list(state.models.values())) if m.state == "embedding"), None)
-        line = Text.assemble(("now  ", "bright_black"), literal(current.current)) if current and current.current \
+        line = (
+            Text.assemble(("now  ", "bright_black"), literal(current.current))
+            if current and current.current
             else Text("")
+        )
         self.query_one("#index-current", Static).update(line)

@@ -57,7 +57,9 @@ def models_line(details: Details | None) -> Text:
         if has_vector:
             out.append_text(Text.assemble(("● ", "green"), literal(name)))
         else:
-            out.append_text(Text.assemble(("✗ ", "red"), literal(name), ": ", literal(error or "failed", "red")))
+            out.append_text(
+                Text.assemble(("✗ ", "red"), literal(name), ": ", literal(error or "failed", "red"))
+            )
     return out
 
 
@@ -89,7 +91,9 @@ class PreviewPane(VerticalScroll, can_focus=True):
         yield Static(classes="preview-note")
         yield Static(Text("loudness", style="bright_black"), classes="preview-caption preview-wave-caption")
         yield Sparkline([], classes="preview-wave")
-        yield Static(Text("transcript", style="bright_black"), classes="preview-caption preview-transcript-caption")
+        yield Static(
+            Text("transcript", style="bright_black"), classes="preview-caption preview-transcript-caption"
+        )
         yield Static(classes="preview-transcript")
         yield Static(classes="preview-text")
 
@@ -146,6 +150,12 @@ class PreviewPane(VerticalScroll, can_focus=True):
         if preview.lexer:
             from rich.syntax import Syntax  # pygments: only once a code file is shown
 
-            return Syntax(text.plain, preview.lexer, theme="ansi_dark", line_numbers=True, word_wrap=False,
-                          background_color="default")
+            return Syntax(
+                text.plain,
+                preview.lexer,
+                theme="ansi_dark",
+                line_numbers=True,
+                word_wrap=False,
+                background_color="default",
+            )
         return text

@@ -1,4 +1,4 @@
-"""The neighbours pane: the k nearest files of the current one (or a search's results), each with a
+"""The neighbors pane: the k nearest files of the current one (or a search's results), each with a
 similarity bar and its score. Enter or a click jumps to the file."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
+
 from vexplore.engine.query import Hit
 
 from ..literal import literal
@@ -26,8 +27,9 @@ def similarity_bar(score: float, width: int = BAR_WIDTH) -> Text:
 
 
 def hit_prompt(rank: int, hit: Hit) -> Text:
-    text = Text.assemble((f"{rank:>2} ", "bright_black"), similarity_bar(hit.score), f" {hit.score:6.3f}  ",
-                         literal(hit.path))
+    text = Text.assemble(
+        (f"{rank:>2} ", "bright_black"), similarity_bar(hit.score), f" {hit.score:6.3f}  ", literal(hit.path)
+    )
     if hit.labels:
         tags = ", ".join(f"{name} {p:.0%}" for name, p in hit.labels[:2])
         text.append_text(literal(f"  {tags}", style="italic bright_black"))
@@ -35,7 +37,7 @@ def hit_prompt(rank: int, hit: Hit) -> Text:
     return text
 
 
-class NeighbourList(OptionList):
+class NeighborList(OptionList):
     """The hits; the option id is the index into the hits."""
 
     class Jump(Message):
@@ -44,32 +46,32 @@ class NeighbourList(OptionList):
             self.path = path
 
 
-class NeighboursPane(Vertical):
+class NeighborsPane(Vertical):
     """One status line (what is shown), a message (why nothing is), and the list of hits. Moving from file
     to file only swaps texts in place, so the screen never has to be laid out again."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.hits: list[Hit] = []
-        self.mode = "neighbours"  # or "search"
+        self.mode = "neighbors"  # or "search"
 
     def compose(self) -> ComposeResult:
-        yield Static(id="neighbours-status")
-        yield Static(id="neighbours-message")
-        yield NeighbourList(id="neighbour-list")
+        yield Static(id="neighbors-status")
+        yield Static(id="neighbors-message")
+        yield NeighborList(id="neighbor-list")
 
     @property
-    def list(self) -> NeighbourList:
-        return self.query_one(NeighbourList)
+    def list(self) -> NeighborList:
+        return self.query_one(NeighborList)
 
     @property
     def status(self) -> str:
         """The status line or the message, as plain text."""
-        message = self.query_one("#neighbours-message", Static)
-        shown = message if message.display else self.query_one("#neighbours-status", Static)
+        message = self.query_one("#neighbors-message", Static)
+        shown = message if message.display else self.query_one("#neighbors-status", Static)
         return str(shown.content)
 
-    def show_hits(self, hits: list[Hit], status: Text, mode: str = "neighbours") -> None:
+    def show_hits(self, hits: list[Hit], status: Text, mode: str = "neighbors") -> None:
         self.mode = mode
         self.hits = hits
         lst = self.list
@@ -85,8 +87,8 @@ class NeighboursPane(Vertical):
             if prompts:
                 lst.highlighted = 0
         lst.display = True
-        self.query_one("#neighbours-message", Static).display = False
-        self.query_one("#neighbours-status", Static).update(status, layout=False)
+        self.query_one("#neighbors-message", Static).display = False
+        self.query_one("#neighbors-status", Static).update(status, layout=False)
 
     def show_groups(self, groups: list[tuple[str, list[Hit]]], status: Text) -> None:
         """Results of several models (scores of different models do not compare): a heading per model."""
@@ -105,17 +107,17 @@ class NeighboursPane(Vertical):
         lst.set_options(options)
         lst.highlighted = next((i for i, o in enumerate(options) if not o.disabled), None)
         lst.display = True
-        self.query_one("#neighbours-message", Static).display = False
-        self.query_one("#neighbours-status", Static).update(status, layout=False)
+        self.query_one("#neighbors-message", Static).display = False
+        self.query_one("#neighbors-status", Static).update(status, layout=False)
 
-    def show_message(self, message: Text | str, mode: str = "neighbours", busy: bool = False) -> None:
+    def show_message(self, message: Text | str, mode: str = "neighbors", busy: bool = False) -> None:
         self.mode = mode
         self.hits = []
         self.list.clear_options()
         self.list.loading = busy
         self.list.display = busy
-        self.query_one("#neighbours-status", Static).update("", layout=False)
-        box = self.query_one("#neighbours-message", Static)
+        self.query_one("#neighbors-status", Static).update("", layout=False)
+        box = self.query_one("#neighbors-message", Static)
         box.update(message)
         box.display = True
 
@@ -123,4 +125,4 @@ class NeighboursPane(Vertical):
         event.stop()
         index = int(event.option.id or 0)
         if index < len(self.hits):
-            self.post_message(NeighbourList.Jump(self.hits[index].path))
+            self.post_message(NeighborList.Jump(self.hits[index].path))

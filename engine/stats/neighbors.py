@@ -1,4 +1,4 @@
-"""Figures that need each vector's nearest neighbours, taken from the hnswlib index: k-NN distances,
+"""Figures that need each vector's nearest neighbors, taken from the hnswlib index: k-NN distances,
 outliers, near-duplicate groups, hubness, intrinsic dimension (TwoNN), and the index's own recall."""
 
 from __future__ import annotations
@@ -14,18 +14,19 @@ TWONN_MIN_R = 2e-3  # Euclidean distance of unit vectors at cosine 0.999998: flo
 
 @dataclass
 class Knn:
-    """The k nearest neighbours (self excluded) of some query vectors, as row positions in the report's
+    """The k nearest neighbors (self excluded) of some query vectors, as row positions in the report's
     vector matrix. `queries` are row positions too; `fraction` = queries / all vectors."""
 
     queries: np.ndarray  # [m]
-    rows: np.ndarray  # [m, k] neighbour row positions, nearest first
+    rows: np.ndarray  # [m, k] neighbor row positions, nearest first
     sims: np.ndarray  # [m, k] cosine similarities
     fraction: float
 
 
-def knn_of(index: VectorIndex, ids: np.ndarray, x: np.ndarray, queries: np.ndarray, k: int,
-           batch: int = 4096) -> Knn:
-    """Neighbours of x[queries] from the index; the query itself is dropped wherever it appears (an exact
+def knn_of(
+    index: VectorIndex, ids: np.ndarray, x: np.ndarray, queries: np.ndarray, k: int, batch: int = 4096
+) -> Knn:
+    """Neighbors of x[queries] from the index; the query itself is dropped wherever it appears (an exact
     duplicate can outrank it), else the farthest hit is."""
     k = min(k, len(ids) - 1)
     rows = np.empty((len(queries), k), np.int64)
@@ -43,19 +44,19 @@ def knn_of(index: VectorIndex, ids: np.ndarray, x: np.ndarray, queries: np.ndarr
 
 
 def knn_distances(knn: Knn) -> np.ndarray:
-    """Cosine distance from each query to its k-th nearest neighbour."""
+    """Cosine distance from each query to its k-th nearest neighbor."""
     return 1.0 - knn.sims[:, -1].astype(np.float64)
 
 
 def outliers(knn: Knn, paths: list[str], top: int = 10) -> list[dict]:
-    """The queries farthest from their k-th neighbour: files nothing else resembles."""
+    """The queries farthest from their k-th neighbor: files nothing else resembles."""
     dist = knn_distances(knn)
     order = np.argsort(-dist, kind="stable")[:top]
     return [{"path": paths[knn.queries[i]], "knn_distance": round(float(dist[i]), 6)} for i in order]
 
 
 def duplicate_groups(knn: Knn, paths: list[str], threshold: float, top: int = 50) -> dict:
-    """Files joined by a neighbour link at cosine ≥ threshold, grouped by union-find (so a chain of
+    """Files joined by a neighbor link at cosine ≥ threshold, grouped by union-find (so a chain of
     near-copies is one group). Largest groups first."""
     parent: dict[int, int] = {}
 
@@ -68,12 +69,12 @@ def duplicate_groups(knn: Knn, paths: list[str], threshold: float, top: int = 50
 
     low: dict[int, float] = {}
     qi, ki = np.nonzero(knn.sims >= threshold)
-    for i, j in zip(qi.tolist(), ki.tolist()):
+    for i, j in zip(qi.tolist(), ki.tolist(), strict=False):
         a, b = int(knn.queries[i]), int(knn.rows[i, j])
         ra, rb = find(a), find(b)
         if ra != rb:
             parent[rb] = ra
-    for i, j in zip(qi.tolist(), ki.tolist()):
+    for i, j in zip(qi.tolist(), ki.tolist(), strict=False):
         root = find(int(knn.queries[i]))
         low[root] = min(low.get(root, 1.0), float(knn.sims[i, j]))
     members: dict[int, list[int]] = {}
@@ -91,7 +92,7 @@ def duplicate_groups(knn: Knn, paths: list[str], threshold: float, top: int = 50
 
 def hubness(knn: Knn, n: int, paths: list[str], top: int = 10) -> dict:
     """Skewness of the k-occurrence N_k (how often each vector is among others' k nearest): large and
-    positive means a few hubs crowd every neighbour list. With sampled queries each N_k is seen thinned
+    positive means a few hubs crowd every neighbor list. With sampled queries each N_k is seen thinned
     by the sampling fraction p; its factorial moments E[(N)_r] = E[(Y)_r] / p^r undo that, so the figure
     stays an unbiased moment estimate (and is the plain population skewness when p = 1)."""
     counts = np.bincount(knn.rows.ravel(), minlength=n).astype(np.float64)
@@ -108,13 +109,15 @@ def hubness(knn: Knn, n: int, paths: list[str], top: int = 10) -> dict:
         "k": int(knn.rows.shape[1]),
         "skewness": skew,
         "antihub_share": float(np.mean(counts == 0)) if p == 1.0 else None,
-        "top": [{"path": paths[i], "k_occurrence": round(float(counts[i] / p), 2)} for i in order if counts[i] > 0],
+        "top": [
+            {"path": paths[i], "k_occurrence": round(float(counts[i] / p), 2)} for i in order if counts[i] > 0
+        ],
     }
 
 
 def twonn_dimension(knn: Knn) -> float | None:
     """TwoNN intrinsic dimension (Facco et al. 2017), maximum-likelihood form: d = N / Σ ln(r2/r1) with
-    r1, r2 the Euclidean distances to the first two neighbours. Duplicates (r1 below what float32 cosines
+    r1, r2 the Euclidean distances to the first two neighbors. Duplicates (r1 below what float32 cosines
     can resolve) are left out: their ratio is noise."""
     if knn.sims.shape[1] < 2:
         return None
@@ -125,13 +128,22 @@ def twonn_dimension(knn: Knn) -> float | None:
     return float(ok.sum() / total) if total > 0 else None
 
 
-def index_quality(index: VectorIndex, ids: np.ndarray, x: np.ndarray, k: int = 10, target: float = 0.98,
-                  sample: int = 200) -> dict:
+def index_quality(
+    index: VectorIndex, ids: np.ndarray, x: np.ndarray, k: int = 10, target: float = 0.98, sample: int = 200
+) -> dict:
     """Recall@k of the index at its ef against exact search on a sample; when it misses the target, the
     smallest ef up the ladder that meets it, which the index then uses for every later query."""
     if len(ids) <= 1:
-        return {"k": 0, "ef": index.ef, "recall_at_ef": 1.0, "target": target, "ef_for_target": index.ef,
-                "curve": [], "tuned_recall": index.recall, "queries": 0}
+        return {
+            "k": 0,
+            "ef": index.ef,
+            "recall_at_ef": 1.0,
+            "target": target,
+            "ef_for_target": index.ef,
+            "curve": [],
+            "tuned_recall": index.recall,
+            "queries": 0,
+        }
     queries, truth, kth, kk = index.probe(sample, k, seed=1, data=(ids, x))
     start_ef = index.ef
     at_ef = index.recall_at(start_ef, queries, truth, kth, kk)
@@ -144,6 +156,14 @@ def index_quality(index: VectorIndex, ids: np.ndarray, x: np.ndarray, k: int = 1
             found = ef
     if found is not None:
         index.ef = found
-    return {"k": kk, "ef": start_ef, "recall_at_ef": round(at_ef, 4), "target": target,
-            "ef_for_target": found, "used_ef": index.ef, "curve": curve,
-            "tuned_recall": index.recall, "queries": len(queries)}
+    return {
+        "k": kk,
+        "ef": start_ef,
+        "recall_at_ef": round(at_ef, 4),
+        "target": target,
+        "ef_for_target": found,
+        "used_ef": index.ef,
+        "curve": curve,
+        "tuned_recall": index.recall,
+        "queries": len(queries),
+    }

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from .errors import UserError
+from vexplore.engine.errors import UserError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 _finished = {"quick_exit": False}  # set by a command whose results are committed and closed when it returns
@@ -35,7 +35,7 @@ def _json_line(obj, stream=None) -> None:
 
 
 def _fail(message: str) -> None:
-    from .printable import printable
+    from vexplore.engine.printable import printable
 
     click.echo(f"vexplore: error: {printable(message)}", err=True)
     sys.exit(2)
@@ -47,7 +47,7 @@ def _run(fn, *args, **kwargs):
     except UserError as exc:
         _fail(str(exc))
     except sqlite3.DatabaseError as exc:  # a damaged catalog page met mid-query: name the file, no traceback
-        from .store import damaged
+        from vexplore.engine.store import damaged
 
         _fail(str(damaged(exc)))
     except KeyboardInterrupt:
@@ -64,20 +64,39 @@ def _detach_output() -> None:
     os.close(null)
 
 
-store_option = click.option("--store", type=click.Path(file_okay=False), default=None,
-                            help="Store folder (default: PATH/.vexplore, or the user cache when PATH is read-only).")
-model_option = click.option("--model", "model", default=None, help="Which indexed model answers (default: the one for the query's modality).")
-milvus_option = click.option("--milvus", "milvus_uri", default=None, metavar="URI",
-                             help="Milvus URI: http://host:19530 (token from MILVUS_TOKEN) or a local file (Milvus Lite).")
-collection_option = click.option("--collection", default=None,
-                                 help="Milvus collection (default: vexplore_<folder>_<model>).")
+store_option = click.option(
+    "--store",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Store folder (default: PATH/.vexplore, or the user cache when PATH is read-only).",
+)
+model_option = click.option(
+    "--model",
+    "model",
+    default=None,
+    help="Which indexed model answers (default: the one for the query's modality).",
+)
+milvus_option = click.option(
+    "--milvus",
+    "milvus_uri",
+    default=None,
+    metavar="URI",
+    help="Milvus URI: http://host:19530 (token from MILVUS_TOKEN) or a local file (Milvus Lite).",
+)
+collection_option = click.option(
+    "--collection", default=None, help="Milvus collection (default: vexplore_<folder>_<model>)."
+)
 
 
 def backend_options(fn):
-    """--backend/--milvus/--collection: answer neighbour queries from Milvus instead of the local index."""
+    """--backend/--milvus/--collection: answer neighbor queries from Milvus instead of the local index."""
     fn = collection_option(milvus_option(fn))
-    return click.option("--backend", type=click.Choice(["local", "milvus"]), default=None,
-                        help="Where neighbour queries go: the local hnswlib index (default) or Milvus.")(fn)
+    return click.option(
+        "--backend",
+        type=click.Choice(["local", "milvus"]),
+        default=None,
+        help="Where neighbor queries go: the local hnswlib index (default) or Milvus.",
+    )(fn)
 
 
 def _backend(backend: str | None, uri: str | None, collection: str | None):
@@ -87,7 +106,7 @@ def _backend(backend: str | None, uri: str | None, collection: str | None):
         return None
     if not uri:
         _fail("--backend milvus needs --milvus URI")
-    from .milvus import MilvusBackend
+    from vexplore.engine.milvus import MilvusBackend
 
     return MilvusBackend(uri, collection)
 
@@ -95,7 +114,7 @@ def _backend(backend: str | None, uri: str | None, collection: str | None):
 @click.group(cls=_Group, context_settings=CONTEXT)
 @click.version_option(package_name="vexplore")
 def main() -> None:
-    """Look inside embeddings: index a folder, browse nearest neighbours, search, inspect, compare.
+    """Look inside embeddings: index a folder, browse nearest neighbors, search, inspect, compare.
 
     `vexplore PATH` opens the explorer; the commands below do the same work headless."""
 
@@ -114,23 +133,38 @@ def open_cmd(path: str, store: str | None, backend, milvus_uri, collection) -> N
 
 @main.command()
 @click.argument("path", type=click.Path())
-@click.option("--model", "models", multiple=True, help="Model alias, HF id, local path or hub: spec (repeatable).")
+@click.option(
+    "--model", "models", multiple=True, help="Model alias, HF id, local path or hub: spec (repeatable)."
+)
 @store_option
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or mps.")
 @click.option("--batch-size", type=click.IntRange(1, 65536), default=None, help="Parts per model call.")
-@click.option("--workers", type=click.IntRange(0, 64), default=None, help="Decoder processes (default: cores-1).")
+@click.option(
+    "--workers", type=click.IntRange(0, 64), default=None, help="Decoder processes (default: cores-1)."
+)
 @click.option("--trust-remote-code", is_flag=True, help="Allow model repos to run their own Python code.")
-@click.option("--json", "as_json", is_flag=True, help="Progress as JSON lines on stderr, summary as JSON on stdout.")
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="Where decoding and embedding run: this machine, or Ray Data (pip install 'vexplore[ray]').")
-@click.option("--ray-address", default=None, help="Ray cluster to join with --engine ray (default: RAY_ADDRESS, "
-              "else a Ray started on this machine).")
-def index(path, models, store, device, batch_size, workers, trust_remote_code, as_json, engine,
-          ray_address) -> None:
+@click.option(
+    "--json", "as_json", is_flag=True, help="Progress as JSON lines on stderr, summary as JSON on stdout."
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where decoding and embedding run: this machine, or Ray Data (pip install 'vexplore[ray]').",
+)
+@click.option(
+    "--ray-address",
+    default=None,
+    help="Ray cluster to join with --engine ray (default: RAY_ADDRESS, else a Ray started on this machine).",
+)
+def index(
+    path, models, store, device, batch_size, workers, trust_remote_code, as_json, engine, ray_address
+) -> None:
     """Embed new and changed files of PATH and bring the index up to date."""
-    from .pipeline import Options, index_folder
-    from .progress import JsonReporter, RichReporter
-    from .store import find_store_dir
+    from vexplore.engine.pipeline import Options, index_folder
+    from vexplore.engine.progress import JsonReporter, RichReporter
+    from vexplore.engine.store import find_store_dir
 
     root = Path(path)
     if not root.is_dir():
@@ -150,11 +184,14 @@ def index(path, models, store, device, batch_size, workers, trust_remote_code, a
     signal.signal(signal.SIGTERM, on_signal)
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, on_signal)
-    opts = Options(list(models), device, batch_size, workers, trust_remote_code, engine=engine,
-                   ray_address=ray_address)
+    opts = Options(
+        list(models), device, batch_size, workers, trust_remote_code, engine=engine, ray_address=ray_address
+    )
     reporter = JsonReporter() if as_json else RichReporter()
     with reporter:
-        summary = _run(index_folder, root, find_store_dir(root, store, create=True), opts, reporter.emit, stop)
+        summary = _run(
+            index_folder, root, find_store_dir(root, store, create=True), opts, reporter.emit, stop
+        )
     if as_json:
         _json_line(summary)
     else:
@@ -173,7 +210,7 @@ def index(path, models, store, device, batch_size, workers, trust_remote_code, a
 @backend_options
 def search(path, query, k, model, store, device, as_json, backend, milvus_uri, collection) -> None:
     """Files nearest to a free-text QUERY (text files; images too with a CLIP model)."""
-    from .query import open_explorer
+    from vexplore.engine.query import open_explorer
 
     explorer = _run(open_explorer, Path(path), store, _backend(backend, milvus_uri, collection))
     used, hits = _run(explorer.search, query, k, model, device)
@@ -181,7 +218,7 @@ def search(path, query, k, model, store, device, as_json, backend, milvus_uri, c
     if as_json:
         _json_line({"query": query, "model": used.name, "results": [h.as_json() for h in hits]})
     else:
-        from .render import hits_table
+        from vexplore.engine.render import hits_table
 
         hits_table(f"{query!r} — {used.name}", hits)
 
@@ -189,22 +226,24 @@ def search(path, query, k, model, store, device, as_json, backend, milvus_uri, c
 @main.command()
 @click.argument("path", type=click.Path())
 @click.argument("file", required=False)
-@click.option("--all", "all_files", is_flag=True, help="Neighbours of every indexed file (JSON Lines with --json).")
+@click.option(
+    "--all", "all_files", is_flag=True, help="Neighbors of every indexed file (JSON Lines with --json)."
+)
 @click.option("-k", "k", type=click.IntRange(1, 10000), default=10, show_default=True)
 @model_option
 @store_option
 @click.option("--json", "as_json", is_flag=True)
 @backend_options
 def neighbors(path, file, all_files, k, model, store, as_json, backend, milvus_uri, collection) -> None:
-    """Nearest neighbours of FILE (a path relative to PATH, or inside it), or of every file with --all."""
-    from .query import open_explorer
+    """Nearest neighbors of FILE (a path relative to PATH, or inside it), or of every file with --all."""
+    from vexplore.engine.query import open_explorer
 
     if bool(file) == all_files:
         _fail("give either FILE or --all")
     root = Path(path)
     explorer = _run(open_explorer, root, store, _backend(backend, milvus_uri, collection))
     if all_files:
-        from .render import hits_table
+        from vexplore.engine.render import hits_table
 
         everything = _run(lambda: list(explorer.all_neighbors(k, model)))
         _notices(explorer)
@@ -220,14 +259,14 @@ def neighbors(path, file, all_files, k, model, store, as_json, backend, milvus_u
     if as_json:
         _json_line({"path": rel, "model": used.name, "neighbors": [h.as_json() for h in hits]})
     else:
-        from .render import hits_table
+        from vexplore.engine.render import hits_table
 
         hits_table(f"{rel} — {used.name}", hits)
 
 
 def _notices(explorer) -> None:
     """What the reader had to mend on the way (an index rebuilt from the vectors), once, on stderr."""
-    from .printable import printable
+    from vexplore.engine.printable import printable
 
     for message in explorer.notices:
         click.echo(f"vexplore: note: {printable(message)}", err=True)
@@ -250,18 +289,27 @@ def _relative(root: Path, file: str) -> str:
 @click.option("--json", "as_json", is_flag=True)
 def models(as_json) -> None:
     """Models vexplore knows by name, and whether their weights are here (offline)."""
-    from .models import registry
+    from vexplore.engine.models import registry
 
     rows = []
     for spec in registry.aliases():
         loc = registry.locate(spec)
-        rows.append({"name": spec.name, "modalities": list(spec.modalities), "dim": spec.dim,
-                     "backend": spec.backend, "available": loc.available, "source": loc.describe(),
-                     "text_queries": spec.text_queries, "description": spec.description})
+        rows.append(
+            {
+                "name": spec.name,
+                "modalities": list(spec.modalities),
+                "dim": spec.dim,
+                "backend": spec.backend,
+                "available": loc.available,
+                "source": loc.describe(),
+                "text_queries": spec.text_queries,
+                "description": spec.description,
+            }
+        )
     if as_json:
         _json_line(rows)
     else:
-        from .render import models_table
+        from vexplore.engine.render import models_table
 
         models_table(rows)
 
@@ -278,14 +326,14 @@ def models(as_json) -> None:
 def export(path, fmt, model, store, out, milvus_uri, collection, as_json) -> None:
     """Write one model's vectors with their paths (--format npy|parquet --out FILE), or upsert them into
     a Milvus collection (--milvus URI): a re-export sends only changed and deleted files."""
-    from .query import open_explorer
+    from vexplore.engine.query import open_explorer
 
     if milvus_uri:
-        from .printable import printable
+        from vexplore.engine.printable import printable
 
         if fmt or out:
             _fail("give either --milvus or --format/--out")
-        from .milvus import export_milvus
+        from vexplore.engine.milvus import export_milvus
 
         explorer = _run(open_explorer, Path(path), store)
         used = [_run(explorer.model, model)] if model else explorer.models()
@@ -297,12 +345,17 @@ def export(path, fmt, model, store, out, milvus_uri, collection, as_json) -> Non
             s = _run(export_milvus, explorer.store, row, milvus_uri, collection)
             if as_json:
                 _json_line(s)
-            click.echo(printable(f"{s['model']} → {s['collection']}: {s['upserted']} upserted, "
-                                 f"{s['deleted']} deleted, {s['unchanged']} unchanged"), err=True)
+            click.echo(
+                printable(
+                    f"{s['model']} → {s['collection']}: {s['upserted']} upserted, "
+                    f"{s['deleted']} deleted, {s['unchanged']} unchanged"
+                ),
+                err=True,
+            )
         return
     if not (fmt and out) or collection or as_json:
         _fail("give --format and --out (or --milvus URI)")
-    from .export import export_vectors
+    from vexplore.engine.export import export_vectors
 
     explorer = _run(open_explorer, Path(path), store)
     n, used = _run(export_vectors, explorer, fmt, model, Path(out))
@@ -313,30 +366,58 @@ def export(path, fmt, model, store, out, milvus_uri, collection, as_json) -> Non
 @click.argument("path", type=click.Path())
 @model_option
 @store_option
-@click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True,
-              help="Neighbours per file for the k-NN figures.")
-@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=0.95, show_default=True,
-              help="Cosine at or above which two files count as near-duplicates.")
-@click.option("--clusters", type=click.IntRange(1, 256), default=None, help="k-means clusters (default: 2-8 by size).")
-@click.option("--projection", type=click.Choice(["pca", "umap"]), default="pca", show_default=True,
-              help="umap needs umap-learn installed.")
-@click.option("--knn-sample", type=click.IntRange(0), default=5000, show_default=True,
-              help="Files queried for the k-NN figures on big stores (0: every file).")
+@click.option(
+    "-k",
+    "k",
+    type=click.IntRange(1, 1000),
+    default=10,
+    show_default=True,
+    help="Neighbors per file for the k-NN figures.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.95,
+    show_default=True,
+    help="Cosine at or above which two files count as near-duplicates.",
+)
+@click.option(
+    "--clusters", type=click.IntRange(1, 256), default=None, help="k-means clusters (default: 2-8 by size)."
+)
+@click.option(
+    "--projection",
+    type=click.Choice(["pca", "umap"]),
+    default="pca",
+    show_default=True,
+    help="umap needs umap-learn installed.",
+)
+@click.option(
+    "--knn-sample",
+    type=click.IntRange(0),
+    default=5000,
+    show_default=True,
+    help="Files queried for the k-NN figures on big stores (0: every file).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout (keys in the README).")
 def stats(path, model, store, k, threshold, clusters, projection, knn_sample, as_json) -> None:
     """Statistics of one model's vectors: norms, dimensions, anisotropy, PCA, intrinsic dimension,
     hubness, duplicates, outliers, clusters, a 2-D projection and the index's recall."""
-    from .query import open_explorer
-    from .stats import StatsOptions, vector_stats
+    from vexplore.engine.query import open_explorer
+    from vexplore.engine.stats import StatsOptions, vector_stats
 
     explorer = _run(open_explorer, Path(path), store)
-    opts = StatsOptions(k=k, duplicate_threshold=threshold, clusters=clusters, projection=projection,
-                        knn_sample=knn_sample or None)
+    opts = StatsOptions(
+        k=k,
+        duplicate_threshold=threshold,
+        clusters=clusters,
+        projection=projection,
+        knn_sample=knn_sample or None,
+    )
     report = _run(vector_stats, explorer, model, opts)
     if as_json:
         _json_line(report)
     else:
-        from .stats.render import print_stats
+        from vexplore.engine.stats.render import print_stats
 
         print_stats(report)
 
@@ -348,10 +429,10 @@ def stats(path, model, store, k, threshold, clusters, projection, knn_sample, as
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 def compare(path, models, store, k, as_json) -> None:
-    """Compare two models indexed on the same files: neighbour overlap, the files they disagree on most,
+    """Compare two models indexed on the same files: neighbor overlap, the files they disagree on most,
     and (for a folder of labelled sub-folders) which model keeps each label together."""
-    from .compare import compare_models
-    from .query import open_explorer
+    from vexplore.engine.compare import compare_models
+    from vexplore.engine.query import open_explorer
 
     names = [m.strip() for m in models.split(",") if m.strip()]
     if len(names) != 2:
@@ -361,7 +442,7 @@ def compare(path, models, store, k, as_json) -> None:
     if as_json:
         _json_line(report)
     else:
-        from .stats.render import print_compare
+        from vexplore.engine.stats.render import print_compare
 
         print_compare(report)
 
@@ -370,7 +451,7 @@ def run() -> None:
     """The console script. Once `index` has committed and closed everything, the process exits without the
     interpreter's teardown, which takes 1-2 s when torch is loaded and has nothing left to do."""
     try:
-        main()
+        main(prog_name="vexplore")
     except SystemExit as done:
         if _finished["quick_exit"] and "torch" in sys.modules and isinstance(done.code, int | None):
             sys.stdout.flush()
@@ -378,6 +459,3 @@ def run() -> None:
             os._exit(done.code or 0)
         raise
 
-
-if __name__ == "__main__":  # pragma: no cover
-    run()
