@@ -3,10 +3,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= models,media,test,ray,milvus
+EXTRAS ?= models,media,test,lint,ray,milvus
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: demo test bench lint clean venv system-deps
+.PHONY: demo test test-fast bench lint typecheck clean venv system-deps
 
 venv: $(VENV)/.installed
 
@@ -42,8 +42,19 @@ test: venv system-deps
 bench: venv
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/run_all.py
 
-lint: venv
-	$(PY) -m ruff check engine tui tests benchmarks
+CODE := vexplore engine tui tests benchmarks
+
+lint: venv typecheck
+	$(PY) -m ruff check $(CODE)
+	$(PY) -m ruff format --check $(CODE)
+
+# mypy cannot follow setuptools' editable import hook, so it reads the installed layout from a tree of links.
+TYPECHECK := build/typecheck
+typecheck: venv
+	@mkdir -p $(TYPECHECK)/vexplore
+	@for d in engine tui; do ln -sfn ../../../$$d $(TYPECHECK)/vexplore/$$d; done
+	@for f in vexplore/*.py; do ln -sfn ../../../$$f $(TYPECHECK)/$$f; done
+	cd $(TYPECHECK) && ../../$(PY) -m mypy --config-file ../../pyproject.toml -p vexplore
 
 clean:
 	rm -rf $(VENV) sample_data/.vexplore .pytest_cache
