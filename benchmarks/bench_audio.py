@@ -6,7 +6,8 @@ same run. Clips are espeak-ng sentences (1–6 s), so the numbers are about spee
 Reports, per round: the plain loop (decode → features → one encoder call per clip → pool, all in one
 process), `index_folder` as `vexplore index` runs it (loader workers decode while the encoder runs,
 several clips per encoder call), and the model alone (adapter.embed) at one window per call vs
-batch_size() per call on the same decoded windows, which isolates what batching itself buys here. Ratios, not absolute times, are the result.
+batch_size() per call on the same decoded windows, which isolates what batching itself buys here.
+Ratios, not absolute times, are the result.
 """
 
 from __future__ import annotations

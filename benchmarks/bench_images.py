@@ -66,7 +66,8 @@ def source_photos() -> list[Image.Image]:
 
 
 def make_images(folder: Path, count: int, size: tuple[int, int], seed: int = 0) -> None:
-    """`count` JPEGs: random crops of the source photos, flipped, colour-jittered, at `size` (some portrait)."""
+    """`count` JPEGs: random crops of the source photos, flipped, colour-jittered, at `size`
+    (some portrait)."""
     rng = random.Random(seed)
     photos = source_photos()
     folder.mkdir(parents=True, exist_ok=True)
@@ -178,7 +179,8 @@ def main() -> None:
             make_images(folder, args.images, size)
         files = sorted(folder.glob("img*.jpg"))[: args.images]
         print(
-            f"{len(files)} JPEGs of {size[0]}x{size[1]} in {folder} ({time.perf_counter() - t0:.1f}s to make); "
+            f"{len(files)} JPEGs of {size[0]}x{size[1]} in {folder} "
+            f"({time.perf_counter() - t0:.1f}s to make); "
             f"model {args.model}, batch {args.batch_size}, {os.cpu_count()} cores"
         )
         ratios = []
@@ -199,7 +201,8 @@ def main() -> None:
             print(
                 f"round {r + 1}: seed recipe    {base_s:7.2f} s {base_rate:7.1f} images/s | vexplore index "
                 f"{ours_s:7.2f} s {ours_rate:7.1f} images/s | ratio {ratios[-1]:.2f}x | whole command "
-                f"{wall:.2f} s ({(n / wall) / base_rate:.2f}x) | CPU ms/image: seed {1000 * base_cpu / n:.0f}, "
+                f"{wall:.2f} s ({(n / wall) / base_rate:.2f}x) | "
+                f"CPU ms/image: seed {1000 * base_cpu / n:.0f}, "
                 f"vexplore (whole command) {1000 * ours_cpu / n:.0f} | load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
@@ -208,10 +211,12 @@ def main() -> None:
             cl_s, _, _ = seed_recipe(files, args.model, args.batch_size, channels_last=True)
             inline_s, _, _, _ = vexplore_index(folder, args.model, args.batch_size, 0)
             print(
-                f"ablation: seed recipe, channels-last model : {n / cl_s:7.1f} images/s ({base_s / cl_s:.2f}x)"
+                f"ablation: seed recipe, channels-last model : {n / cl_s:7.1f} images/s "
+                f"({base_s / cl_s:.2f}x)"
             )
             print(
-                f"ablation: vexplore index --workers 0        : {n / inline_s:7.1f} images/s ({base_s / inline_s:.2f}x)"
+                f"ablation: vexplore index --workers 0        : {n / inline_s:7.1f} images/s "
+                f"({base_s / inline_s:.2f}x)"
             )
     finally:
         if args.dir is None:

@@ -46,7 +46,8 @@ def main() -> None:
     folder = small_files(args.dir / f"files-{args.files}", args.files)
     first = vexplore_index(folder, model)  # makes the store the first time; afterwards a no-op
     print(
-        f"{args.files:,} files; store {'built' if first.embedded else 'already built'} in {first.wall:.1f} s; "
+        f"{args.files:,} files; store {'built' if first.embedded else 'already built'} "
+        f"in {first.wall:.1f} s; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
         flush=True,
     )
@@ -61,7 +62,8 @@ def main() -> None:
             raise SystemExit(f"expected 1 file hashed and embedded, got {run.plan} / {run.summary}")
         changed.append(run)
         print(
-            f"  one changed: {run.wall - run.load:.2f} s without model load ({run.wall:.2f} s and {run.cpu:.2f} s CPU "
+            f"  one changed: {run.wall - run.load:.2f} s without model load "
+            f"({run.wall:.2f} s and {run.cpu:.2f} s CPU "
             f"in all; "
             f"{phases(run)}); hashed {run.plan['hashed']}, embedded {run.embedded}",
             flush=True,

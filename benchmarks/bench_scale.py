@@ -72,7 +72,8 @@ t = time.perf_counter()
 listing, states = explorer.store.file_table(), explorer.store.file_states()  # what the TUI's file list holds
 listed = time.perf_counter() - t
 print(json.dumps({"before_index_mb": before, "after_mb": after, "first_query_s": first,
-                  "latencies": latencies, "with_list_mb": status(), "list_s": listed, "listed": len(listing)}))
+                  "latencies": latencies, "with_list_mb": status(), "list_s": listed,
+                  "listed": len(listing)}))
 """
 
 
@@ -233,7 +234,7 @@ def exact_top(matrix: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarr
     return np.concatenate(rows), np.concatenate(sims)
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--dim", type=int, default=384)
@@ -244,19 +245,79 @@ def main() -> None:
         "--exact-queries", type=int, default=20, help="single queries timed with exact numpy search"
     )
     ap.add_argument("--rebuild", action="store_true", help="write the store and build the index again")
-    args = ap.parse_args()
-    root = args.dir / f"store-{args.n}x{args.dim}"
+    return ap.parse_args()
+
+
+def build_or_reuse(root: Path, args: argparse.Namespace) -> tuple[dict, str]:
+    """The build figures: measured now, or read from the store built by an earlier run."""
     record = root / "build.json"
     if args.rebuild or not record.exists():
         if root.exists():
             import shutil
 
             shutil.rmtree(root)
-        figures = build(root, args.n, args.dim)
-        cached = ""
-    else:
-        figures = json.loads(record.read_text())
-        cached = f" (cached: built {figures['when']} in {record.parent}; --rebuild to measure again)"
+        return build(root, args.n, args.dim), ""
+    figures = json.loads(record.read_text())
+    return figures, f" (cached: built {figures['when']} in {record.parent}; --rebuild to measure again)"
+
+
+def query_latencies(
+    explorer, index, matrix: np.ndarray, picks: np.ndarray, exact_queries: int
+) -> dict[str, float]:
+    """One query at a time, as the UI asks: the index alone, the explorer end to end, exact numpy search."""
+    knn_lat, nb_lat, exact_lat = [], [], []
+    for i in picks:
+        t = time.perf_counter()
+        index.knn(matrix[i], K + 1)
+        knn_lat.append(time.perf_counter() - t)
+    for i in picks:
+        t = time.perf_counter()
+        explorer.neighbors(file_name(int(i)), k=K)
+        nb_lat.append(time.perf_counter() - t)
+    for i in picks[:exact_queries]:
+        t = time.perf_counter()
+        scores = matrix @ matrix[i]
+        top = np.argpartition(-scores, K)[: K + 1]
+        top[np.argsort(-scores[top])]
+        exact_lat.append(time.perf_counter() - t)
+    knn_p50, knn_p99 = percentiles(knn_lat)
+    nb_p50, nb_p99 = percentiles(nb_lat)
+    exact_p50, _ = percentiles(exact_lat)
+    return {
+        "knn_p50": knn_p50,
+        "knn_p99": knn_p99,
+        "nb_p50": nb_p50,
+        "nb_p99": nb_p99,
+        "exact_p50": exact_p50,
+    }
+
+
+def recall_at_k(index, matrix: np.ndarray, ids: np.ndarray, queries: np.ndarray) -> tuple[float, float]:
+    """Recall@K at the tuned ef against exact top-K over every vector, and the exact batch's seconds."""
+    got, got_sims = index.knn(queries, K)
+    t = time.perf_counter()
+    exact_rows, exact_sims = exact_top(matrix, queries, K)
+    exact_batch = time.perf_counter() - t
+    truth = ids[exact_rows]
+    kth = exact_sims[:, -1:]
+    pairs = zip(got.tolist(), truth.tolist(), strict=True)
+    found = np.array([[g in set(row) for g in grow] for grow, row in pairs])
+    return float((found | (got_sims >= kth - TIE)).mean()), exact_batch
+
+
+def browsing_footprint(root: Path, picks: np.ndarray) -> dict:
+    """A fresh process that opens the store and browses 200 files, as the query process does."""
+    out = subprocess.run(
+        [sys.executable, "-c", BROWSER, str(root)],
+        capture_output=True,
+        text=True,
+        check=True,
+        input=json.dumps([file_name(int(i)) for i in picks[:200]]),
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def print_build(figures: dict, cached: str) -> None:
     print(
         f"build: {figures['build_s']} s wall, {figures['build_cpu_s']} s CPU on {figures['cores']} cores "
         f"(load {figures['load_before']} before), of which ef tuning {figures['of_which_tune_s']} s; "
@@ -264,11 +325,17 @@ def main() -> None:
         f"(sample recall {figures['tune_recall']}); index file {figures['index_mb']} MB{cached}",
         flush=True,
     )
-
     print(
         f"load average now: {' '.join(f'{v:.1f}' for v in os.getloadavg())} on {os.cpu_count()} cores",
         flush=True,
     )
+
+
+def main() -> None:
+    args = parse_args()
+    root = args.dir / f"store-{args.n}x{args.dim}"
+    figures, cached = build_or_reuse(root, args)
+    print_build(figures, cached)
     explorer = open_explorer(root)
     model = explorer.model(MODEL)
     t = time.perf_counter()
@@ -279,61 +346,23 @@ def main() -> None:
     picks = rng.choice(args.n, size=args.queries + args.recall_queries, replace=False)
     matrix = np.array(explorer.store.vectors(model))  # every vector in RAM: what exact search would use
     ids = np.array([r[0] for r in explorer.store.db.execute("SELECT id FROM files ORDER BY path")])
-
-    # Latency: one query at a time, as the UI asks.
-    knn_lat, nb_lat = [], []
-    for i in picks[: args.queries]:
-        q = matrix[i]
-        t = time.perf_counter()
-        index.knn(q, K + 1)
-        knn_lat.append(time.perf_counter() - t)
-    for i in picks[: args.queries]:
-        t = time.perf_counter()
-        explorer.neighbors(file_name(int(i)), k=K)
-        nb_lat.append(time.perf_counter() - t)
-    knn_p50, knn_p99 = percentiles(knn_lat)
-    nb_p50, nb_p99 = percentiles(nb_lat)
-
-    # Recall@10 at the tuned ef against exact top-10 over every vector.
-    queries = matrix[picks[args.queries :]]
-    got, got_sims = index.knn(queries, K)
-    t = time.perf_counter()
-    exact_rows, exact_sims = exact_top(matrix, queries, K)
-    exact_batch = time.perf_counter() - t
-    truth = ids[exact_rows]
-    kth = exact_sims[:, -1:]
-    found = np.array([[g in set(row) for g in grow] for grow, row in zip(got.tolist(), truth.tolist(), strict=False)])
-    recall = float((found | (got_sims >= kth - TIE)).mean())
-
-    # The alternative: exact numpy search, one query at a time, every vector already in RAM.
-    exact_lat = []
-    for i in picks[: args.exact_queries]:
-        t = time.perf_counter()
-        scores = matrix @ matrix[i]
-        top = np.argpartition(-scores, K)[: K + 1]
-        top[np.argsort(-scores[top])]
-        exact_lat.append(time.perf_counter() - t)
-    exact_p50, _ = percentiles(exact_lat)
+    lat = query_latencies(explorer, index, matrix, picks[: args.queries], args.exact_queries)
+    recall, exact_batch = recall_at_k(index, matrix, ids, matrix[picks[args.queries :]])
     del matrix
-
-    # Browsing footprint, measured in a fresh process.
-    out = subprocess.run(
-        [sys.executable, "-c", BROWSER, str(root)],
-        capture_output=True,
-        text=True,
-        check=True,
-        input=json.dumps([file_name(int(i)) for i in picks[:200]]),
-    )
-    child = json.loads(out.stdout.strip().splitlines()[-1])
-    child_p50, child_p99 = percentiles(child["latencies"])
+    child = browsing_footprint(root, picks)
+    child_p50, _ = percentiles(child["latencies"])
     app = explorer_footprint(root, args.n, [file_name(int(i)) for i in picks[:5]])
     after, before = child["after_mb"], child["before_index_mb"]
+    knn_p50, exact_p50 = lat["knn_p50"], lat["exact_p50"]
 
     print(f"index open (load of the saved file + checks): {opened:.2f} s; ef {index.ef}")
-    print(f"VectorIndex.knn, one query: p50 {knn_p50:.3f} ms, p99 {knn_p99:.3f} ms over {args.queries}")
-    print(f"Explorer.neighbors end to end: p50 {nb_p50:.3f} ms, p99 {nb_p99:.3f} ms")
     print(
-        f"recall@10 at ef {index.ef} vs exact over all {args.n:,}: {recall:.4f} ({args.recall_queries} queries; "
+        f"VectorIndex.knn, one query: p50 {knn_p50:.3f} ms, p99 {lat['knn_p99']:.3f} ms over {args.queries}"
+    )
+    print(f"Explorer.neighbors end to end: p50 {lat['nb_p50']:.3f} ms, p99 {lat['nb_p99']:.3f} ms")
+    print(
+        f"recall@10 at ef {index.ef} vs exact over all {args.n:,}: {recall:.4f} "
+        f"({args.recall_queries} queries; "
         f"the exact batch took {exact_batch:.1f} s)"
     )
     print(
@@ -348,7 +377,8 @@ def main() -> None:
         f"{child['with_list_mb']['VmRSS']:.0f} MB, peak {child['with_list_mb']['VmHWM']:.0f} MB"
     )
     print(
-        f"the real explorer (`vexplore ROOT` in tmux, 160×48): first neighbors on screen {app['first_neighbors_s']} s "
+        f"the real explorer (`vexplore ROOT` in tmux, 160×48): "
+        f"first neighbors on screen {app['first_neighbors_s']} s "
         f"after start; after walking the list and five filtered jumps, RSS {app['rss_mb']} MB over "
         f"{app['processes']} process(es) {app['per_process_mb']}"
     )
@@ -363,9 +393,9 @@ def main() -> None:
         "ef_construction": figures["ef_construction"],
         "recall_at_10": round(recall, 4),
         "knn_p50_ms": round(knn_p50, 3),
-        "knn_p99_ms": round(knn_p99, 3),
-        "neighbors_p50_ms": round(nb_p50, 3),
-        "neighbors_p99_ms": round(nb_p99, 3),
+        "knn_p99_ms": round(lat["knn_p99"], 3),
+        "neighbors_p50_ms": round(lat["nb_p50"], 3),
+        "neighbors_p99_ms": round(lat["nb_p99"], 3),
         "exact_p50_ms": round(exact_p50, 1),
         "speedup_vs_exact": round(exact_p50 / knn_p50),
         "index_open_s": round(opened, 2),

@@ -78,7 +78,8 @@ def build(root: Path, n: int, dim: int) -> None:
         index.build()
         index.save()
         print(
-            f"built the hnswlib index in {time.perf_counter() - t:.1f} s (ef {index.ef}, recall {index.recall})",
+            f"built the hnswlib index in {time.perf_counter() - t:.1f} s "
+            f"(ef {index.ef}, recall {index.recall})",
             flush=True,
         )
 
