@@ -129,8 +129,8 @@ class FileList(ScrollView, can_focus=True):
         return int(self._marks[row]) if row >= 0 else 0
 
     def set_entries(self, table: FileTable, total: int = 0) -> None:
-        """Replace the files (a refresh while indexing); the cursor stays on the same file if it is still there.
-        total: how many files there are when table is only the top of the list."""
+        """Replace the files (a refresh while indexing); the cursor stays on the same file if it is still
+        there. total: how many files there are when table is only the top of the list."""
         self.table = table
         self._total = total
         self._marks = table.marks(*self._states)

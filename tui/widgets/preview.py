@@ -3,14 +3,19 @@ an audio file's loudness and transcript, a video's frame and facts — plus how 
 
 from __future__ import annotations
 
+import asyncio
+
 from rich.text import Text
+from textual import work
 from textual.containers import VerticalScroll
 from textual.widgets import Sparkline, Static
 
+from vexplore.engine.loader import file_path
+
 from .. import graphics
 from ..literal import duration, human_size, literal
-from ..previews import Preview
-from ..reader import Details
+from ..previews import Preview, load_preview
+from ..reader import Details, Reader
 
 
 def facts_line(modality: str, size: int, facts: dict) -> Text:
@@ -82,6 +87,7 @@ class PreviewPane(VerticalScroll, can_focus=True):
     are made once and updated in place (hidden when empty): moving through files never rebuilds the pane."""
 
     shown_path: str | None = None  # the file whose preview is on screen (tests and benchmarks wait on it)
+    wanted: str | None = None  # the file whose preview is asked for
 
     def compose(self):
         yield Static(classes="preview-facts")
@@ -99,6 +105,19 @@ class PreviewPane(VerticalScroll, can_focus=True):
 
     def show_loading(self, path: str) -> None:
         self.border_title = literal(path)
+        self.wanted = path
+
+    @work(group="preview", exclusive=True)
+    async def load(self, reader: Reader, path: str) -> None:
+        """path's details and preview, read off the UI thread; shown unless another file was asked for."""
+        details = await reader.details(path)
+        if details is None or path != self.wanted:
+            return
+        where = file_path(reader.root, details.file)
+        file = details.file
+        preview = await asyncio.to_thread(load_preview, where, file.modality, file.meta, details.thumb)
+        if path == self.wanted:
+            await self.show(path, details, preview)
 
     def _set(self, css: str, content=None) -> None:
         widget = self.query_one(css, Static)
