@@ -4,6 +4,7 @@ an audio file's loudness and transcript, a video's frame and facts — plus how 
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
@@ -16,6 +17,10 @@ from .. import graphics
 from ..literal import duration, human_size, literal
 from ..previews import Preview, load_preview
 from ..reader import Details, Reader
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
+    from textual_image.widget._base import Image as PictureWidget
 
 
 def facts_line(modality: str, size: int, facts: dict) -> Text:
@@ -88,6 +93,7 @@ class PreviewPane(VerticalScroll, can_focus=True):
 
     shown_path: str | None = None  # the file whose preview is on screen (tests and benchmarks wait on it)
     wanted: str | None = None  # the file whose preview is asked for
+    _picture: PictureWidget | None = None  # made when the first picture shows
 
     def compose(self):
         yield Static(classes="preview-facts")
@@ -145,18 +151,18 @@ class PreviewPane(VerticalScroll, can_focus=True):
         self.scroll_home(animate=False)
         self.shown_path = path
 
-    async def _show_picture(self, picture) -> None:
+    async def _show_picture(self, picture: PILImage | None) -> None:
         """One picture widget, made the first time a picture shows and then given each new image."""
         note = None
-        widgets = self.query(".preview-picture")
+        shown = self._picture
         if picture is None:
-            for w in widgets:
-                w.display = False
-        elif widgets:
-            widgets.first().image = picture
-            widgets.first().display = True
+            if shown is not None:
+                shown.display = False
+        elif shown is not None:
+            shown.image = picture
+            shown.display = True
         else:
-            widget = graphics.image_widget(picture, classes="preview-picture")
+            widget = self._picture = graphics.image_widget(picture, classes="preview-picture")
             if widget is None:
                 note = Text(graphics.unavailable_reason(), style="bright_black")
             else:

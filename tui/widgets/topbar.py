@@ -10,8 +10,8 @@ from ..literal import literal
 
 
 class TopBar(Static):
-    def __init__(self, **kwargs: str) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(id=id)
         self._shown: Text | None = None
 
     def show(self, folder: str, files: int, model: str, k: int, back: bool, forward: bool) -> None:
