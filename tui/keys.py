@@ -45,7 +45,7 @@ BROWSE: list[BindingType] = [
     Binding("m", "cycle_modality", "Kind of files", show=False, tooltip="only text, image, audio or video"),
     Binding("s", "cycle_sort", "Sort files", show=False, tooltip="by name, kind, size or most recent"),
     Binding("n", "focus_neighbors", "Neighbors", show=False, tooltip="to the list of neighbors"),
-    Binding("escape", "escape", "Back to list", show=False, tooltip="(and from search results to neighbors)"),
+    Binding("escape", "escape", "Back to list", show=False, tooltip="from search results: back to neighbors"),
 ]
 
 GROUPS = ("Browse", "Find", "Index", "Screens")
