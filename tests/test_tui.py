@@ -3,12 +3,14 @@ search (loading the real query model), filters, previews, errors, and file data 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from rich.text import Text
 from textual.binding import Binding
 
 from tests.tui_corpus import BROKEN, MODEL, TEXTS, build_corpus, screen_text, text_of, wait_for
-from vexplore.tui import graphics, keys
+from vexplore.tui import first_paint, graphics, keys
 from vexplore.tui.app import VexploreApp
 from vexplore.tui.screens.browse import BrowseScreen
 from vexplore.tui.screens.errors import ErrorsScreen
@@ -308,6 +310,18 @@ async def test_help_and_palette_are_read_from_the_bindings(corpus):
             assert key.keys in shown
         await pilot.press("escape")
         assert isinstance(app.screen, BrowseScreen)
+
+
+async def test_first_paint_probe_records_both_moments(corpus, tmp_path, monkeypatch):
+    """benchmarks/bench_startup.py reads this record: the first files on screen, then all of them."""
+    record = tmp_path / "painted.json"
+    monkeypatch.setenv(first_paint.ENV, str(record))
+    graphics.prepare(True)
+    app = first_paint.FirstPaintProbe(corpus, corpus / ".vexplore")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: record.exists(), what="the probe's record")
+    times = json.loads(record.read_text())["times"]
+    assert 0 < times["first paint"] <= times["all files"]
 
 
 async def test_cursor_moves_fast_without_queueing(corpus):
