@@ -5,7 +5,8 @@
 1. Writes a synthetic store of N text files (random 384-d vectors, through the real Store.commit_batch
    and VectorIndex, no model) once, kept in /tmp/vexplore-bench-startup-N between runs.
 2. First paint: runs the real `vexplore FOLDER` console script in a pseudo-terminal with
-   VEXPLORE_FIRST_PAINT set, so the app records the moment its file list is on screen and exits. The
+   VEXPLORE_FIRST_PAINT set, so the app (with the probe of vexplore/tui/first_paint.py, the one module
+   that knows about this benchmark) records the moment its file list is on screen and exits. The
    figure is that moment minus the moment before the process was spawned (interpreter start included),
    next to two baselines from the same run: `python -c pass` and `python -c "import textual.app"`. The
    top of the list paints first; the moment all N files are listed (scrollable, filterable) follows.
@@ -166,13 +167,11 @@ def main() -> None:
     paint = first_paint(root, args.runs)
     s, best = paint["seconds"], paint["best"]
     print(f"first paint with {args.files} files (median of {args.runs}, best in brackets):")
-    print(
-        f"  vexplore FOLDER, first files on screen   {s['vexplore']:.3f} s ({best['vexplore']:.3f})   goal ≤ 0.5 s"
-    )
+    first = f"{s['vexplore']:.3f} s ({best['vexplore']:.3f})"
+    print(f"  vexplore FOLDER, first files on screen   {first}   goal ≤ 0.5 s")
     print(f"  vexplore FOLDER, all {args.files} listed     {s['all files']:.3f} s ({best['all files']:.3f})")
-    print(
-        f"  python -c pass                           {s['python -c pass']:.3f} s ({best['python -c pass']:.3f})"
-    )
+    bare = f"{s['python -c pass']:.3f} s ({best['python -c pass']:.3f})"
+    print(f"  python -c pass                           {bare}")
     print(
         f"  python -c 'import textual.app'           {s['import textual.app']:.3f} s "
         f"({best['import textual.app']:.3f})"

@@ -3,11 +3,14 @@ search (loading the real query model), filters, previews, errors, and file data 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from rich.text import Text
+from textual.binding import Binding
 
 from tests.tui_corpus import BROKEN, MODEL, TEXTS, build_corpus, screen_text, text_of, wait_for
-from vexplore.tui import graphics
+from vexplore.tui import first_paint, graphics, keys
 from vexplore.tui.app import VexploreApp
 from vexplore.tui.screens.browse import BrowseScreen
 from vexplore.tui.screens.errors import ErrorsScreen
@@ -127,9 +130,7 @@ async def test_search_loads_model_then_finds(corpus):
         await wait_for(pilot, lambda: screen.neighbors.hits, what="first neighbors")
         shown: list[str] = []  # every message the pane showed, in order
         show_message = screen.neighbors.show_message
-        screen.neighbors.show_message = lambda msg, **kw: (shown.append(str(msg)), show_message(msg, **kw))[
-            1
-        ]
+        screen.neighbors.show_message = lambda msg, **kw: (shown.append(str(msg)), show_message(msg, **kw))[1]
         await pilot.press("slash")
         for ch in "baking bread in the oven":
             await pilot.press(ch if ch != " " else "space")
@@ -258,12 +259,12 @@ async def test_help_palette_model_switch_and_later_screens(corpus):
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
         assert isinstance(app.screen, BrowseScreen)
-        commands = {c.title for c in app.get_system_commands(app.screen)}
+        commands = {c.title for c in app.get_system_commands(app.screen)}  # the bindings' descriptions
         assert {
             "Search",
-            "Switch model",
+            "Model",
             "Errors",
-            "Statistics",
+            "Stats",
             "Compare models",
             "Back",
             "Help",
@@ -283,6 +284,44 @@ async def test_help_palette_model_switch_and_later_screens(corpus):
         await pilot.press("c")  # one model only: nothing to compare with, and the screen says so
         await pilot.pause()
         assert any("two indexed models" in n.message for n in app._notifications)
+
+
+async def test_help_and_palette_are_read_from_the_bindings(corpus):
+    """Every key the browse screen and the app bind is in help (with its key) and in the palette; the
+    palette offers cancelling only while an index run is active."""
+    app = make_app(corpus)
+    async with app.run_test(size=(100, 60)) as pilot:
+        screen = browse(app)
+        await wait_for(pilot, lambda: screen.neighbors.hits, what="neighbors")
+        commands = {c.title: c for c in app.get_system_commands(screen)}
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        shown = screen_text(app)
+        actions = keys.bound_actions(app, screen)
+        declared = [*Binding.make_bindings(keys.BROWSE), *Binding.make_bindings(keys.APP)]
+        assert {a.action for a in actions} == {b.action for b in declared}
+        for action in actions:
+            assert action.keys in shown and action.description in shown, action
+            if action.action != "app.cancel_index":
+                assert action.description in commands, action
+        assert "Cancel indexing" not in commands  # nothing is indexing
+        assert "(c)" in commands["Compare models"].help and "(t)" in commands["Stats"].help
+        for key in keys.LIST_KEYS:
+            assert key.keys in shown
+        await pilot.press("escape")
+        assert isinstance(app.screen, BrowseScreen)
+
+
+async def test_first_paint_probe_records_both_moments(corpus, tmp_path, monkeypatch):
+    """benchmarks/bench_startup.py reads this record: the first files on screen, then all of them."""
+    record = tmp_path / "painted.json"
+    monkeypatch.setenv(first_paint.ENV, str(record))
+    graphics.prepare(True)
+    app = first_paint.FirstPaintProbe(corpus, corpus / ".vexplore")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: record.exists(), what="the probe's record")
+    times = json.loads(record.read_text())["times"]
+    assert 0 < times["first paint"] <= times["all files"]
 
 
 async def test_cursor_moves_fast_without_queueing(corpus):
@@ -331,7 +370,7 @@ async def test_search_asks_every_model_with_a_text_tower(tmp_path):
             timeout=60,
             what="search results",
         )
-        options = screen.neighbors.list.options
+        options = screen.neighbors.hit_list.options
         headings = [str(o.prompt) for o in options if o.disabled]
         assert headings == [f"── {MODEL} · text ", f"── {second.resolve()} · text "]
         paths = [h.path for h in screen.neighbors.hits]

@@ -5,41 +5,44 @@ Nothing here imports torch or transformers: the first free-text search loads its
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
-import sys
-import time
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
+from textual.reactive import var
 from textual.screen import Screen
 
 from vexplore.engine.errors import UserError
-from vexplore.engine.store import Store, StoreError, find_store_dir
+from vexplore.engine.query import Backend
+from vexplore.engine.store import ModelRow, Store, StoreError, find_store_dir
 
-from . import graphics
+from . import graphics, keys
 from .indexer import IndexRun, RunState
+from .messages import IndexFolder, OpenFolder
 from .reader import Reader
 from .screens.browse import BrowseScreen
 
-FIRST_PAINT_ENV = (
-    "VEXPLORE_FIRST_PAINT"  # benchmarks: write the wall-clock time of the first paint here, exit
-)
+NEEDS_STORE = frozenset({"models", "errors", "index", "stats", "compare"})  # palette: only with a store
 
 
 class VexploreApp(App):
+    """What every screen shares, as reactive state screens watch: the chosen model and the index run."""
+
     CSS_PATH = "vexplore.tcss"
     TITLE = "vexplore"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit", "Quit"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.APP
 
-    def __init__(self, root: Path, store_dir: Path, index_args: tuple[str, ...] = (), backend=None) -> None:
+    model_name: var[str | None] = var(None)  # None: each file's own model
+    run_state: var[RunState | None] = var(None, always_update=True)  # the index run's, after each event
+
+    def __init__(
+        self, root: Path, store_dir: Path, index_args: tuple[str, ...] = (), backend: Backend | None = None
+    ) -> None:
         super().__init__()
         self.index_args = index_args  # extra `vexplore index` options (--device, --batch-size, ...)
         self.backend = backend  # where neighbor queries go (None: the local hnswlib index; e.g. Milvus)
@@ -49,20 +52,15 @@ class VexploreApp(App):
         self.reader: Reader | None = (
             Reader(root, store_dir, backend) if (store_dir / "catalog.sqlite").exists() else None
         )
-        self.browse: BrowseScreen | None = None
-        self.model_name: str | None = None  # None: each file's own model
         self.index_run: IndexRun | None = None
-        self._first_paint_file = os.environ.get(FIRST_PAINT_ENV)
-        self._paints: dict[str, float] = {}
 
     def get_default_screen(self) -> Screen:
         if self.reader is not None:
-            self.browse = BrowseScreen(self.reader)
-            return self.browse
+            return BrowseScreen(self.reader)
         return Screen()  # a blank base: the start screen goes on top and is swapped for browsing
 
     def on_mount(self) -> None:
-        if self.browse is None:
+        if self.reader is None:
             from .screens.start import StartScreen
 
             self.push_screen(StartScreen(self.root))
@@ -72,32 +70,17 @@ class VexploreApp(App):
         if self.reader is not None:
             self.reader.close()
 
-    def _browse_screen(self, root: Path, store_dir: Path) -> BrowseScreen:
-        if self.reader is not None:
-            self.reader.close()
-        self.reader = Reader(root, store_dir, self.backend if root.resolve() == self.root.resolve() else None)
-        self.browse = BrowseScreen(self.reader)
-        return self.browse
-
-    def painted(self, what: str) -> None:
-        """The browse screen shows its first files, then has all of them: what the start-up benchmark
-        measures (it sets VEXPLORE_FIRST_PAINT; the app exits once all files are in)."""
-        if self._first_paint_file:
-            self._paints[what] = time.time()
-            if what == "all files":
-                heavy = sorted(
-                    m for m in sys.modules if m in ("torch", "transformers", "sentence_transformers")
-                )
-                Path(self._first_paint_file).write_text(json.dumps({"times": self._paints, "heavy": heavy}))
-                self.exit()
-
     # ---- folders and indexing ----------------------------------------------------------------
     def _store_dir(self, folder: Path) -> Path:
         same = folder.resolve() == self.root.resolve()
         return self.store_dir if same else find_store_dir(folder, None, create=True)
 
     def open_folder(self, folder: Path) -> None:
-        self.switch_screen(self._browse_screen(folder, self._store_dir(folder)))
+        if self.reader is not None:
+            self.reader.close()
+        same = folder.resolve() == self.root.resolve()
+        self.reader = Reader(folder, self._store_dir(folder), self.backend if same else None)
+        self.switch_screen(BrowseScreen(self.reader))
 
     def start_index(self, folder: Path, models: list[str]) -> None:
         """Index folder with models (none: what the store has plus defaults) while the user browses."""
@@ -110,28 +93,23 @@ class VexploreApp(App):
         self.index_run = IndexRun(folder, store_dir, models, self._run_changed, self.index_args)
         self.run_worker(self.index_run.run(), group="index", exclusive=True, exit_on_error=False)
 
+    def on_open_folder(self, message: OpenFolder) -> None:
+        self.open_folder(message.folder)
+
+    def on_index_folder(self, message: IndexFolder) -> None:
+        self.start_index(message.folder, message.models)
+
     def _run_changed(self, state: RunState) -> None:
-        was_indexing = self.reader is not None and self.reader.indexing
         if self.reader is not None:
             self.reader.indexing = state.active
-        if self.browse is not None and self.browse.is_attached:
-            self.browse.show_run(state)
-            if was_indexing and not state.active:
-                self.browse.run_finished()
-        if not state.active and state.phase == "done":
-            self.set_timer(10, self._hide_finished_run)
-
-    def _hide_finished_run(self) -> None:
-        run = self.index_run
-        if run is not None and not run.state.active and self.browse is not None and self.browse.is_attached:
-            self.browse.hide_run()
+        self.run_state = state  # the browse screen watches it (always_update: the same object, changed)
 
     # ---- actions -----------------------------------------------------------------------------
     def action_help(self) -> None:
         from .screens.help import HelpScreen  # the screens seldom seen load when first asked for
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.screen))
 
     def action_index(self) -> None:
         if self.reader is not None:
@@ -157,60 +135,25 @@ class VexploreApp(App):
                     rows.append((err.get("path", "?"), "scan", err.get("reason", "?")))
         self.push_screen(ErrorsScreen(rows))
 
+    async def indexed_models(self, missing: str = "nothing is indexed yet") -> list[ModelRow]:
+        """The models with vectors in the open store; none: say so (missing) and return []."""
+        models = await self.reader.models() if self.reader is not None else []
+        if not models:
+            self.notify(missing)
+        return models
+
     async def action_models(self) -> None:
         from .screens.models import AUTO, ModelSwitcher
 
-        models = await self.reader.models() if self.reader is not None else []
+        models = await self.indexed_models("no model has vectors here yet")
         if not models:
-            self.notify("no model has vectors here yet")
             return
 
         def chosen(name: str | None) -> None:
-            if name is None:
-                return
-            self.model_name = None if name == AUTO else name
-            if self.browse is not None:
-                self.browse.model_changed()
+            if name is not None:
+                self.model_name = None if name == AUTO else name  # watched by the browse screen
 
         self.push_screen(ModelSwitcher(models, self.model_name), chosen)
-
-    async def _models_or_warn(self) -> list:
-        models = await self.reader.models() if self.reader is not None else []
-        if not models:
-            self.notify("nothing is indexed yet")
-        return models
-
-    async def action_stats(self) -> None:
-        from .screens.stats import StatsScreen  # numpy-heavy statistics: loaded when first asked for
-
-        models = await self._models_or_warn()
-        if models:
-            name = self.model_name or (self.browse.neighbor_model if self.browse else None) or models[0].name
-            self.push_screen(StatsScreen(self.reader.queries, name), self._open_picked)  # type: ignore[union-attr]
-
-    async def action_compare(self) -> None:
-        from .screens.compare import CompareScreen
-
-        models = await self._models_or_warn()
-        if not models:
-            return
-        first = next((m for m in models if m.name == self.model_name), models[0])
-        other = next(
-            (m for m in models if m.name != first.name and set(m.modalities) & set(first.modalities)),
-            next((m for m in models if m.name != first.name), None),
-        )
-        if other is None:
-            self.notify("comparing needs two indexed models: index the folder with a second model")
-            return
-        self.push_screen(
-            CompareScreen(self.reader.queries, first.name, other.name),  # type: ignore[union-attr]
-            self._open_picked,
-        )
-
-    def _open_picked(self, path: str | None) -> None:
-        """A file picked on the statistics or comparison screen becomes the current file."""
-        if path and self.browse is not None:
-            self.browse.jump(path)
 
     async def action_quit(self) -> None:
         if self.index_run is not None and self.index_run.state.active:
@@ -221,43 +164,23 @@ class VexploreApp(App):
         self.exit()
 
     # ---- command palette ---------------------------------------------------------------------
+    def _offers(self, action: keys.Action) -> bool:
+        """Whether the palette lists action now: the screen's always, the app's when they can act."""
+        if action.name in NEEDS_STORE:
+            return self.reader is not None
+        if action.name == "cancel_index":
+            return self.index_run is not None and self.index_run.state.active
+        return True
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        browse = screen if isinstance(screen, BrowseScreen) else None
-        if browse is not None:
-            yield SystemCommand("Search", "Find files by meaning from free text (/)", browse.action_search)
-            yield SystemCommand("Filter files", "Filter the file list by name (f)", browse.action_filter)
-            yield SystemCommand("Back", "The file before this jump ([)", browse.action_back)
-            yield SystemCommand("Forward", "Undo a back (])", browse.action_forward)
-            yield SystemCommand("More neighbors", "Raise k (+)", browse.action_more)
-            yield SystemCommand("Fewer neighbors", "Lower k (-)", browse.action_fewer)
-            yield SystemCommand(
-                "Kind of files",
-                "Show only text, image, audio or video files (m)",
-                browse.action_cycle_modality,
-            )
-            yield SystemCommand(
-                "Sort files", "By name, kind, size or most recent (s)", browse.action_cycle_sort
-            )
-        if self.reader is not None:
-            yield SystemCommand(
-                "Switch model", "Which indexed model answers neighbors and search (M)", self.action_models
-            )
-            yield SystemCommand("Errors", "Files that failed, and why (e)", self.action_errors)
-            yield SystemCommand(
-                "Index now", "Embed new and changed files while browsing (i)", self.action_index
-            )
-            yield SystemCommand(
-                "Statistics", "Norms, hubness, duplicates, clusters of a model's space (t)", self.action_stats
-            )
-            yield SystemCommand(
-                "Compare models", "How two models see the same files (c)", self.action_compare
-            )
-        if self.index_run is not None and self.index_run.state.active:
-            yield SystemCommand(
-                "Cancel indexing", "Stop after the current batch (x)", self.action_cancel_index
-            )
-        yield SystemCommand("Help", "Keys and what the screen shows (?)", self.action_help)
-        yield from super().get_system_commands(screen)
+        """Each action bound on this screen (and the app's), by its binding's description and tooltip."""
+        ours = [a for a in keys.bound_actions(self, screen) if self._offers(a)]
+        for a in ours:
+            what = f"{a.tooltip} ({a.keys})" if a.tooltip else f"({a.keys})"
+            run = partial(self.run_action, a.action, self if a.on_app else screen)
+            yield SystemCommand(a.description, what, run)
+        titles = {a.description for a in ours}
+        yield from (c for c in super().get_system_commands(screen) if c.title not in titles)
 
 
 def wants_pictures(root: Path, store_dir: Path) -> bool:
@@ -271,7 +194,7 @@ def wants_pictures(root: Path, store_dir: Path) -> bool:
         return False
 
 
-def run_app(path: Path, store: str | None = None, backend=None) -> None:
+def run_app(path: Path, store: str | None = None, backend: Backend | None = None) -> None:
     """`vexplore PATH`: the explorer over PATH (the CLI's default command). backend: where neighbor
     queries go (None: the local hnswlib index; the CLI passes e.g. a Milvus backend)."""
     root = Path(path)
@@ -279,4 +202,7 @@ def run_app(path: Path, store: str | None = None, backend=None) -> None:
         raise UserError(f"{path}: not a folder" if root.exists() else f"{path}: no such folder")
     store_dir = find_store_dir(root, store, create=True)
     graphics.prepare(wants_pictures(root, store_dir))
-    VexploreApp(root, store_dir, backend=backend).run()
+    from . import first_paint  # the start-up benchmark's probe, used only when it asks for one
+
+    app_class = first_paint.FirstPaintProbe if first_paint.ENV in os.environ else VexploreApp
+    app_class(root, store_dir, backend=backend).run()

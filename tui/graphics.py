@@ -10,8 +10,13 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-_image_class = None
+if TYPE_CHECKING:  # (importing textual_image probes the terminal: only in prepare())
+    from PIL.Image import Image as PILImage
+    from textual_image.widget._base import Image as PictureWidget
+
+_image_class: type[PictureWidget] | None = None
 _reason = "pictures show when the folder has images or videos at start-up (restart vexplore)"
 
 
@@ -44,17 +49,17 @@ def unavailable_reason() -> str:
     return _reason
 
 
-def picture(source: bytes | Path):
+def picture(source: bytes | Path) -> PILImage:
     """A small RGB PIL image from PNG/JPEG bytes (a stored thumbnail) or a file (call off the UI thread)."""
     from PIL import Image
 
-    img = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
-    img.draft("RGB", (640, 640))  # JPEG: decode at a fraction of the size, the terminal shows few pixels
-    img = img.convert("RGB")
+    opened = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+    opened.draft("RGB", (640, 640))  # JPEG: decode at a fraction of the size, the terminal shows few pixels
+    img = opened.convert("RGB")
     img.thumbnail((640, 640))
     return img
 
 
-def image_widget(img, **kwargs):
+def image_widget(img: PILImage, classes: str | None = None) -> PictureWidget | None:
     """A widget that draws img (from picture()); None when pictures are off."""
-    return None if _image_class is None else _image_class(img, **kwargs)
+    return None if _image_class is None else _image_class(img, classes=classes)

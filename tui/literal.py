@@ -13,7 +13,7 @@ def literal(value: str, style: str = "", keep_newlines: bool = False) -> Text:
     return Text(printable(value, keep_newlines=keep_newlines), style=style, no_wrap=not keep_newlines)
 
 
-def human_size(size: int) -> str:
+def human_size(size: float) -> str:
     for unit in ("B", "kB", "MB", "GB"):
         if size < 1000 or unit == "GB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"

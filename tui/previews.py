@@ -7,7 +7,11 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL.Image import Image as PILImage
 
 HEAD_BYTES = 64 << 10
 HEAD_LINES = 200
@@ -22,7 +26,7 @@ class Preview:
     text: str | None = None
     lexer: str | None = None  # a pygments lexer name when the text is code
     image: bytes | Path | None = None
-    picture: Any = None  # the image decoded small (PIL), ready to draw
+    picture: PILImage | None = None  # the image decoded small, ready to draw
     waveform: list[float] | None = None
     problem: str | None = None  # why part of the preview is missing
 
@@ -136,7 +140,7 @@ def _loudness_av(path: Path, facts: dict) -> list[float]:
         facts.setdefault("sample_rate", stream.rate)
         facts.setdefault("channels", stream.channels)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        chunks = []
+        chunks: list[np.ndarray] = []
         for frame in container.decode(stream):
             chunks.extend(f.to_ndarray().ravel() for f in resampler.resample(frame))
             if sum(len(c) for c in chunks) > rate * 600:  # ten minutes is shape enough
@@ -177,7 +181,7 @@ def _video(path: Path, preview: Preview, thumb: bytes | None) -> None:
         for key, value in facts.items():
             preview.facts.setdefault(key, value)
         if thumb is None:
-            if duration:  # a frame a little way in says more than the (often black) first one
+            if duration and stream.time_base:  # a frame a little in says more than the (often black) first
                 container.seek(int(duration * 0.1 / stream.time_base), stream=stream, backward=True)
             frame = next(container.decode(stream), None)
             if frame is not None:

@@ -10,6 +10,7 @@ so scrolling fast never queues up work."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from vexplore.engine.errors import UserError
-from vexplore.engine.query import Explorer, Hit
+from vexplore.engine.query import Backend, Explorer, Hit
 from vexplore.engine.query_process import QueryProcess
 from vexplore.engine.store import FileRow, ModelRow, Store, StoreError
 from vexplore.engine.table import FileTable
@@ -65,7 +66,7 @@ class Neighbors:
 class Reader:
     """All store access of the UI for one folder."""
 
-    def __init__(self, root: Path, store_dir: Path, backend=None):
+    def __init__(self, root: Path, store_dir: Path, backend: Backend | None = None):
         self.root = root
         self.store_dir = store_dir
         self.backend = backend  # engine.query.Backend for knn queries (None: the local index)
@@ -106,7 +107,7 @@ class Reader:
         return self._tokens.get(kind) != token
 
     def _explorer_or_none(self) -> Explorer | None:
-        """The explorer, opened read-only on first use: the UI never writes (the indexer is the one writer)."""
+        """The explorer, opened read-only on first use: the UI never writes (the indexer is the writer)."""
         if self._explorer is None and self.exists:
             try:
                 self._explorer = Explorer(Store(self.root, self.store_dir, readonly=True), self.backend)
@@ -229,9 +230,7 @@ class Reader:
         return f.id, model
 
     # ---- on the knn thread ---------------------------------------------------------------------
-    def _neighbors(
-        self, token: int, path: str, k: int, file_id: int, model: str | None
-    ) -> Neighbors | None:
+    def _neighbors(self, token: int, path: str, k: int, file_id: int, model: str | None) -> Neighbors | None:
         if self._stale("neighbors", token):
             return None
         try:
@@ -245,10 +244,9 @@ class Reader:
             return Neighbors(path, None, [], str(exc), file_id, self.queries.take_notices())
 
     def _warm(self) -> None:
-        try:
+        # nothing to open yet, a damaged index...: the first neighbors say so
+        with contextlib.suppress(Exception):
             self.queries.warm()
-        except Exception:  # noqa: BLE001 - nothing to open yet, a damaged index...: the first neighbors say so
-            pass
 
     def _search_models(self, model: str | None) -> list[ModelRow]:
         ex = self._explorer_or_none()

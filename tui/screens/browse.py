@@ -10,24 +10,25 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Input
 
-from vexplore.engine.errors import UserError
-from vexplore.engine.loader import file_path
 from vexplore.engine.printable import printable
 
+from .. import keys
+from ..appref import explorer
 from ..history import History
 from ..indexer import RunState
-from ..literal import literal
-from ..previews import load_preview
+from ..messages import FilesListed
 from ..reader import Reader
+from ..search import search_groups
 from ..widgets.file_list import MODALITIES, SORTS, FileList
 from ..widgets.index_panel import IndexPanel
 from ..widgets.neighbors import NeighborList, NeighborsPane
 from ..widgets.preview import PreviewPane
+from ..widgets.topbar import TopBar
 
 K_STEPS = (1, 3, 5, 10, 20, 50, 100)
 POLL_SECONDS = 0.5
@@ -36,26 +37,10 @@ POLL_SECONDS = 0.5
 class BrowseScreen(Screen):
     """Browse a folder's store: select a file, see what is near it, jump, go back, search."""
 
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (140, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
     AUTO_FOCUS = "#files"  # focused before the first frame (a focus() in on_mount costs a second one)
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "search", "Search"),
-        Binding("f", "filter", "Filter"),
-        Binding("left_square_bracket,alt+left", "back", "Back"),
-        Binding("right_square_bracket,alt+right", "forward", "Forward", show=False),
-        Binding("plus,equals_sign", "more", "More neighbors", show=False),
-        Binding("minus", "fewer", "Fewer neighbors", show=False),
-        Binding("M", "app.models", "Model"),
-        Binding("e", "app.errors", "Errors"),
-        Binding("i", "app.index", "Index"),
-        Binding("x", "app.cancel_index", "Cancel", show=False),
-        Binding("t", "app.stats", "Stats"),
-        Binding("c", "app.compare", "Compare", show=False),
-        Binding("m", "cycle_modality", "Kind", show=False),
-        Binding("s", "cycle_sort", "Sort", show=False),
-        Binding("n", "focus_neighbors", "Neighbors", show=False),
-        Binding("escape", "escape", "Back to list", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.BROWSE
+    STATIC_KEYS = keys.LIST_KEYS  # help lists these too: the lists' own keys
 
     def __init__(self, reader: Reader) -> None:
         super().__init__()
@@ -68,12 +53,12 @@ class BrowseScreen(Screen):
         self.timings: list[float] = []  # ms from selecting a file to its neighbors on screen (benchmarks)
         self.neighbor_model: str | None = None  # the model that answered the last neighbors
         self._started_up = False
-        self._topbar: Text | None = None
+        self._run_active = False  # the last index run state seen was active
         self._next_reload = 0.0
         self._asking: str | None = None  # the file whose neighbors are being read
 
     def compose(self) -> ComposeResult:
-        yield Static(id="topbar")
+        yield TopBar(id="topbar")
         with Horizontal(id="main"):
             with Vertical(id="files-pane"):
                 yield Input(placeholder="filter by name (f)", id="filter")
@@ -107,6 +92,9 @@ class BrowseScreen(Screen):
         self.query_one("#files-pane").border_title = "Files"
         self.neighbors.border_title = "Neighbors"
         self.preview.border_title = "Preview"
+        app = explorer(self)
+        self.watch(app, "model_name", self._ask_again, init=False)
+        self.watch(app, "run_state", self._run_changed)
         self.first_load()  # not awaited: the screen lays itself out while the list is read
 
     @work(group="reload")
@@ -117,18 +105,23 @@ class BrowseScreen(Screen):
             self.files.set_entries(head[1], total=head[0])
             self._update_titles()
             await self._painted()
-            self.app.painted("first paint")  # type: ignore[attr-defined]
+            self.post_message(FilesListed(complete=False))
         self.reader.warm_up()  # the query process loads the indexes while the rest of the list is read
         self._started_up = True
         await self.reload()  # also asks for the current file's neighbors and preview
         await self._painted()
-        self.app.painted("all files")  # type: ignore[attr-defined]
+        self.post_message(FilesListed(complete=True))
         self.set_interval(POLL_SECONDS, self._poll)
 
     async def _painted(self) -> None:
         """Wait until what was just changed is on the screen."""
-        done = asyncio.get_running_loop().create_future()
-        self.call_after_refresh(lambda: done.done() or done.set_result(None))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def shown() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        self.call_after_refresh(shown)
         await done
 
     # ---- data --------------------------------------------------------------------------------
@@ -156,7 +149,7 @@ class BrowseScreen(Screen):
             self.files.set_states(states)
 
     async def _poll(self) -> None:
-        """Follow the indexer's commits; reading a big list again costs, so not more than a fifth of the time."""
+        """Follow the indexer's commits; reading a big list again costs, so at most a fifth of the time."""
         if time.monotonic() < self._next_reload:
             return
         version = await self.reader.version()
@@ -174,18 +167,14 @@ class BrowseScreen(Screen):
             f"Files {files.shown}/{files.total}{loading}",
             f"m {label} · s {files.sort}",
         )
-        model = self.app.model_name or "auto"  # type: ignore[attr-defined]
-        bar = Text.assemble(
-            (" vexplore ", "bold reverse"),
-            "  ",
-            literal(self.reader.root.resolve().name, "bold"),
-            f"  ·  {files.total} files  ·  model {model}  ·  k={self.k}",
+        self.query_one(TopBar).show(
+            self.reader.root.resolve().name,
+            files.total,
+            explorer(self).model_name or "auto",
+            self.k,
+            self.history.can_back,
+            self.history.can_forward,
         )
-        if self.history.can_back or self.history.can_forward:
-            bar.append(f"  ·  [ back{' · ] fwd' if self.history.can_forward else ''}", style="bright_black")
-        if bar != self._topbar:  # moving through files changes nothing here: skip the redraw
-            self._topbar = bar
-            self.query_one("#topbar", Static).update(bar)
 
     # ---- showing a file ----------------------------------------------------------------------
     def on_file_list_highlighted(self, event: FileList.Highlighted) -> None:
@@ -240,7 +229,7 @@ class BrowseScreen(Screen):
         started = self._started
         self._asking = path
         try:
-            found = await self.reader.neighbors(path, self.k, self.app.model_name)  # type: ignore[attr-defined]
+            found = await self.reader.neighbors(path, self.k, explorer(self).model_name)
         finally:
             if self._asking == path:
                 self._asking = None
@@ -249,23 +238,14 @@ class BrowseScreen(Screen):
         for notice in found.notices:  # e.g. a damaged index file, rebuilt from the stored vectors
             self.notify(printable(notice), title="index", severity="warning", markup=False)
         self.neighbor_model = found.model
-        name = literal(path)
-        if found.message:
-            run = self.app.index_run  # type: ignore[attr-defined]
-            if run is not None and run.state.active and self.files.state_of(found.file_id) == 0:
-                self.neighbors.show_message(
-                    Text(
-                        "not embedded yet: the indexer is on it (progress below); "
-                        "neighbors show up as soon as its batch lands",
-                        style="bright_black",
-                    )
-                )
-            else:
-                self.neighbors.show_message(literal(found.message, style="yellow"))
-        else:
-            status = Text.assemble(("near ", "bright_black"), name)
-            status.no_wrap, status.overflow = True, "ellipsis"
-            self.neighbors.show_hits(found.hits, status)
+        run = explorer(self).run_state
+        pending = (
+            run is not None
+            and run.active
+            and found.file_id is not None
+            and self.files.state_of(found.file_id) == 0
+        )
+        self.neighbors.show_neighbors(path, found.hits, found.message, pending)
         self._titles(
             self.neighbors, "Neighbors", f"{found.model} · k={self.k}" if found.model else f"k={self.k}"
         )
@@ -274,7 +254,7 @@ class BrowseScreen(Screen):
     def _neighbors_shown(self, path: str, started: float) -> None:
         self.timings.append((time.perf_counter() - started) * 1000)
         if path == self.current:
-            self.load_preview(path)
+            self.preview.load(self.reader, path)
 
     @staticmethod
     def _titles(widget, title: str, subtitle: str) -> None:
@@ -283,21 +263,6 @@ class BrowseScreen(Screen):
             widget.border_title = title
         if widget.border_subtitle != subtitle:
             widget.border_subtitle = subtitle
-
-    @work(group="preview", exclusive=True)
-    async def load_preview(self, path: str) -> None:
-        details = await self.reader.details(path)
-        if details is None or path != self.current:
-            return
-        preview = await asyncio.to_thread(
-            load_preview,
-            file_path(self.reader.root, details.file),
-            details.file.modality,
-            details.file.meta,
-            details.thumb,
-        )
-        if path == self.current:
-            await self.preview.show(path, details, preview)
 
     # ---- search ------------------------------------------------------------------------------
     @on(Input.Submitted, "#search")
@@ -308,43 +273,11 @@ class BrowseScreen(Screen):
 
     @work(group="search", exclusive=True)
     async def run_search(self, query: str) -> None:
-        """Search every model with a text tower (or the chosen one); each model's hits form a group."""
         pane = self.neighbors
-        groups = []
-        try:
-            models = await self.reader.search_models(self.app.model_name)  # type: ignore[attr-defined]
-            for model in models:
-                if model.name not in self.reader.loaded_models:
-                    pane.show_message(
-                        Text.assemble(
-                            ("loading model ", "bold"),
-                            literal(model.name, "bold"),
-                            (" for text queries (first search only)…", ""),
-                        ),
-                        mode="search",
-                        busy=True,
-                    )
-                elif not groups:
-                    pane.show_message(Text("searching…"), mode="search", busy=True)
-                groups.append((model, await self.reader.search(query, self.k, model)))
-        except UserError as exc:
-            pane.show_message(literal(str(exc), style="yellow"), mode="search")
+        groups = await search_groups(self.reader, pane, query, self.k, explorer(self).model_name)
+        if groups is None:
             return
-        except Exception as exc:  # noqa: BLE001 - a model that fails to load must not take the UI down
-            pane.show_message(
-                literal(f"search failed: {type(exc).__name__}: {exc}", style="red"), mode="search"
-            )
-            return
-        status = Text.assemble(
-            ("search ", "bright_black"),
-            literal(f"“{query}”", "bold"),
-            ("  esc: back to neighbors", "bright_black"),
-        )
-        status.no_wrap, status.overflow = True, "ellipsis"
-        if len(groups) == 1:
-            pane.show_hits(groups[0][1], status, mode="search")
-        else:
-            pane.show_groups([(f"{m.name} · {'/'.join(m.modalities)}", hits) for m, hits in groups], status)
+        pane.show_results(query, [(f"{m.name} · {'/'.join(m.modalities)}", hits) for m, hits in groups])
         self._titles(pane, "Search results", " + ".join(m.name for m, _ in groups) + f" · k={self.k}")
         self.query_one(NeighborList).focus()
 
@@ -358,14 +291,14 @@ class BrowseScreen(Screen):
     def on_filter_done(self, event: Input.Submitted) -> None:
         self.files.focus()
 
-    # ---- indexing panel ----------------------------------------------------------------------
-    def show_run(self, state: RunState) -> None:
-        panel = self.panel
-        panel.display = True
-        panel.update_state(state)
+    # ---- indexing (the panel follows the run itself) ---------------------------------------------
+    def _run_changed(self, state: RunState | None) -> None:
+        if state is not None and self._run_active and not state.active:
+            self.run_finished()
+        self._run_active = state is not None and state.active
 
-    def hide_run(self) -> None:
-        self.panel.display = False
+    def show_run(self, state: RunState) -> None:
+        self.panel.show_run(state)
 
     def run_finished(self) -> None:
         """Everything the indexer wrote, now: the list, the marks, and neighbors from the final index."""
@@ -390,13 +323,12 @@ class BrowseScreen(Screen):
         self.files.focus()
 
     def action_back(self) -> None:
-        path = self.history.back()
-        if path is not None:
-            self._from_list = False
-            self.show_file(path, record=False)
+        self._revisit(self.history.back())
 
     def action_forward(self) -> None:
-        path = self.history.forward()
+        self._revisit(self.history.forward())
+
+    def _revisit(self, path: str | None) -> None:
         if path is not None:
             self._from_list = False
             self.show_file(path, record=False)
@@ -404,11 +336,7 @@ class BrowseScreen(Screen):
     def _set_k(self, k: int) -> None:
         if k != self.k:
             self.k = k
-            self._update_titles()
-            if self.neighbors.mode == "search" and self.query_one("#search", Input).value.strip():
-                self.run_search(self.query_one("#search", Input).value.strip())
-            else:
-                self._refresh_current()
+            self._ask_again()
 
     def action_more(self) -> None:
         self._set_k(next((s for s in K_STEPS if s > self.k), K_STEPS[-1]))
@@ -425,9 +353,39 @@ class BrowseScreen(Screen):
         self.files.set_sort(SORTS[(SORTS.index(self.files.sort) + 1) % len(SORTS)])
         self._update_titles()
 
-    def model_changed(self) -> None:
+    def _ask_again(self) -> None:
+        """k or the model changed: the search shown (if any) or the current file's neighbors again."""
         self._update_titles()
-        if self.neighbors.mode == "search" and self.query_one("#search", Input).value.strip():
-            self.run_search(self.query_one("#search", Input).value.strip())
+        query = self.query_one("#search", Input).value.strip()
+        if self.neighbors.mode == "search" and query:
+            self.run_search(query)
         else:
             self._refresh_current()
+
+    # ---- the statistics and comparison screens: a file picked there becomes the current one ----
+    async def action_stats(self) -> None:
+        from .stats import StatsScreen  # numpy-heavy statistics: loaded when first asked for
+
+        app = explorer(self)
+        models = await app.indexed_models()
+        if models:
+            name = app.model_name or self.neighbor_model or models[0].name
+            app.push_screen(StatsScreen(self.reader.queries, name), self._picked)
+
+    async def action_compare(self) -> None:
+        from .compare import CompareScreen
+        from .models import compare_pair
+
+        app = explorer(self)
+        models = await app.indexed_models()
+        if not models:
+            return
+        pair = compare_pair(models, app.model_name)
+        if pair is None:
+            app.notify("comparing needs two indexed models: index the folder with a second model")
+            return
+        app.push_screen(CompareScreen(self.reader.queries, *pair), self._picked)
+
+    def _picked(self, path: str | None) -> None:
+        if path:
+            self.jump(path)

@@ -1,4 +1,5 @@
-"""The help screen (`?`): every key, grouped by what the user is doing, and how the screen works."""
+"""The help screen (`?`): the keys of the screen below it, read from its live bindings and the app's (so
+help never disagrees with them), grouped by what the user is doing, and how the screen works."""
 
 from __future__ import annotations
 
@@ -6,53 +7,13 @@ from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-KEYS: list[tuple[str, list[tuple[str, str]]]] = [
-    (
-        "Browse",
-        [
-            ("↑ ↓ / j k, PgUp PgDn", "move through the files; the preview and neighbors follow"),
-            ("Enter", "on a file: go to its neighbors · on a neighbor or result: jump to it"),
-            ("[ / ]  (alt+← / alt+→)", "back / forward through the files you jumped to"),
-            ("+ / -", "more / fewer neighbors (k)"),
-            ("Tab", "next pane"),
-            ("Esc", "back to the file list (and from search results to neighbors)"),
-        ],
-    ),
-    (
-        "Find",
-        [
-            ("/", "search by meaning: free text → nearest text files (and images with a CLIP model)"),
-            ("f", "filter the file list by name"),
-            ("m", "show only one kind: text, image, audio, video"),
-            ("s", "sort by name, kind, size or most recent"),
-        ],
-    ),
-    (
-        "Index",
-        [
-            ("i", "index new and changed files now (keeps browsing while it runs)"),
-            ("x", "cancel indexing (twice: stop at once); finished batches are kept"),
-            ("e", "files that failed, and why"),
-            ("M", "switch model when several are indexed"),
-        ],
-    ),
-    (
-        "Screens",
-        [
-            ("t", "statistics of the vector space"),
-            ("c", "compare two models"),
-            ("Ctrl+P", "command palette: every action by name"),
-            ("?", "this help"),
-            ("q", "quit"),
-        ],
-    ),
-]
+from ..keys import GROUPS, OTHER, HasStaticKeys, bound_actions, palette_key
 
 ABOUT = (
     "Each file is embedded by a model for its kind; neighbors are the files whose vectors are nearest "
@@ -61,14 +22,31 @@ ABOUT = (
 )
 
 
-def keys_table() -> Table:
+def key_rows(app: App, screen: Screen) -> dict[str, list[tuple[str, Text]]]:
+    """Per group, (keys, what they do): the screen's static keys, every bound action, the palette's key."""
+    rows: dict[str, list[tuple[str, Text]]] = {group: [] for group in (*GROUPS, OTHER)}
+    for key in screen.STATIC_KEYS if isinstance(screen, HasStaticKeys) else ():
+        rows[key.group].append((key.keys, Text(key.description)))
+    for action in bound_actions(app, screen):
+        what = Text(action.description, style="bold")
+        if action.tooltip:
+            what.append(f"  {action.tooltip}", style="not bold")
+        rows[action.group].append((action.keys, what))
+    palette = palette_key(app)
+    rows[palette.group].append((palette.keys, Text(palette.description)))
+    return rows
+
+
+def keys_table(app: App, screen: Screen) -> Table:
     table = Table(show_header=False, box=None, padding=(0, 2, 0, 0), expand=True)
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
-    for group, rows in KEYS:
+    for group, rows in key_rows(app, screen).items():
+        if not rows:
+            continue
         table.add_row(Text(group, style="bold underline"), "")
-        for key, what in rows:
-            table.add_row(Text(key, style="cyan"), Text(what))
+        for keys, what in rows:
+            table.add_row(Text(keys, style="cyan"), what)
         table.add_row("", "")
     return table
 
@@ -76,10 +54,14 @@ def keys_table() -> Table:
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
+    def __init__(self, below: Screen) -> None:
+        super().__init__()
+        self.below = below  # the screen whose keys are shown
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
             yield Static(Text(ABOUT), id="help-about")
-            yield Static(keys_table())
+            yield Static(keys_table(self.app, self.below))
 
     def on_mount(self) -> None:
         self.query_one("#help").border_title = "vexplore — keys"

@@ -53,3 +53,13 @@ class ModelSwitcher(ModalScreen[str | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
+
+
+def compare_pair(models: list[ModelRow], preferred: str | None) -> tuple[str, str] | None:
+    """The chosen model (or the first of models, not empty) and another, one for the same kinds of files if
+    there is one; None: only one model."""
+    first = next((m for m in models if m.name == preferred), models[0])
+    others = [m for m in models if m.name != first.name]
+    other = next((m for m in others if set(m.modalities) & set(first.modalities)), None)
+    other = other or next(iter(others), None)
+    return None if other is None else (first.name, other.name)

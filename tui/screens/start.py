@@ -19,6 +19,7 @@ from textual.widgets import Button, DirectoryTree, Footer, Input, Label, Select,
 from vexplore.engine.models.base import Location, ModelSpec
 
 from ..literal import literal
+from ..messages import IndexFolder, OpenFolder
 
 SKIP = "\0skip"  # a Select value no model name can take
 ORDER = ("text", "image", "audio", "video")
@@ -261,8 +262,8 @@ class StartScreen(Screen):
         if not models:
             self.notify("pick a model for at least one kind of file", severity="warning")
             return
-        self.app.start_index(self.folder, models)  # type: ignore[attr-defined]
+        self.post_message(IndexFolder(self.folder, models))  # the app switches to browsing, indexing
 
     @on(Button.Pressed, "#open-index")
     def action_open(self) -> None:
-        self.app.open_folder(self.folder)  # type: ignore[attr-defined]
+        self.post_message(OpenFolder(self.folder))

@@ -4,6 +4,7 @@ the screen with its path (`push_screen(StatsScreen(...), callback)` receives it;
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -252,7 +253,7 @@ class StatsScreen(Screen[str | None]):
         self._row_paths.clear()
 
         def fill(
-            table_id: str, columns: tuple[str, ...], rows: list[tuple[str, ...]], paths: list[str]
+            table_id: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]], paths: list[str]
         ) -> None:
             table = self.query_one(f"#{table_id}", DataTable)
             table.clear(columns=True)
@@ -315,15 +316,8 @@ class StatsScreen(Screen[str | None]):
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{tab}"
-        focus = {
-            "projection": ProjectionView,
-            "duplicates": "#duplicates",
-            "outliers": "#outliers",
-            "hubs": "#hubs",
-            "clusters": "#clusters",
-        }.get(tab)
-        if focus is not None:
-            self.query_one(focus).focus()
+        if tab in ("projection", "duplicates", "outliers", "hubs", "clusters"):  # each has a widget of its id
+            self.query_one(f"#{tab}").focus()
 
     def action_toggle_colour(self) -> None:
         if self.report is not None:

@@ -7,6 +7,7 @@ filtering and sorting stay quick."""
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import ClassVar
 
 import numpy as np
@@ -34,6 +35,12 @@ MODALITY_MARK = {
 STATE_MARK = {1: ("●", "green"), 0: ("○", "bright_black"), -1: ("✗", "red")}
 SORTS = ORDERS
 MODALITIES = (None, "text", "image", "audio", "video")
+
+
+class Keep(Enum):
+    """set_filter's "leave this as it is" (None already means every kind of file)."""
+
+    KEEP = 0
 
 
 def _left_cut(text: str, width: int) -> str:
@@ -129,8 +136,8 @@ class FileList(ScrollView, can_focus=True):
         return int(self._marks[row]) if row >= 0 else 0
 
     def set_entries(self, table: FileTable, total: int = 0) -> None:
-        """Replace the files (a refresh while indexing); the cursor stays on the same file if it is still there.
-        total: how many files there are when table is only the top of the list."""
+        """Replace the files (a refresh while indexing); the cursor stays on the same file if it is still
+        there. total: how many files there are when table is only the top of the list."""
         self.table = table
         self._total = total
         self._marks = table.marks(*self._states)
@@ -144,11 +151,12 @@ class FileList(ScrollView, can_focus=True):
         self._lines.clear()
         self.refresh()
 
-    def set_filter(self, needle: str | None = None, modality: str | None | bool = False) -> None:
+    def set_filter(self, needle: str | None = None, modality: str | None | Keep = Keep.KEEP) -> None:
+        """needle: the name filter; modality: one kind of file, None for all (each kept if left out)."""
         if needle is not None:
             self.needle = needle
-        if modality is not False:
-            self.modality = modality  # type: ignore[assignment]
+        if not isinstance(modality, Keep):
+            self.modality = modality
         self._apply()
 
     def set_sort(self, sort: str) -> None:
@@ -261,14 +269,14 @@ class FileList(ScrollView, can_focus=True):
 
     def _draw(self, row: int, entry: Entry, mark: int, width: int, base) -> Strip:
         state, state_style = STATE_MARK[mark]
-        mark, mark_style = MODALITY_MARK.get(entry.modality, ("?", ""))
+        kind, kind_style = MODALITY_MARK.get(entry.modality, ("?", ""))
         size = human_size(entry.size)
         name_width = max(1, width - 5 - len(size) - 2)  # a space between the name and the size
         text = Text.assemble(
             " ",
             (state, state_style),
             " ",
-            (mark, mark_style),
+            (kind, kind_style),
             " ",
             literal(_left_cut(entry.path, name_width)),
         )

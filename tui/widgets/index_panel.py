@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static
 
+from ..appref import explorer
 from ..indexer import ModelProgress, RunState
 from ..literal import duration, literal
 
@@ -49,8 +50,32 @@ class ModelRow(Horizontal):
         self.query_one(".index-model-stats", Static).update(model_stats(m))
 
 
+HIDE_AFTER = 10.0  # seconds a finished run stays on screen
+
+
 class IndexPanel(Vertical):
-    """Draws a RunState; rows appear as the child announces models."""
+    """Draws the app's index run as it goes (rows appear as the child announces models), from its first
+    event until a while after it finished."""
+
+    def on_mount(self) -> None:
+        state = explorer(self).run_state
+        self.watch(explorer(self), "run_state", self._run_changed, init=state is not None and state.active)
+
+    def _run_changed(self, state: RunState | None) -> None:
+        if state is None:
+            return
+        self.show_run(state)
+        if not state.active and state.phase == "done":
+            self.set_timer(HIDE_AFTER, self._hide_finished)
+
+    def _hide_finished(self) -> None:
+        state = explorer(self).run_state
+        if state is not None and not state.active:  # (not when another run started meanwhile)
+            self.display = False
+
+    def show_run(self, state: RunState) -> None:
+        self.display = True
+        self.update_state(state)
 
     def compose(self) -> ComposeResult:
         yield Static(id="index-status")

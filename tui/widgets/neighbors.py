@@ -15,6 +15,9 @@ from vexplore.engine.query import Hit
 from ..literal import literal
 
 BAR_WIDTH = 10
+PENDING = (
+    "not embedded yet: the indexer is on it (progress below); neighbors show up as soon as its batch lands"
+)
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 
 
@@ -61,7 +64,7 @@ class NeighborsPane(Vertical):
         yield NeighborList(id="neighbor-list")
 
     @property
-    def list(self) -> NeighborList:
+    def hit_list(self) -> NeighborList:
         return self.query_one(NeighborList)
 
     @property
@@ -74,7 +77,7 @@ class NeighborsPane(Vertical):
     def show_hits(self, hits: list[Hit], status: Text, mode: str = "neighbors") -> None:
         self.mode = mode
         self.hits = hits
-        lst = self.list
+        lst = self.hit_list
         lst.loading = False
         prompts = [hit_prompt(n, h) for n, h in enumerate(hits, 1)]
         if prompts and len(prompts) == lst.option_count:
@@ -90,6 +93,30 @@ class NeighborsPane(Vertical):
         self.query_one("#neighbors-message", Static).display = False
         self.query_one("#neighbors-status", Static).update(status, layout=False)
 
+    def show_neighbors(self, path: str, hits: list[Hit], message: str | None, pending: bool) -> None:
+        """One file's answer: its hits, or why there are none (pending: the indexer has yet to embed it)."""
+        if message and pending:
+            self.show_message(Text(PENDING, style="bright_black"))
+        elif message:
+            self.show_message(literal(message, style="yellow"))
+        else:
+            status = Text.assemble(("near ", "bright_black"), literal(path))
+            status.no_wrap, status.overflow = True, "ellipsis"
+            self.show_hits(hits, status)
+
+    def show_results(self, query: str, groups: list[tuple[str, list[Hit]]]) -> None:
+        """A search's hits, under a heading per model when several models answered."""
+        status = Text.assemble(
+            ("search ", "bright_black"),
+            literal(f"“{query}”", "bold"),
+            ("  esc: back to neighbors", "bright_black"),
+        )
+        status.no_wrap, status.overflow = True, "ellipsis"
+        if len(groups) == 1:
+            self.show_hits(groups[0][1], status, mode="search")
+        else:
+            self.show_groups(groups, status)
+
     def show_groups(self, groups: list[tuple[str, list[Hit]]], status: Text) -> None:
         """Results of several models (scores of different models do not compare): a heading per model."""
         self.mode = "search"
@@ -102,7 +129,7 @@ class NeighborsPane(Vertical):
                 options.append(Option(Text("   nothing", style="bright_black"), disabled=True))
             options += [Option(hit_prompt(n, h), id=str(at + n - 1)) for n, h in enumerate(hits, 1)]
             at += len(hits)
-        lst = self.list
+        lst = self.hit_list
         lst.loading = False
         lst.set_options(options)
         lst.highlighted = next((i for i, o in enumerate(options) if not o.disabled), None)
@@ -113,9 +140,9 @@ class NeighborsPane(Vertical):
     def show_message(self, message: Text | str, mode: str = "neighbors", busy: bool = False) -> None:
         self.mode = mode
         self.hits = []
-        self.list.clear_options()
-        self.list.loading = busy
-        self.list.display = busy
+        self.hit_list.clear_options()
+        self.hit_list.loading = busy
+        self.hit_list.display = busy
         self.query_one("#neighbors-status", Static).update("", layout=False)
         box = self.query_one("#neighbors-message", Static)
         box.update(message)

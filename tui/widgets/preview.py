@@ -3,14 +3,24 @@ an audio file's loudness and transcript, a video's frame and facts — plus how 
 
 from __future__ import annotations
 
+import asyncio
+from typing import TYPE_CHECKING
+
 from rich.text import Text
+from textual import work
 from textual.containers import VerticalScroll
 from textual.widgets import Sparkline, Static
 
+from vexplore.engine.loader import file_path
+
 from .. import graphics
 from ..literal import duration, human_size, literal
-from ..previews import Preview
-from ..reader import Details
+from ..previews import Preview, load_preview
+from ..reader import Details, Reader
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
+    from textual_image.widget._base import Image as PictureWidget
 
 
 def facts_line(modality: str, size: int, facts: dict) -> Text:
@@ -82,6 +92,8 @@ class PreviewPane(VerticalScroll, can_focus=True):
     are made once and updated in place (hidden when empty): moving through files never rebuilds the pane."""
 
     shown_path: str | None = None  # the file whose preview is on screen (tests and benchmarks wait on it)
+    wanted: str | None = None  # the file whose preview is asked for
+    _picture: PictureWidget | None = None  # made when the first picture shows
 
     def compose(self):
         yield Static(classes="preview-facts")
@@ -99,6 +111,19 @@ class PreviewPane(VerticalScroll, can_focus=True):
 
     def show_loading(self, path: str) -> None:
         self.border_title = literal(path)
+        self.wanted = path
+
+    @work(group="preview", exclusive=True)
+    async def load(self, reader: Reader, path: str) -> None:
+        """path's details and preview, read off the UI thread; shown unless another file was asked for."""
+        details = await reader.details(path)
+        if details is None or path != self.wanted:
+            return
+        where = file_path(reader.root, details.file)
+        file = details.file
+        preview = await asyncio.to_thread(load_preview, where, file.modality, file.meta, details.thumb)
+        if path == self.wanted:
+            await self.show(path, details, preview)
 
     def _set(self, css: str, content=None) -> None:
         widget = self.query_one(css, Static)
@@ -126,18 +151,18 @@ class PreviewPane(VerticalScroll, can_focus=True):
         self.scroll_home(animate=False)
         self.shown_path = path
 
-    async def _show_picture(self, picture) -> None:
+    async def _show_picture(self, picture: PILImage | None) -> None:
         """One picture widget, made the first time a picture shows and then given each new image."""
         note = None
-        widgets = self.query(".preview-picture")
+        shown = self._picture
         if picture is None:
-            for w in widgets:
-                w.display = False
-        elif widgets:
-            widgets.first().image = picture
-            widgets.first().display = True
+            if shown is not None:
+                shown.display = False
+        elif shown is not None:
+            shown.image = picture
+            shown.display = True
         else:
-            widget = graphics.image_widget(picture, classes="preview-picture")
+            widget = self._picture = graphics.image_widget(picture, classes="preview-picture")
             if widget is None:
                 note = Text(graphics.unavailable_reason(), style="bright_black")
             else:
