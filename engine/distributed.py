@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .errors import UserError
+from .extras import require
 from .loader import decode_one
 from .models.base import Adapter
 from .store import FileRow
@@ -157,11 +158,10 @@ class RayStages:
 
     # ---- connection ----------------------------------------------------------------------------
     def _connect(self):
-        try:
-            import ray
-            import ray.data
-        except ImportError:
-            raise UserError("--engine ray needs Ray: pip install 'vexplore[ray]'") from None
+        require("ray.data", "ray", "--engine ray")
+        import ray
+        import ray.data
+
         if not ray.is_initialized():
             env = {k: os.environ[k] for k in _FORWARDED_ENV if k in os.environ}
             kwargs: dict[str, Any] = {

@@ -49,7 +49,7 @@ def install_hint(module: str, extra: str | None) -> str:
 
 def missing_message(module: str, extra: str | None, purpose: str) -> str:
     if extra:
-        return f"{purpose} needs {package_of(module)}, not installed: {install_hint(module, extra)}"
+        return f"{purpose} needs {package_of(module)}, which is not installed: {install_hint(module, extra)}"
     return (
         f"{purpose} needs {package_of(module)}, a dependency of vexplore missing from this environment: "
         f"{install_hint(module, extra)}"

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .errors import UserError
+from .extras import require
 from .index import normalise
 from .store import ModelRow, Store
 
@@ -38,10 +39,11 @@ def _milvus_error(exc: Exception) -> str:
 
 def connect(uri: str):
     """A MilvusClient for uri, or one clear line saying what is missing."""
-    try:
-        from pymilvus import MilvusClient
-    except ImportError:
-        raise UserError("Milvus needs pymilvus and milvus-lite: pip install 'vexplore[milvus]'") from None
+    require("pymilvus", "milvus", "Milvus")
+    if "://" not in uri:  # a local file is Milvus Lite, a separate package pymilvus runs it with
+        require("milvus_lite", "milvus", "a Milvus Lite file")
+    from pymilvus import MilvusClient
+
     for name in ("pymilvus", "grpc._server"):  # RPC errors become our one-line errors; Lite's server is
         logging.getLogger(name).setLevel(logging.CRITICAL)  # in-process and logs what it does not implement
     try:

@@ -11,6 +11,8 @@ import io
 import os
 from pathlib import Path
 
+from vexplore.engine.extras import missing_message
+
 _image_class = None
 _reason = "pictures show when the folder has images or videos at start-up (restart vexplore)"
 
@@ -26,7 +28,7 @@ def prepare(wanted: bool) -> None:
     try:
         from textual_image import renderable, widget
     except ImportError:
-        _reason = "pictures need textual-image: pip install 'vexplore[media]'"
+        _reason = missing_message("textual_image", None, "showing pictures")
         return
     except Exception as exc:  # noqa: BLE001 - a terminal that answers oddly must not stop the app
         _reason = f"pictures are unavailable here ({type(exc).__name__})"

@@ -85,7 +85,7 @@ class CT2WhisperAdapter(WhisperBase):
 
     def load(self, device: str) -> None:
         source = self.weights()
-        faster_whisper = require("faster_whisper", "models", "CTranslate2 Whisper models")
+        faster_whisper = require("faster_whisper", "models", f"the CTranslate2 Whisper model {self.name!r}")
         on_gpu = device.startswith("cuda")
         try:
             self.whisper = faster_whisper.WhisperModel(
