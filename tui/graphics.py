@@ -50,7 +50,7 @@ def picture(source: bytes | Path):
     """A small RGB PIL image from PNG/JPEG bytes (a stored thumbnail) or a file (call off the UI thread)."""
     from PIL import Image
 
-    img = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+    img: Image.Image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
     img.draft("RGB", (640, 640))  # JPEG: decode at a fraction of the size, the terminal shows few pixels
     img = img.convert("RGB")
     img.thumbnail((640, 640))

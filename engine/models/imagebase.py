@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..decode import video
 from ..decode.image import THUMB_SIZE, read_image, thumbnail_bytes
+from ..decode.video import NEEDS as VIDEO_NEEDS
 from .base import Adapter, Decoded, DecodeError, Embedded, Location, ModelSpec
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -127,7 +127,7 @@ class ImageAdapter(Adapter):
     has a classification head) and implement `_forward(pixels) -> (features, logits or None)`."""
 
     decode_in_workers = True
-    decoders: ClassVar[dict[str, tuple[str, ...]]] = {"video": video.NEEDS}
+    decoders: ClassVar[dict[str, tuple[str, ...]]] = {"video": VIDEO_NEEDS}
     # Convolutions run in NHWC ("channels last"): oneDNN's fast path on CPU (depthwise convolutions
     # especially) and tensor cores' on CUDA; the uint8 parts arrive as NHWC, so it is also one copy fewer.
     channels_last: ClassVar[bool] = True
@@ -157,7 +157,9 @@ class ImageAdapter(Adapter):
         return Decoded(parts=[self.preprocess(img)], meta=meta, thumbnail=thumbnail_bytes(img))
 
     def decode_video(self, path: Path) -> Decoded:
-        frames, meta, thumb = video.sample_frames(path, n=VIDEO_FRAMES)
+        from ..decode.video import sample_frames  # looked up per call: tests stand a fake module in
+
+        frames, meta, thumb = sample_frames(path, n=VIDEO_FRAMES)
         if not frames:
             raise DecodeError("no decodable frames in this video")
         return Decoded(parts=[self.preprocess(f.convert("RGB")) for f in frames], meta=meta, thumbnail=thumb)

@@ -17,7 +17,6 @@ import numpy as np
 from ..decode.audio import NEEDS as AUDIO_NEEDS
 from ..decode.audio import load_audio
 from ..decode.video import NEEDS as VIDEO_NEEDS
-from ..decode.video import sample_frames
 from .base import Adapter, Decoded, DecodeError, Embedded, Location, ModelSpec
 from .resolve import locate_hf
 
@@ -107,6 +106,8 @@ class PerceiverAdapter(Adapter):
         return self.requested_batch or (8 if self.device.startswith("cuda") else 2)
 
     def decode(self, path: Path, modality: str) -> Decoded:
+        from ..decode.video import sample_frames
+
         frames, meta, thumb = sample_frames(path, n=self.frames, max_side=max(2 * self.size, 256))
         while len(frames) < self.frames:  # a video shorter than 16 frames: hold the last one
             frames.append(frames[-1])
