@@ -17,7 +17,7 @@ def pick_device(requested: str = "auto") -> str:
             return "mps"
         return "cpu"
     if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("--device cuda asked for, but torch sees no CUDA GPU")
+        raise ValueError(no_cuda_reason(torch.__version__, torch.version.cuda))
     if requested == "cpu":
         torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
     return requested
@@ -36,3 +36,15 @@ def device_info(device: str) -> dict:
         "gpu_mem_used_mb": (total - free) >> 20,
         "gpu_mem_total_mb": total >> 20,
     }
+
+
+def no_cuda_reason(torch_version: str, cuda_version: str | None) -> str:
+    """Why --device cuda cannot run: a CPU-only torch needs a CUDA build (no extra of ours can pick
+    one: it comes from PyTorch's own package index); a CUDA build that sees no GPU needs a driver."""
+    if cuda_version is None:
+        return (
+            f"--device cuda asked for, but this torch ({torch_version}) is a CPU-only build: install a CUDA "
+            "build of torch (pip install torch --index-url https://download.pytorch.org/whl/cu128, or see "
+            "pytorch.org/get-started) or use --device cpu"
+        )
+    return f"--device cuda asked for, but torch (CUDA {cuda_version}) sees no CUDA GPU: check the driver"

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .errors import UserError
+from .extras import require
 from .loader import decode_one
 from .models.base import Adapter
 from .store import FileRow
@@ -136,7 +137,8 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
 def _root_cause(exc: BaseException) -> str:
     """The most specific message of a Ray error chain, as one line: Ray wraps errors in layers, some
     empty, and a task error's text is a "ray::..." header, a traceback, then "Error: message" last."""
-    chain, seen = [], exc
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
     while seen is not None and seen not in chain:
         chain.append(seen)
         seen = seen.__cause__
@@ -157,11 +159,10 @@ class RayStages:
 
     # ---- connection ----------------------------------------------------------------------------
     def _connect(self):
-        try:
-            import ray
-            import ray.data
-        except ImportError:
-            raise UserError("--engine ray needs Ray: pip install 'vexplore[ray]'") from None
+        require("ray.data", "ray", "--engine ray")
+        import ray
+        import ray.data
+
         if not ray.is_initialized():
             env = {k: os.environ[k] for k in _FORWARDED_ENV if k in os.environ}
             kwargs: dict[str, Any] = {
@@ -251,7 +252,9 @@ class RayStages:
 
         plan = self.plan or self._resources(self._connect(), opts.device, adapter.decode_in_workers)
         rows = [{"i": k, "raw": f.raw, "modality": f.modality} for k, f in enumerate(todo)]
-        ds = ray.data.from_items(rows, override_num_blocks=max(1, math.ceil(len(rows) / FILES_PER_DECODE)))
+        ds: ray.data.Dataset = ray.data.from_items(
+            rows, override_num_blocks=max(1, math.ceil(len(rows) / FILES_PER_DECODE))
+        )
         decode_here = not adapter.decode_in_workers
         if not decode_here:
             decode_opts: dict[str, Any] = {"concurrency": opts.workers} if opts.workers else {}
@@ -268,7 +271,9 @@ class RayStages:
         # the model process would loop. On a Ray of our own (one machine) restarts buy nothing (and
         # turning them off spares stderr a C++ warning); on a cluster a few ride out a lost node.
         # Ray only takes these settings the deprecated way.
-        restarts = {"max_restarts": 0} if self.started else {"max_restarts": 3, "max_task_retries": 3}
+        restarts: dict[str, Any] = (
+            {"max_restarts": 0} if self.started else {"max_restarts": 3, "max_task_retries": 3}
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             ds = ds.map_batches(

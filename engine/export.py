@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UserError
+from .extras import require
 
 
 def export_vectors(explorer, fmt: str, model_name: str | None, out: Path) -> tuple[int, str]:
@@ -31,11 +32,8 @@ def export_vectors(explorer, fmt: str, model_name: str | None, out: Path) -> tup
             json.dumps({"model": model.name, "dim": model.dim, "paths": names}, ensure_ascii=False)
         )
     else:
-        try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise UserError("parquet export needs pyarrow: pip install 'vexplore[parquet]'") from None
+        pa = require("pyarrow", "parquet", "parquet export")
+        pq = require("pyarrow.parquet", "parquet", "parquet export")
         table = pa.table(
             {
                 "path": names,

@@ -19,13 +19,17 @@ import os
 import re
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import UserError
+from .extras import require
 from .index import normalise
 from .store import ModelRow, Store
+
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
 
 CHUNK = 1000  # entities per upsert / ids per delete
 MAX_PATH = 8192  # bytes of a path field; longer paths are cut (the id still names the file)
@@ -36,12 +40,13 @@ def _milvus_error(exc: Exception) -> str:
     return str(getattr(exc, "message", None) or exc).splitlines()[0][:300]
 
 
-def connect(uri: str):
+def connect(uri: str) -> MilvusClient:
     """A MilvusClient for uri, or one clear line saying what is missing."""
-    try:
-        from pymilvus import MilvusClient
-    except ImportError:
-        raise UserError("Milvus needs pymilvus and milvus-lite: pip install 'vexplore[milvus]'") from None
+    require("pymilvus", "milvus", "Milvus")
+    if "://" not in uri:  # a local file is Milvus Lite, a separate package pymilvus runs it with
+        require("milvus_lite", "milvus", "a Milvus Lite file")
+    from pymilvus import MilvusClient
+
     for name in ("pymilvus", "grpc._server"):  # RPC errors become our one-line errors; Lite's server is
         logging.getLogger(name).setLevel(logging.CRITICAL)  # in-process and logs what it does not implement
     try:
@@ -270,7 +275,7 @@ class MilvusBackend:
 
     def __init__(self, uri: str, collection: str | None = None):
         self.uri, self.collection = uri, collection
-        self._client = None
+        self._client: MilvusClient | None = None
         self._indexes: dict[str, MilvusIndex] = {}
 
     def __getstate__(self) -> dict:

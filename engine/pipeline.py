@@ -381,6 +381,8 @@ def _index_model(
     if todo == [] or (todo is None and not (present & set(spec.modalities))):
         return report
     adapter = registry.create(spec)
+    # A missing decoder fails the run here, once, before the model loads: not once per file.
+    adapter.check_decoders({f.modality for f in todo} if todo is not None else present & set(spec.modalities))
     adapter.requested_batch = opts.batch_size
     adapter.trust_remote_code = opts.trust_remote_code
     loading = time.monotonic()

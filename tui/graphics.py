@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vexplore.engine.extras import missing_message
+
 if TYPE_CHECKING:  # (importing textual_image probes the terminal: only in prepare())
     from PIL.Image import Image as PILImage
     from textual_image.widget._base import Image as PictureWidget
@@ -31,7 +33,7 @@ def prepare(wanted: bool) -> None:
     try:
         from textual_image import renderable, widget
     except ImportError:
-        _reason = "pictures need textual-image: pip install 'vexplore[media]'"
+        _reason = missing_message("textual_image", None, "showing pictures")
         return
     except Exception as exc:  # noqa: BLE001 - a terminal that answers oddly must not stop the app
         _reason = f"pictures are unavailable here ({type(exc).__name__})"

@@ -17,6 +17,9 @@ import numpy as np
 
 from ..models.base import DecodeError
 
+# What load_audio imports: libsndfile's reader, FFmpeg's for everything else, soxr to resample (core
+# dependencies: an adapter checks them once per run, so a broken install is not one error per file).
+NEEDS = ("soundfile", "soxr", "av")
 SAMPLE_RATE = 16000
 MAX_SECONDS = 2 * 3600.0  # a longer recording is embedded from its first two hours
 _BLOCK = 1 << 16  # frames per soundfile read
@@ -95,6 +98,7 @@ def _soundfile_blocks(path: Path) -> tuple[dict, Iterator[np.ndarray]] | None:
 def _av_blocks(path: Path) -> tuple[dict, Iterator[np.ndarray]]:
     """(facts, mono blocks) of the first audio stream, through FFmpeg."""
     import av
+    from av.codec.context import ThreadType
 
     try:
         container = av.open(str(path))
@@ -105,8 +109,8 @@ def _av_blocks(path: Path) -> tuple[dict, Iterator[np.ndarray]]:
         container.close()
         raise DecodeError(f"no audio stream in this file ({kinds})")
     stream = container.streams.audio[0]
-    stream.thread_type = "AUTO"
     ctx = stream.codec_context
+    ctx.thread_type = ThreadType.AUTO
     duration = None
     if stream.duration is not None and stream.time_base is not None:
         duration = round(float(stream.duration * stream.time_base), 3)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..models.base import DecodeError
 
+NEEDS = ("av",)  # what reading frames imports (a core dependency: checked once per run, not per file)
 FRAMES = 8
 MAX_SIDE = 512  # frames are scaled down to this long side: models want ~224 px, pickling stays cheap
 THUMB_SIDE = 320

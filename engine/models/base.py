@@ -7,21 +7,22 @@ never need to know about files beyond decoding them.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import UserError
+from ..extras import require
+from .failures import ModelError, load_failure, missing_weights
+
+__all__ = ["Adapter", "Decoded", "DecodeError", "Embedded", "Location", "ModelError", "ModelSpec"]
 
 
 class DecodeError(Exception):
     """A file that cannot be turned into parts; the message is the per-file reason shown to the user."""
-
-
-class ModelError(UserError):
-    """A model that cannot be found or loaded; the message is one line telling the user what to do."""
 
 
 @dataclass(frozen=True)
@@ -73,14 +74,18 @@ class Embedded:
     labels: list[list[tuple[str, float]]] | None = None
 
 
-class Adapter:
-    """Base class: subclasses set the class attributes and implement load/decode/embed."""
+class Adapter(ABC):
+    """What the pipeline, the query process and Ray workers rely on: subclasses set the class attributes
+    and implement load, decode and embed; the rest has defaults that suit most models."""
 
     family: ClassVar[str] = ""
-    # Whether decode() is heavy enough to deserve loader worker processes (images, audio, video).
-    decode_in_workers: ClassVar[bool] = False
+    # Whether decode() is heavy enough to deserve loader worker processes (images, audio, video). An
+    # instance may turn it off (a transcribing Whisper decodes with the model, in this process).
+    decode_in_workers: bool = False
     # Whether to embed files in size order (text: similar lengths batch together with less padding).
     order_by_size: ClassVar[bool] = False
+    # Modules decode() imports per modality beyond Pillow and pypdf (e.g. the audio reader's).
+    decoders: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __init__(self, spec: ModelSpec, location: Location):
         self.spec = spec
@@ -98,14 +103,47 @@ class Adapter:
     def modalities(self) -> tuple[str, ...]:
         return self.spec.modalities
 
+    @abstractmethod
     def load(self, device: str) -> None:
-        raise NotImplementedError
+        """Load the weights onto device and set dim; a model that cannot load raises one ModelError."""
 
+    @abstractmethod
     def decode(self, path: Path, modality: str) -> Decoded:
-        raise NotImplementedError
+        """A file into parts (runs in loader workers when decode_in_workers): no model needed unless
+        decode_in_workers is off. A file that cannot be used raises DecodeError with the reason."""
 
+    @abstractmethod
     def embed(self, parts: list[Any]) -> Embedded:
-        raise NotImplementedError
+        """One raw vector per part (parts of several files may share a call)."""
+
+    def check_decoders(self, modalities: Iterable[str]) -> None:
+        """Fail once, before any file is read, when a decoder these files need is not installed: every
+        file of the modality would otherwise be recorded as failed with the same import error."""
+        for modality in modalities:
+            for module in self.decoders.get(modality, ()):
+                require(module, None, f"decoding {modality} files")
+
+    def weights(self) -> str:
+        """Where the weights load from, once we know they are there (else one line saying what to do)."""
+        if self.location.source == "missing":
+            raise self.weights_missing()
+        return self.location.path or self.spec.ref
+
+    def hf_weights(self) -> str:
+        """weights() for a Hugging Face model, with the HF libraries' own progress bars silenced."""
+        from .resolve import quiet_hf  # resolve imports this module
+
+        source = self.weights()
+        quiet_hf()
+        return source
+
+    def weights_missing(self) -> ModelError:
+        """The line for weights that are nowhere offline; families with their own sources override it."""
+        return missing_weights(self.spec)
+
+    def load_failed(self, exc: BaseException) -> ModelError:
+        """Any loading failure as one line (with the --trust-remote-code hint where that is the cause)."""
+        return load_failure(self.spec, exc, self.trust_remote_code)
 
     def load_for_queries(self, device: str) -> None:
         """Load what embed_text needs, for a process that only embeds queries (a search): by default the

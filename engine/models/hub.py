@@ -32,7 +32,7 @@ SPECS = [
         description="ResNet-50 through torch hub (pytorch/vision), classifier removed: the seed's recipe",
     ),
 ]
-DEFAULT_PRIORITY: dict = {}
+DEFAULT_PRIORITY: dict[str, dict[str, int]] = {}
 
 
 def parse(ref: str) -> tuple[str, str, str]:
@@ -122,17 +122,11 @@ class HubAdapter(ImageAdapter):
     family = "hub"
 
     def load(self, device: str) -> None:
+        self.weights()
         import torch
         from torch import nn
 
         repo, entry, source = parse(self.spec.ref)
-        if self.location.source == "missing" and source == "local":
-            raise ModelError(f"{repo}: not a torch hub directory (no hubconf.py in it)")
-        if self.location.source == "missing":
-            raise ModelError(
-                f"torch hub model {self.spec.name!r} is not available offline: run it once with "
-                f"the network, or put the repo in {_hub_dir()} or pass a local hub directory"
-            )
         # A local directory is the user's own code; a GitHub repo runs only if its owner is one torch itself
         # trusts or the user passed --trust-remote-code.
         trusted = source == "local" or repo.split("/")[0] in TRUSTED_OWNERS or self.trust_remote_code
@@ -141,8 +135,8 @@ class HubAdapter(ImageAdapter):
                 f"hub repo {repo!r} runs its own Python code when loaded: pass --trust-remote-code "
                 "to allow it"
             )
-        if self.location.source == "hub-cache":  # load the cached checkout, never ask GitHub for updates
-            repo, source = self.location.path, "local"
+        if self.location.source == "hub-cache" and self.location.path:
+            repo, source = self.location.path, "local"  # the cached checkout: never ask GitHub for updates
         try:
             try:
                 model = torch.hub.load(
@@ -166,6 +160,15 @@ class HubAdapter(ImageAdapter):
         if self._head is not None:
             self._head.eval().to(device)
         self.dim = self.probe_dim()
+
+    def weights_missing(self) -> ModelError:
+        repo, _, source = parse(self.spec.ref)
+        if source == "local":
+            return ModelError(f"{repo}: not a torch hub directory (no hubconf.py in it)")
+        return ModelError(
+            f"torch hub model {self.spec.name!r} is not available offline: run it once with "
+            f"the network, or put the repo in {_hub_dir()} or pass a local hub directory"
+        )
 
     def _forward(self, pixels: Any) -> tuple[Any, Any | None]:
         out = self.model(pixels)

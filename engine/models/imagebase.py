@@ -9,6 +9,7 @@ Videos become several parts (frames sampled by `decode.video.sample_frames`), po
 from __future__ import annotations
 
 import json
+from abc import abstractmethod
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,8 +18,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..decode.image import THUMB_SIZE, read_image, thumbnail_bytes
-from .base import Adapter, Decoded, DecodeError, Embedded, ModelError
-from .resolve import missing_message, quiet_hf
+from ..decode.video import NEEDS as VIDEO_NEEDS
+from .base import Adapter, Decoded, DecodeError, Embedded, Location, ModelSpec
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -125,12 +126,13 @@ class ImageAdapter(Adapter):
     """Base for image families: subclasses load a network, set `prep` (and `class_names` when the model
     has a classification head) and implement `_forward(pixels) -> (features, logits or None)`."""
 
-    decode_in_workers: ClassVar[bool] = True
+    decode_in_workers = True
+    decoders: ClassVar[dict[str, tuple[str, ...]]] = {"video": VIDEO_NEEDS}
     # Convolutions run in NHWC ("channels last"): oneDNN's fast path on CPU (depthwise convolutions
     # especially) and tensor cores' on CUDA; the uint8 parts arrive as NHWC, so it is also one copy fewer.
     channels_last: ClassVar[bool] = True
 
-    def __init__(self, spec, location):
+    def __init__(self, spec: ModelSpec, location: Location):
         super().__init__(spec, location)
         self.prep = Preprocess()
         self.class_names: list[str] | None = None
@@ -155,29 +157,12 @@ class ImageAdapter(Adapter):
         return Decoded(parts=[self.preprocess(img)], meta=meta, thumbnail=thumbnail_bytes(img))
 
     def decode_video(self, path: Path) -> Decoded:
-        try:
-            from ..decode.video import sample_frames
-        except ImportError as exc:
-            raise DecodeError(
-                "video decoding is not available in this install (decode.video missing)"
-            ) from exc
+        from ..decode.video import sample_frames  # looked up per call: tests stand a fake module in
+
         frames, meta, thumb = sample_frames(path, n=VIDEO_FRAMES)
         if not frames:
             raise DecodeError("no decodable frames in this video")
         return Decoded(parts=[self.preprocess(f.convert("RGB")) for f in frames], meta=meta, thumbnail=thumb)
-
-    # ---- loading ----------------------------------------------------------------------------
-    def hf_source(self) -> str:
-        """Where a Hugging Face model loads from, once we know it can (else one line saying why not)."""
-        if self.location.source == "missing":
-            raise ModelError(missing_message(self.spec))
-        quiet_hf()
-        return self.location.path or self.spec.ref
-
-    def load_failed(self, exc: BaseException) -> ModelError:
-        """Any loading failure as one clear line."""
-        first = (str(exc).splitlines() or [""])[0][:200]
-        return ModelError(f"cannot load model {self.spec.name!r}: {type(exc).__name__}: {first}")
 
     # ---- embedding (main process, on the device) ---------------------------------------------
     def _finish_load(self, device: str) -> None:
@@ -204,8 +189,9 @@ class ImageAdapter(Adapter):
         layout = torch.channels_last if self.channels_last else torch.contiguous_format
         return ((batch - self._mean) / self._std).contiguous(memory_format=layout)
 
+    @abstractmethod
     def _forward(self, pixels: Any) -> tuple[Any, Any | None]:
-        raise NotImplementedError
+        """(features, class logits or None) for a normalised batch on the device."""
 
     def embed_images(self, parts: list[np.ndarray]) -> Embedded:
         """Vectors (and top-5 class labels when the model has a head) for image parts, in batches."""

@@ -10,13 +10,15 @@ Kinetics label decoder the model also names the top-5 action classes.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, cast
 
 import numpy as np
 
+from ..decode.audio import NEEDS as AUDIO_NEEDS
 from ..decode.audio import load_audio
-from .base import Adapter, Decoded, DecodeError, Embedded, Location, ModelError, ModelSpec
-from .resolve import locate_hf, missing_message, quiet_hf
+from ..decode.video import NEEDS as VIDEO_NEEDS
+from .base import Adapter, Decoded, DecodeError, Embedded, Location, ModelSpec
+from .resolve import locate_hf
 
 VIDEO_FPS = 25  # the frame rate the model's audio alignment assumes (1920 samples a frame at 48 kHz)
 
@@ -28,7 +30,9 @@ SPECS = [
         dim=512,
         backend="transformers",
         ref="deepmind/multimodal-perceiver",
-        description="DeepMind multimodal Perceiver IO (Kinetics-700 auto-encoding): video + audio in one vector",
+        description=(
+            "DeepMind multimodal Perceiver IO (Kinetics-700 auto-encoding): video + audio in one vector"
+        ),
     ),
 ]
 DEFAULT_PRIORITY: dict[str, dict[str, int]] = {}
@@ -70,27 +74,31 @@ def square(img, size: int) -> np.ndarray:
 class PerceiverAdapter(Adapter):
     family = "perceiver"
     decode_in_workers = True
+    decoders: ClassVar[dict[str, tuple[str, ...]]] = {"video": VIDEO_NEEDS + AUDIO_NEEDS}
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "model"}
 
     def load(self, device: str) -> None:
-        if self.location.source == "missing":
-            raise ModelError(missing_message(self.spec))
-        quiet_hf()
+        source = self.hf_weights()
         from transformers import PerceiverForMultimodalAutoencoding
 
         try:
-            model = PerceiverForMultimodalAutoencoding.from_pretrained(self.location.path or self.spec.ref)
+            model = PerceiverForMultimodalAutoencoding.from_pretrained(source)
         except Exception as exc:  # noqa: BLE001 - any loading failure becomes one clear line
-            raise ModelError(f"cannot load model {self.spec.name!r}: {str(exc).splitlines()[0]}") from exc
-        self.model = model.to(device).eval()
+            raise self.load_failed(exc) from exc
         cfg = model.config
-        self.frames, self.size = int(cfg.num_frames), int(cfg.image_size)
+        # transformers types PreTrainedModel.to as a functools.wraps wrapper, which a type checker cannot
+        # bind to the instance: the call is nn.Module.to's.
+        self.model = cast(Any, model).to(device).eval()
+        size = cfg.image_size  # an int for this model; configs may also give (height, width)
+        self.frames, self.size = int(cfg.num_frames), int(size if isinstance(size, int) else size[0])
         self.audio_samples = int(cfg.num_frames * cfg.audio_samples_per_frame)
         self.sample_rate = int(cfg.audio_samples_per_frame * VIDEO_FPS)
-        self.num_labels = int(cfg.num_labels)
-        names = [cfg.id2label.get(i, "") for i in range(self.num_labels)] if cfg.id2label else []
+        # Loaded configs key id2label by int; a config built from a dict may still have str keys.
+        id2label = {int(k): str(v) for k, v in (cfg.id2label or {}).items()}
+        self.num_labels = int(cfg.num_labels or len(id2label))
+        names = [id2label.get(i, "") for i in range(self.num_labels)] if id2label else []
         self.label_names = names if names and not all(n.startswith("LABEL_") for n in names) else None
         self.device, self.dim = device, int(cfg.d_latents)
 

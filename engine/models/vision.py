@@ -100,7 +100,7 @@ class HFVisionAdapter(ImageAdapter):
     family = "vision"
 
     def load(self, device: str) -> None:
-        source = self.hf_source()
+        source = self.hf_weights()
         from transformers import AutoConfig, AutoModel, AutoModelForImageClassification
 
         trust = self.trust_remote_code

@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from ..decode import audio
 from ..decode.audio import SAMPLE_RATE, load_audio, windows
 from .base import Adapter, Decoded, Embedded, Location, ModelError, ModelSpec
-from .resolve import locate_hf, missing_message, quiet_hf
+from .resolve import locate_hf
 
 WINDOW_SECONDS = 30
 FRAMES_PER_SECOND = 50  # encoder output frames per second of audio (1500 per 30 s window)
@@ -119,16 +121,17 @@ class WhisperBase(Adapter):
     """What every Whisper backend shares: windows, features in loader workers, batched encoding, pooling."""
 
     decode_in_workers = True
+    decoders: ClassVar[dict[str, tuple[str, ...]]] = {"audio": audio.NEEDS, "video": audio.NEEDS}
     _heavy = ("model", "encoder", "whisper")  # left out when the adapter is pickled to a worker
     transcribe = False  # store a transcript as the file's text (needs the model: decodes inline)
 
+    @abstractmethod
     def features(self, samples: np.ndarray) -> np.ndarray:
         """Log-mel features of one window, padded to 30 s: [n_mels, 3000] float32."""
-        raise NotImplementedError
 
+    @abstractmethod
     def encode(self, features: np.ndarray) -> np.ndarray:
         """Encoder last hidden states [batch, frames, dim] for features [batch, n_mels, length]."""
-        raise NotImplementedError
 
     def transcript(self, samples: np.ndarray) -> str:
         raise ModelError(f"model {self.name!r} cannot transcribe")
@@ -162,13 +165,10 @@ class HFWhisperAdapter(WhisperBase):
     family = "whisper"
 
     def load(self, device: str) -> None:
-        if self.location.source == "missing":
-            raise ModelError(missing_message(self.spec))
-        quiet_hf()
+        source = self.hf_weights()
         import torch
         from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperModel
 
-        source = self.location.path or self.spec.ref
         try:
             config = WhisperConfig.from_pretrained(source)
             dtype = torch.float16 if device.startswith("cuda") else torch.float32
@@ -178,7 +178,7 @@ class HFWhisperAdapter(WhisperBase):
             except OSError:  # a folder with weights but no preprocessor_config.json
                 self.extractor = WhisperFeatureExtractor(feature_size=config.num_mel_bins)
         except Exception as exc:  # noqa: BLE001 - any loading failure becomes one clear line
-            raise ModelError(f"cannot load model {self.spec.name!r}: {str(exc).splitlines()[0]}") from exc
+            raise self.load_failed(exc) from exc
         self.device, self.dtype, self.dim = device, dtype, int(config.d_model)
 
     def features(self, samples: np.ndarray) -> np.ndarray:

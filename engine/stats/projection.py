@@ -3,20 +3,20 @@ installed and asked for. Only a sample of points is drawn: a terminal has a few 
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import PurePosixPath
 
 import numpy as np
 
 from ..errors import UserError
+from ..extras import MissingExtra, available, require
 
 METHODS = ("pca", "umap")
+UMAP_PURPOSE = "the UMAP projection"
 
 
 def umap_available() -> bool:
     """Whether umap-learn is installed (a left-over empty `umap` folder is a namespace package: no)."""
-    spec = importlib.util.find_spec("umap")
-    return spec is not None and spec.origin is not None
+    return available("umap")
 
 
 def folder_of(path: str) -> str:
@@ -30,13 +30,12 @@ def coordinates(x: np.ndarray, mean: np.ndarray, axes: np.ndarray, method: str, 
     if method == "pca":
         return ((x - mean.astype(np.float32)) @ axes[:, :2].astype(np.float32)).astype(np.float64)
     if method == "umap":
-        if not umap_available():
-            raise UserError("UMAP needs umap-learn: `pip install umap-learn` (PCA works without it)")
+        if not umap_available():  # a leftover empty folder imports as a namespace package: not UMAP
+            raise MissingExtra("umap", "umap", UMAP_PURPOSE)
+        umap = require("umap", "umap", UMAP_PURPOSE)
         if len(x) < 4:
             raise UserError("UMAP needs at least 4 vectors")
         import warnings
-
-        import umap
 
         reducer = umap.UMAP(
             n_components=2, metric="cosine", random_state=seed, n_neighbors=min(15, len(x) - 1)

@@ -27,6 +27,7 @@ from textual.widgets import (
 )
 
 from vexplore.engine.errors import UserError
+from vexplore.engine.extras import missing_message
 from vexplore.engine.printable import printable
 from vexplore.engine.query_process import QueryProcess
 from vexplore.engine.stats import StatsOptions
@@ -326,7 +327,7 @@ class StatsScreen(Screen[str | None]):
 
     def action_toggle_projection(self) -> None:
         if self.options.projection == "pca" and not umap_available():
-            self.notify("UMAP needs umap-learn (pip install umap-learn); PCA is shown", severity="warning")
+            self.notify(f"{missing_message('umap', 'umap', 'UMAP')}; PCA is shown", severity="warning")
             return
         self.options.projection = "umap" if self.options.projection == "pca" else "pca"
         self.action_recompute()
