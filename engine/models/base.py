@@ -81,6 +81,8 @@ class Adapter:
     decode_in_workers: ClassVar[bool] = False
     # Whether to embed files in size order (text: similar lengths batch together with less padding).
     order_by_size: ClassVar[bool] = False
+    # Whether the model runs on torch; a numpy-only model (the toy family) never makes a run import it.
+    needs_torch: ClassVar[bool] = True
 
     def __init__(self, spec: ModelSpec, location: Location):
         self.spec = spec
