@@ -3,13 +3,14 @@
 the tool run without torch or weights; they are never chosen as a default.
 
 Files still go through the real decoders, so everything but the network is the real path:
-text: signed hashed word presence (texts sharing words lie near each other); images and video frames:
-per-channel colour histograms; audio: the share of power in log-spaced frequency bands."""
+text: signed hashed words (texts sharing words lie near each other) or character trigrams; images and
+video frames: per-channel colour histograms; audio: the share of power in log-spaced frequency bands."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -42,6 +43,16 @@ SPECS = [
         description="toy text model (hashed words, numpy only): for tests and trying the tool",
     ),
     ModelSpec(
+        name="toy-chars",
+        family="toy",
+        modalities=("text",),
+        dim=TEXT_DIM,
+        backend="numpy",
+        ref="toy-chars",
+        text_queries=True,
+        description="toy text model (hashed character trigrams, numpy only): a second space to compare",
+    ),
+    ModelSpec(
         name="toy-image",
         family="toy",
         modalities=("image", "video"),
@@ -71,15 +82,25 @@ def locate(spec: ModelSpec) -> Location:
     return Location("builtin", None, True)
 
 
-def text_vector(text: str) -> np.ndarray:
-    """Signed hashed words, each counted once (a repeated "the" must not outweigh shared content words);
-    the last component is a constant so a text with no words still has a direction."""
+def _hashed(features: set[str]) -> np.ndarray:
+    """Signed feature hashing, each feature counted once (a repeated "the" must not outweigh shared content
+    words); the last component is a constant so a text with no features still has a direction."""
     vec = np.zeros(TEXT_DIM, dtype=np.float32)
-    for word in set(_WORD.findall(text.lower())):
-        h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+    for feature in features:
+        h = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "little")
         vec[h % (TEXT_DIM - 1)] += 1.0 if (h >> 32) & 1 else -1.0
     vec[-1] = 0.1
     return vec
+
+
+def text_vector(text: str) -> np.ndarray:
+    """Hashed words: texts sharing words lie near each other."""
+    return _hashed(set(_WORD.findall(text.lower())))
+
+
+def trigram_vector(text: str) -> np.ndarray:
+    """Hashed character trigrams of the words: a different, fuzzier space over the same texts."""
+    return _hashed({f" {w} "[i : i + 3] for w in _WORD.findall(text.lower()) for i in range(len(w))})
 
 
 def image_vector(pixels: np.ndarray) -> np.ndarray:
@@ -137,13 +158,19 @@ class ToyAdapter(Adapter):
         raise DecodeError(f"the toy models do not read {modality} files")
 
     def embed(self, parts: list[Any]) -> Embedded:
-        featurise = {"toy": text_vector, "toy-image": image_vector, "toy-audio": audio_vector}[self.name]
+        featurise = FEATURES[self.name]
         return Embedded(np.stack([featurise(part) for part in parts]).astype(np.float32))
 
     def embed_text(self, queries: list[str]) -> np.ndarray:
-        if self.name != "toy":
+        if not self.spec.text_queries:
             return super().embed_text(queries)
-        return np.stack([text_vector(q) for q in queries])
+        return np.stack([FEATURES[self.name](q) for q in queries])
 
 
+FEATURES: dict[str, Callable[[Any], np.ndarray]] = {
+    "toy": text_vector,
+    "toy-chars": trigram_vector,
+    "toy-image": image_vector,
+    "toy-audio": audio_vector,
+}
 ADAPTER = ToyAdapter
