@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.indexrun import IndexRun, check_consistent, run_cli
+from tests.clirun import run_cli
+from tests.indexrun import IndexRun, check_consistent
 from vexplore.engine.index import VectorIndex
 from vexplore.engine.pipeline import Options, index_folder
 from vexplore.engine.query import open_explorer
