@@ -63,9 +63,6 @@ def write_corpus(root: Path, topics: dict[str, list[str]] = TOPICS) -> list[str]
     return paths
 
 
-TOY_MODELS = ("toy", "toy-chars")  # two numpy-only text spaces over the same files (compare needs two)
-
-
 @pytest.fixture
 def cli() -> Callable[..., CliResult]:
     """`cli("search", root, "query", "--json")`: vexplore in this process; asserts exit code 0 unless
@@ -92,13 +89,13 @@ def topic_texts(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def toy_indexed(tmp_path_factory) -> Path:
-    """The topic folders indexed once per session with the toy text models (read-only for tests)."""
+    """The topic folders indexed once per session with the toy text model (read-only for tests)."""
     from vexplore.engine.pipeline import Options, index_folder
     from vexplore.engine.store import find_store_dir
 
     root = tmp_path_factory.mktemp("toy-indexed") / "corpus"
     write_corpus(root)
-    summary = index_folder(root, find_store_dir(root, create=True), Options(models=list(TOY_MODELS)))
+    summary = index_folder(root, find_store_dir(root, create=True), Options(models=["toy"]))
     assert (summary["embedded"], summary["failed"]) == (20, 0), summary
     return root
 
