@@ -30,6 +30,7 @@ VIDEO_FRAMES = 4
 AUDIO_SECONDS = 30.0
 FFT_SIZE = 512
 _WORD = re.compile(r"\w+")
+_BIN_BLUR = np.array([0.25, 0.5, 1.0, 0.5, 0.25])
 
 SPECS = [
     ModelSpec(
@@ -104,9 +105,13 @@ def trigram_vector(text: str) -> np.ndarray:
 
 
 def image_vector(pixels: np.ndarray) -> np.ndarray:
-    """Square roots of the per-channel histograms (Hellinger), so cosine compares colour distributions."""
+    """Square roots of per-channel histograms (Hellinger), blurred across neighbouring bins so that
+    close colours on either side of a bin edge still look alike."""
     flat = pixels.reshape(-1, 3)
-    hists = [np.bincount(flat[:, c] // (256 // HIST_BINS), minlength=HIST_BINS) for c in range(3)]
+    hists = [
+        np.convolve(np.bincount(flat[:, c] // (256 // HIST_BINS), minlength=HIST_BINS), _BIN_BLUR, "same")
+        for c in range(3)
+    ]
     return np.sqrt(np.concatenate(hists).astype(np.float32) / len(flat))
 
 
