@@ -209,3 +209,21 @@ def test_default_models_per_modality_and_cross_modal_neighbors(tmp_path, cli):
     assert (
         doc["model"] == "whisper-tiny.en" and doc["neighbors"][0]["path"] == "audio/rocket_launch_en-us.wav"
     )
+
+
+@pytest.mark.fast
+def test_stats_and_compare_on_two_toy_spaces(toy_copy, cli):
+    """stats and compare read only the store: the same commands the MiniLM tests drive, on toy models."""
+    cli("index", toy_copy, "--model", "toy-chars", "--json")
+    r = cli("stats", toy_copy, "--model", "toy", "-k", "5", "--json").json()
+    assert (r["model"], r["count"], r["dim"], r["knn"]["k"]) == ("toy", 20, 256, 5)
+    plain = cli("stats", toy_copy, "--model", "toy-chars").stdout
+    assert "near-duplicates" in plain and "projection (pca)" in plain
+
+    r = cli("compare", toy_copy, "--models", "toy,toy-chars", "-k", "5", "--json").json()
+    assert r["models"] == ["toy", "toy-chars"] and r["files"] == 20 and r["k"] == 5
+    assert 0.0 <= r["overlap_at_k"] <= 1.0 and set(r["label_agreement_at_k"]) == {"toy", "toy-chars"}
+    assert r["labels"] == ["astronomy", "cooking", "football", "gardening"]
+    assert "groups your folders better" in cli("compare", toy_copy, "--models", "toy,toy-chars").stdout
+    code, _, err = cli("compare", toy_copy, "--models", "toy,toy", expect=2)
+    assert "two different" in err and len(err.strip().splitlines()) == 1
