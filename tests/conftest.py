@@ -70,6 +70,14 @@ def cli() -> Callable[..., CliResult]:
     return invoke
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """`pytest -m fast` promises no torch: a test module importing it at module level breaks that."""
+    if session.config.getoption("markexpr") == "fast" and "torch" in sys.modules:
+        raise pytest.UsageError(
+            "collecting the fast tier imported torch (a test module imports it at top level)"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _fast_tests_stay_torch_free(request: pytest.FixtureRequest) -> Iterator[None]:
     """The fast tier's promise: a test marked fast that brings torch into a torch-free process fails."""
