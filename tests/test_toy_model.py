@@ -106,21 +106,26 @@ def test_unreadable_file_is_a_decode_error(tmp_path):
         adapter("toy-image").decode(tmp_path / "bad.png", "image")
 
 
-def test_toy_index_and_queries_never_import_torch(topic_texts):
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("index", "{texts}", "--model", "toy", "--json"),
+        ("search", "{indexed}", "a recipe with garlic", "--json"),
+        ("neighbors", "{indexed}", "cooking/doc1.md", "--json"),
+    ],
+)
+def test_toy_index_and_queries_never_import_torch(args, topic_texts, toy_indexed):
     """A real child process with -X importtime logs every module an import statement loads (torch and
     transformers included, wherever the statement is), even when the process ends with a fast exit."""
-    for args in (
-        ("index", str(topic_texts), "--model", "toy", "--json"),
-        ("search", str(topic_texts), "a recipe with garlic", "--json"),
-        ("neighbors", str(topic_texts), "cooking/doc1.md", "--json"),
-    ):
-        proc = run_cli(*args, python_flags=("-X", "importtime"))
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        imported = {
-            line.rsplit("|", 1)[-1].strip()
-            for line in proc.stderr.splitlines()
-            if line.startswith("import time:")
-        }
-        assert "numpy" in imported  # the log is there
-        assert not imported & set(HEAVY), (args[0], sorted(imported & set(HEAVY)))
-        assert json.loads(proc.stdout.strip().splitlines()[-1]).get("model", "toy") == "toy"
+    args = [a.format(texts=topic_texts, indexed=toy_indexed) for a in args]
+    proc = run_cli(*args, python_flags=("-X", "importtime"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    imported = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "numpy" in imported  # the log is there
+    assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
+    answer = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert answer["models"][0]["name"] == "toy" if args[0] == "index" else answer["model"] == "toy"
