@@ -39,6 +39,10 @@ demo: venv
 test: venv system-deps
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
+# The fast tier: CLI, store, crash and UI tests on the numpy-only toy models (no torch), in seconds.
+test-fast: venv
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q -m fast $(PYTEST_ARGS)
+
 bench: venv
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/run_all.py
 

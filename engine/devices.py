@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 
 
-def pick_device(requested: str = "auto") -> str:
-    import torch
-
+def pick_device(requested: str = "auto", needs_torch: bool = True) -> str:
+    """The device a model runs on; one that does not need torch (numpy only) runs on the cpu, and the
+    run then never imports torch."""
     if requested not in ("auto", "cpu", "cuda", "mps") and not requested.startswith("cuda:"):
         raise ValueError(f"unknown device {requested!r}: use auto, cpu, cuda or mps")
+    if not needs_torch:
+        return "cpu"
+    import torch
+
     if requested == "auto":
         if torch.cuda.is_available():
             return "cuda"

@@ -205,7 +205,7 @@ class LocalStages:
         from .devices import device_info, pick_device
 
         try:
-            device = pick_device(opts.device)
+            device = pick_device(opts.device, adapter.needs_torch)
         except ValueError as exc:
             raise UserError(str(exc)) from exc
         emit(

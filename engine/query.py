@@ -179,7 +179,8 @@ class Explorer:
             from .models import registry
 
             adapter = registry.create(registry.resolve(model.name))
-            adapter.load_for_queries(pick_device(device))  # only the text tower of a two-tower model
+            # only the text tower of a two-tower model
+            adapter.load_for_queries(pick_device(device, adapter.needs_torch))
             self._adapters[model.name] = adapter
         return adapter.embed_text([query])[0]  # type: ignore[attr-defined]
 

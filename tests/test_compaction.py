@@ -20,7 +20,7 @@ from vexplore.engine.pipeline import Options, index_folder
 from vexplore.engine.query import Explorer, open_explorer
 from vexplore.engine.store import Store, StoreError
 
-from .indexrun import child_env, run_cli
+from .clirun import child_env, run_cli
 from .stats_corpus import tiny_model
 
 N_FILES = 40

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
+from tests.clirun import run_cli
 from tests.stats_corpus import exact_knn, raw_vectors, synthetic_store
-from vexplore.cli import main
 from vexplore.engine.compare import compare_models, folder_labels
 from vexplore.engine.errors import UserError
 from vexplore.engine.query import open_explorer
@@ -37,7 +34,9 @@ def test_minilm_keeps_labels_together_better_than_a_random_model(labelled):
     assert paths_a == paths_b
     na, _ = exact_knn(xa, k)
     nb, _ = exact_knn(xb, k)
-    jaccard = [len(set(a) & set(b)) / len(set(a) | set(b)) for a, b in zip(na.tolist(), nb.tolist(), strict=False)]
+    jaccard = [
+        len(set(a) & set(b)) / len(set(a) | set(b)) for a, b in zip(na.tolist(), nb.tolist(), strict=False)
+    ]
     assert r["overlap_at_k"] == pytest.approx(np.mean(jaccard), abs=0.02)  # ties in the random model's space
     labels = np.array([p.split("/")[0] for p in paths_a])
     want = np.mean([np.mean(labels[row] == labels[i]) for i, row in enumerate(na)])
@@ -88,40 +87,24 @@ def test_unlabelled_folder_gives_null_agreement(tmp_path):
     assert r["label_agreement_at_k"] is None and r["better_label_agreement"] is None
 
 
-def test_cli_compare(labelled):
+def test_cli_compare(labelled, cli):
     root, tiny = labelled
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vexplore",
-            "compare",
-            str(root),
-            "--models",
-            f"minilm,{tiny}",
-            "-k",
-            "5",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    out = run_cli("compare", str(root), "--models", f"minilm,{tiny}", "-k", "5", "--json")
+    assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout)
     assert {"models", "overlap_at_k", "label_agreement_at_k", "most_different"} <= set(r)
     assert r["models"] == ["minilm", tiny]
     relative = os.path.relpath(tiny)  # a local model given as the user typed it finds its stored name
     assert compare_models(open_explorer(root), "minilm", relative, k=5)["models"] == ["minilm", tiny]
-    runner = CliRunner()
-    plain = runner.invoke(main, ["compare", str(root), "--models", f"minilm,{tiny}", "-k", "5"])
-    assert plain.exit_code == 0 and "groups your folders better" in plain.output
+    plain = cli("compare", root, "--models", f"minilm,{tiny}", "-k", "5").stdout
+    assert "groups your folders better" in plain
     for models, message in (
         ("minilm", "exactly two"),
         ("minilm,minilm", "two different"),
         ("minilm,nope", "not indexed here"),
     ):
-        res = runner.invoke(main, ["compare", str(root), "--models", models])
-        assert res.exit_code == 2 and message in res.output and len(res.output.strip().splitlines()) == 1
+        _, out_text, err = cli("compare", root, "--models", models, expect=2)
+        assert message in err and len((out_text + err).strip().splitlines()) == 1
 
 
 def test_compare_needs_two_models(labelled):

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.indexrun import IndexRun, check_consistent, run_cli
+from tests.clirun import run_cli
+from tests.indexrun import IndexRun, check_consistent
 from vexplore.engine.index import VectorIndex
 from vexplore.engine.lock import LockedError, WriterLock
 from vexplore.engine.query import Explorer, open_explorer

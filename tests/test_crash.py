@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.indexrun import IndexRun, check_consistent, run_cli
+from tests.clirun import run_cli
+from tests.indexrun import IndexRun, check_consistent
 from vexplore.engine.index import VectorIndex
 from vexplore.engine.pipeline import Options, index_folder
 from vexplore.engine.query import open_explorer
@@ -32,7 +33,49 @@ pytestmark = pytest.mark.slow
 
 N_FILES = 160
 ARGS = ("--model", "minilm", "--batch-size", "4", "--workers", "0")
-WORDS = ["planet", "orbit", "comet", "galaxy", "nebula", "telescope", "river", "delta", "glacier", "canyon", "forest", "meadow", "violin", "cello", "sonata", "rhythm", "compiler", "kernel", "thread", "socket", "cache", "vector", "matrix", "tensor", "gradient", "bakery", "dough", "oven", "harvest", "wheat", "barley", "ferment", "cheese", "museum", "fresco", "chapel", "sculpture", "marble", "harbour", "ferry", "lighthouse"]
+WORDS = [
+    "planet",
+    "orbit",
+    "comet",
+    "galaxy",
+    "nebula",
+    "telescope",
+    "river",
+    "delta",
+    "glacier",
+    "canyon",
+    "forest",
+    "meadow",
+    "violin",
+    "cello",
+    "sonata",
+    "rhythm",
+    "compiler",
+    "kernel",
+    "thread",
+    "socket",
+    "cache",
+    "vector",
+    "matrix",
+    "tensor",
+    "gradient",
+    "bakery",
+    "dough",
+    "oven",
+    "harvest",
+    "wheat",
+    "barley",
+    "ferment",
+    "cheese",
+    "museum",
+    "fresco",
+    "chapel",
+    "sculpture",
+    "marble",
+    "harbour",
+    "ferry",
+    "lighthouse",
+]
 
 
 def _write_corpus(folder: Path) -> None:
@@ -46,7 +89,7 @@ def _write_corpus(folder: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
+def crash_texts(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("crash") / "corpus"
     _write_corpus(folder)
     return folder
@@ -71,12 +114,12 @@ def snapshot(root: Path, store_dir: Path, k: int = 5) -> dict:
 
 
 @pytest.fixture(scope="module")
-def reference(corpus, tmp_path_factory) -> dict:
+def reference(crash_texts, tmp_path_factory) -> dict:
     """One clean, uninterrupted run with the same options (in this process: the same engine code)."""
     store_dir = tmp_path_factory.mktemp("reference") / "store"
-    summary = index_folder(corpus, store_dir, Options(models=["minilm"], batch_size=32, workers=0))
+    summary = index_folder(crash_texts, store_dir, Options(models=["minilm"], batch_size=32, workers=0))
     assert summary["embedded"] == N_FILES and summary["failed"] == 0, summary
-    return snapshot(corpus, store_dir) | {"store": store_dir}
+    return snapshot(crash_texts, store_dir) | {"store": store_dir}
 
 
 def assert_same_store(got: dict, want: dict) -> None:
@@ -242,11 +285,11 @@ class KillChain:
         }
 
 
-def test_sigkill_at_random_moments_then_rerun_matches_a_clean_run(corpus, reference, tmp_path):
+def test_sigkill_at_random_moments_then_rerun_matches_a_clean_run(crash_texts, reference, tmp_path):
     seed = int(os.environ.get("VEXPLORE_KILL_SEED", time.time_ns() % 100_000))
     rng = random.Random(seed)
     root = tmp_path / "folder"
-    shutil.copytree(corpus, root)
+    shutil.copytree(crash_texts, root)
     store_dir = tmp_path / "store"
     chain = KillChain(root, store_dir, reference, seed)
 
@@ -358,9 +401,9 @@ def restricted(reference: dict, paths: set[str], k: int = 5) -> dict:
     }
 
 
-def test_sigterm_and_sigint_stop_after_the_current_batch(corpus, reference, tmp_path):
+def test_sigterm_and_sigint_stop_after_the_current_batch(crash_texts, reference, tmp_path):
     root = tmp_path / "folder"
-    shutil.copytree(corpus / "part0", root / "part0")  # a quarter of the corpus: a few commits' worth
+    shutil.copytree(crash_texts / "part0", root / "part0")  # a quarter of the texts: a few commits' worth
     n = len(list(root.rglob("*.txt")))
     store_dir = tmp_path / "store"
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -386,7 +429,7 @@ def test_sigterm_and_sigint_stop_after_the_current_batch(corpus, reference, tmp_
     )
 
 
-def test_a_dropped_terminal_finishes_the_batch_and_saves(corpus, reference, tmp_path):
+def test_a_dropped_terminal_finishes_the_batch_and_saves(crash_texts, reference, tmp_path):
     """`vexplore index` (the Rich bars, no --json) in a real terminal that goes away, as when an SSH
     session drops: the pty is closed under it and it gets SIGHUP. It must stop after the current batch,
     unharmed by its terminal vanishing, and leave the index saved; SIGHUP's default would kill it before
@@ -396,7 +439,7 @@ def test_a_dropped_terminal_finishes_the_batch_and_saves(corpus, reference, tmp_
     from tests.tmux import Tmux
 
     root = tmp_path / "folder"
-    shutil.copytree(corpus / "part0", root / "part0")
+    shutil.copytree(crash_texts / "part0", root / "part0")
     n = len(list(root.rglob("*.txt")))
     store_dir = tmp_path / "store"
     tmux = Tmux(f"vexplore-hup-{os.getpid()}")
@@ -492,14 +535,14 @@ SAME_SIZE = {
         ("index.json", "garbage"),
     ],
 )
-def test_damaged_index_is_rebuilt_with_a_notice(corpus, reference, indexed, target, how):
+def test_damaged_index_is_rebuilt_with_a_notice(crash_texts, reference, indexed, target, how):
     probe = sorted(reference["vectors"])[3]
     want = {p for p, _ in reference["neighbors"][probe]}
     # A reader (the CLI, in a child process: a crash in hnswlib would fail the test, not kill pytest)
     # notices, answers from an index rebuilt from the vectors, and keeps it (no writer is running).
     _damage(_index_file(indexed, target), how)
     for attempt in ("damaged", "mended"):
-        proc = run_cli("neighbors", str(corpus), probe, "-k", "5", "--json", "--store", str(indexed))
+        proc = run_cli("neighbors", str(crash_texts), probe, "-k", "5", "--json", "--store", str(indexed))
         assert proc.returncode == 0, proc.stderr[-3000:]
         hits = [h["path"] for h in json.loads(proc.stdout)["neighbors"]]
         assert len(hits) == 5 and len(set(hits) & want) >= 4, (hits, want)  # approximate search, 0.98 recall
@@ -512,7 +555,7 @@ def test_damaged_index_is_rebuilt_with_a_notice(corpus, reference, indexed, targ
     # The writer mends it too, even with nothing to embed: at once when a look at the files shows the
     # damage, or, for damage of the same size, by the next reader's checksum (as above).
     _damage(_index_file(indexed, target), how)
-    run = IndexRun(corpus, indexed, "--model", "minilm", "--workers", "0")
+    run = IndexRun(crash_texts, indexed, "--model", "minilm", "--workers", "0")
     rc, summary = run.finish()
     assert rc == 0, run.stderr_text()[-3000:]
     assert summary["embedded"] == 0 and summary["unchanged"] == N_FILES  # nothing embedded again
@@ -521,11 +564,11 @@ def test_damaged_index_is_rebuilt_with_a_notice(corpus, reference, indexed, targ
         assert notices == []
     else:
         assert len(notices) == 1 and notices[0].endswith("rebuilt from the stored vectors"), notices
-    assert_same_store(snapshot(corpus, indexed), reference)
+    assert_same_store(snapshot(crash_texts, indexed), reference)
 
 
 @pytest.mark.parametrize("how", ["garbage", "empty", "truncated", "damaged-pages"])
-def test_damaged_catalog_is_a_clear_error_naming_the_file(corpus, indexed, how):
+def test_damaged_catalog_is_a_clear_error_naming_the_file(crash_texts, indexed, how):
     catalog = indexed / "catalog.sqlite"
     with sqlite3.connect(catalog) as db:  # fold the WAL in, so the damage hits the only copy
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -536,9 +579,9 @@ def test_damaged_catalog_is_a_clear_error_naming_the_file(corpus, indexed, how):
         _damage(catalog, how)
     before = catalog.read_bytes()
     for args in (
-        ["index", str(corpus), "--store", str(indexed), "--workers", "0"],
-        ["neighbors", str(corpus), "part0/note000.txt", "--store", str(indexed)],
-        ["search", str(corpus), "planet", "--store", str(indexed)],
+        ["index", str(crash_texts), "--store", str(indexed), "--workers", "0"],
+        ["neighbors", str(crash_texts), "part0/note000.txt", "--store", str(indexed)],
+        ["search", str(crash_texts), "planet", "--store", str(indexed)],
     ):
         proc = run_cli(*args)
         assert proc.returncode == 2, (args, proc.stdout, proc.stderr[-2000:])
@@ -547,10 +590,10 @@ def test_damaged_catalog_is_a_clear_error_naming_the_file(corpus, indexed, how):
         assert str(catalog) in lines[0] and lines[0].startswith("vexplore: error: catalog"), lines
     assert catalog.read_bytes() == before  # never silently reset or rewritten
     with pytest.raises(StoreError, match="catalog"):
-        Store(corpus, indexed, create=True)
+        Store(crash_texts, indexed, create=True)
 
 
-def test_an_index_left_behind_by_a_killed_save_is_brought_up_to_date(corpus, indexed):
+def test_an_index_left_behind_by_a_killed_save_is_brought_up_to_date(crash_texts, indexed):
     """A writer killed after its last commit, while writing its index: the old index and sidecar stay
     (a generation behind the catalog) beside a temporary file. The next run, with nothing to embed,
     rebuilds and saves the index once (rather than every reader rebuilding it) and clears the file."""
@@ -560,31 +603,31 @@ def test_an_index_left_behind_by_a_killed_save_is_brought_up_to_date(corpus, ind
     with sqlite3.connect(indexed / "catalog.sqlite") as db:  # what the killed run's last commit did
         db.execute("UPDATE models SET generation = generation + 1")
     messages: list[dict] = []
-    summary = index_folder(corpus, indexed, Options(models=["minilm"], workers=0), emit=messages.append)
+    summary = index_folder(crash_texts, indexed, Options(models=["minilm"], workers=0), emit=messages.append)
     assert summary["embedded"] == 0 and summary["failed"] == 0
     assert not any(m["event"] == "notice" for m in messages), messages  # behind is not damage
     assert not leftover.exists()
-    with Store(corpus, indexed, readonly=True) as store:
+    with Store(crash_texts, indexed, readonly=True) as store:
         model = store.model("minilm")
         index = VectorIndex(store, model)
         assert index.problem() is None and not index.behind()
         assert index.open(persist=False).rebuilt is False  # readers load it as saved
 
 
-def test_short_vector_file_is_repaired_by_embedding_the_lost_files_again(corpus, reference, indexed):
+def test_short_vector_file_is_repaired_by_embedding_the_lost_files_again(crash_texts, reference, indexed):
     vectors = next((indexed / "models").glob("*/vectors.f32"))
-    with Store(corpus, indexed, readonly=True) as store:
+    with Store(crash_texts, indexed, readonly=True) as store:
         model = store.model("minilm")
         keep_rows = model.rows - 20
     with open(vectors, "r+b") as fh:
         fh.truncate(keep_rows * model.dim * 4 + 100)  # a torn row too
     with pytest.raises(StoreError, match="shorter than the catalog"):  # a reader: one clear line
-        check_consistent(corpus, indexed)
+        check_consistent(crash_texts, indexed)
     messages = []
     summary = index_folder(
-        corpus, indexed, Options(models=["minilm"], batch_size=64, workers=0), emit=messages.append
+        crash_texts, indexed, Options(models=["minilm"], batch_size=64, workers=0), emit=messages.append
     )
     notices = [e["message"] for e in messages if e["event"] == "notice"]
     assert any("embedded again" in n for n in notices), notices
     assert 0 < summary["embedded"] < N_FILES
-    assert_same_store(snapshot(corpus, indexed), reference)
+    assert_same_store(snapshot(crash_texts, indexed), reference)

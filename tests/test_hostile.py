@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from tests import hostile_files
-from tests.indexrun import IndexRun, check_consistent, run_cli
+from tests.clirun import run_cli
+from tests.indexrun import IndexRun, check_consistent
 from vexplore.engine.decode.text import MAX_BYTES, read_text
 from vexplore.engine.pipeline import Options, index_folder
 from vexplore.engine.printable import printable

@@ -4,24 +4,18 @@
 from __future__ import annotations
 
 import io
-import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image, ImageOps
 
+from tests.clirun import invoke
 from tests.photos import copy_photos, photo
-from vexplore.cli import main
 from vexplore.engine.decode.image import load_image
 from vexplore.engine.models import registry
 from vexplore.engine.store import Store
 
 CATS = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat"}
-
-
-def cli(*args: str):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +31,7 @@ def indexed(tmp_path_factory):
     folder = copy_photos(tmp_path_factory.mktemp("effnet") / "photos")
     cup = load_image(photo("coffee.png"), target=None)
     ImageOps.mirror(cup.crop((40, 20, 560, 390))).save(folder / "cup-again.jpg", quality=85)
-    result = cli("index", str(folder), "--json")
-    assert result.exit_code == 0, result.stderr
-    return folder, json.loads(result.stdout)
+    return folder, invoke("index", folder, "--json").json()
 
 
 def embed(adapter, name: str) -> np.ndarray:
@@ -51,14 +43,14 @@ def test_index_uses_the_offline_image_default(indexed):
     folder, summary = indexed
     assert [m["name"] for m in summary["models"]] == ["effnet-lite0"]
     assert summary["models"][0]["dim"] == 1280 and summary["embedded"] == 9 and summary["failed"] == 0
-    again = cli("index", str(folder), "--json")
-    assert json.loads(again.stdout)["unchanged"] == 9  # incremental: nothing re-embedded
+    assert invoke("index", folder, "--json").json()["unchanged"] == 9  # incremental: nothing re-embedded
 
 
 def test_neighbors_of_every_file_are_real(indexed):
     folder, _ = indexed
-    result = cli("neighbors", str(folder), "--all", "--json", "-k", "3")
-    rows = {row["path"]: row for row in map(json.loads, result.stdout.splitlines())}
+    rows = {
+        row["path"]: row for row in invoke("neighbors", folder, "--all", "--json", "-k", "3").json_lines()
+    }
     assert len(rows) == 9
     first = {path: row["neighbors"][0]["path"] for path, row in rows.items()}
     assert first["motorcycle_left.png"] == "motorcycle_right.png"  # two photos of the same motorcycle
@@ -95,9 +87,7 @@ def test_same_object_nearer_than_unrelated(effnet):
 
 def test_text_search_refused_without_a_text_tower(indexed):
     folder, _ = indexed
-    result = cli("search", str(folder), "a cat")
-    assert result.exit_code == 2
-    err = result.stderr
+    err = invoke("search", folder, "a cat", expect=2).stderr
     assert "no indexed model has a text tower" in err and "--model clip-b32" in err and "Traceback" not in err
 
 

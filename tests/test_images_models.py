@@ -10,11 +10,10 @@ import types
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
+from tests.clirun import invoke
 from tests.photos import copy_photos, photo
-from vexplore.cli import main
 from vexplore.engine.decode.image import load_image
 from vexplore.engine.models import clip as clip_family
 from vexplore.engine.models import effnet, registry
@@ -28,11 +27,6 @@ def adapter_for(name: str):
     adapter = registry.create(registry.resolve(str(name)))
     adapter.load("cpu")
     return adapter
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def unit(v: np.ndarray) -> np.ndarray:
@@ -236,13 +230,9 @@ def test_cross_modal_search_end_to_end(tiny_clip_dir, tiny_clip, tmp_path):
     folder = copy_photos(tmp_path / "mixed", ["chelsea.png", "coffee.png", "china.jpg", "rocket.jpg"])
     (folder / "notes.txt").write_text("a red cat asleep on the sofa")
     (folder / "dogs.md").write_text("dog " * 200)  # 200 tokens: 3 windows
-    code, out, err = cli("index", str(folder), "--model", str(tiny_clip_dir), "--json")
-    assert code == 0, err
-    summary = json.loads(out)
+    summary = invoke("index", folder, "--model", tiny_clip_dir, "--json").json()
     assert summary["embedded"] == 6 and summary["models"][0]["dim"] == 24
-    code, out, err = cli("search", str(folder), "a red cat", "-k", "6", "--json")
-    assert code == 0, err
-    results = json.loads(out)["results"]
+    results = invoke("search", folder, "a red cat", "-k", "6", "--json").json()["results"]
     assert {r["path"] for r in results} == {
         "chelsea.png",
         "coffee.png",
@@ -262,8 +252,8 @@ def test_cross_modal_search_end_to_end(tiny_clip_dir, tiny_clip, tmp_path):
             assert abs(float(vector @ query) - r["score"]) < 1e-3
         assert store.window_vectors(model, store.file_by_path("dogs.md").id).shape == (3, 24)
     # Text files and pictures are neighbors of each other in this space.
-    code, out, _ = cli("neighbors", str(folder), "notes.txt", "-k", "5", "--json")
-    assert {n["path"] for n in json.loads(out)["neighbors"]} >= {"chelsea.png", "dogs.md"}
+    hits = invoke("neighbors", folder, "notes.txt", "-k", "5", "--json").json()["neighbors"]
+    assert {n["path"] for n in hits} >= {"chelsea.png", "dogs.md"}
 
 
 # ---- decode: videos through image adapters, broken files in a real run -------------------------

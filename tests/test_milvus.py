@@ -3,25 +3,17 @@ only what changed, and neighbor/search queries answered from the collection as f
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from vexplore.cli import main
 from vexplore.engine.milvus import MilvusBackend, connect, default_collection, export_milvus
 from vexplore.engine.query import Explorer, open_explorer
 from vexplore.engine.scan import scan
 from vexplore.engine.store import Store
 
 DIM = 32
-
-
-def run(*args) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def _sync(store: Store, root: Path) -> None:
@@ -147,42 +139,45 @@ def test_reexport_sends_only_changes_and_deletes(synthetic, tmp_path):
     assert (s["upserted"], s["deleted"]) == (400, 1)
 
 
-def test_cli_export_then_search_and_neighbors_from_milvus(indexed_copy, tmp_path, synthetic):
+def test_cli_export_then_search_and_neighbors_from_milvus(indexed_copy, tmp_path, synthetic, cli):
     uri = str(tmp_path / "cli.db")
-    code, out, err = run("export", indexed_copy, "--milvus", uri, "--json")
-    assert code == 0, err
-    s = json.loads(out.strip().splitlines()[-1])
+    exported = cli("export", indexed_copy, "--milvus", uri, "--json")
+    s, err = exported.json(), exported.stderr
     assert (s["model"], s["upserted"], s["deleted"]) == ("minilm", 20, 0)
     assert "20 upserted" in err
 
     query = "stars and planets in the night sky"
-    local = json.loads(run("search", indexed_copy, query, "-k", "5", "--json")[1])
-    remote = json.loads(
-        run("search", indexed_copy, query, "-k", "5", "--json", "--backend", "milvus", "--milvus", uri)[1]
-    )
+    local = cli("search", indexed_copy, query, "-k", "5", "--json").json()
+    remote = cli(
+        "search", indexed_copy, query, "-k", "5", "--json", "--backend", "milvus", "--milvus", uri
+    ).json()
     assert [r["path"] for r in remote["results"]] == [r["path"] for r in local["results"]]
     np.testing.assert_allclose(
         [r["score"] for r in remote["results"]], [r["score"] for r in local["results"]], atol=1e-4
     )
-    local_n = json.loads(run("neighbors", indexed_copy, "cooking/doc1.md", "--json")[1])
-    remote_n = json.loads(run("neighbors", indexed_copy, "cooking/doc1.md", "--json", "--milvus", uri)[1])
+    local_n = cli("neighbors", indexed_copy, "cooking/doc1.md", "--json").json()
+    remote_n = cli("neighbors", indexed_copy, "cooking/doc1.md", "--json", "--milvus", uri).json()
     assert [h["path"] for h in remote_n["neighbors"]] == [h["path"] for h in local_n["neighbors"]]
     assert "cooking/doc1.md" not in [h["path"] for h in remote_n["neighbors"]]
 
     # mistakes are one clear line
-    code, _, err = run("search", indexed_copy, query, "--backend", "milvus")
+    code, _, err = cli("search", indexed_copy, query, "--backend", "milvus", expect=None)
     assert code == 2 and "needs --milvus URI" in err
-    code, _, err = run("neighbors", indexed_copy, "cooking/doc1.md", "--milvus", uri, "--collection", "nope")
+    code, _, err = cli(
+        "neighbors", indexed_copy, "cooking/doc1.md", "--milvus", uri, "--collection", "nope", expect=None
+    )
     assert code == 2 and "no Milvus collection 'nope'" in err and "vexplore export" in err
-    code, _, err = run("export", indexed_copy, "--milvus", uri, "--format", "npy")
+    code, _, err = cli("export", indexed_copy, "--milvus", uri, "--format", "npy", expect=None)
     assert code == 2 and "either --milvus or --format" in err
     # a collection holds one model's space: another model cannot be pushed into it
-    code, _, err = run("export", synthetic, "--milvus", uri, "--collection", s["collection"])
+    code, _, err = cli("export", synthetic, "--milvus", uri, "--collection", s["collection"], expect=None)
     assert code == 2 and "holds model 'minilm'" in err
     assert len(err.strip().splitlines()) == 1
 
 
-def test_unreachable_milvus_server_is_one_line(indexed_copy):
-    code, _, err = run("neighbors", indexed_copy, "cooking/doc1.md", "--milvus", "http://127.0.0.1:9")
+def test_unreachable_milvus_server_is_one_line(indexed_copy, cli):
+    code, _, err = cli(
+        "neighbors", indexed_copy, "cooking/doc1.md", "--milvus", "http://127.0.0.1:9", expect=None
+    )
     assert code == 2 and err.startswith("vexplore: error: cannot open Milvus at http://127.0.0.1:9")
     assert len(err.strip().splitlines()) == 1

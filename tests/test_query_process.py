@@ -17,6 +17,7 @@ import hnswlib
 import numpy as np
 import pytest
 
+from tests.clirun import run_cli
 from vexplore.engine.errors import UserError
 from vexplore.engine.index import VectorIndex, normalise
 from vexplore.engine.query import Explorer
@@ -213,11 +214,8 @@ def test_a_milvus_backend_travels_to_the_child(synthetic, tmp_path):
     from vexplore.engine.milvus import MilvusBackend
 
     uri = str(tmp_path / "lite.db")  # exported by the real CLI in its own process, which then lets go of it
-    subprocess.run(
-        [sys.executable, "-m", "vexplore", "export", str(synthetic), "--milvus", uri],
-        check=True,
-        capture_output=True,
-    )
+    exported = run_cli("export", str(synthetic), "--milvus", uri)
+    assert exported.returncode == 0, exported.stderr[-2000:]
     backend = MilvusBackend(uri)
     with QueryProcess(synthetic, synthetic / ".vexplore", backend) as queries:  # first: a Milvus Lite file
         used, got, notices = queries.neighbors("c03/item003.txt", 5)  # is open in one process at a time
@@ -256,7 +254,9 @@ def big(tmp_path_factory) -> tuple[Path, Path]:
                 model,
                 [
                     {"file": f, "vector": v, "norm": 1.0}
-                    for f, v in zip(files[start : start + 100_000], vectors[start : start + 100_000], strict=False)
+                    for f, v in zip(
+                        files[start : start + 100_000], vectors[start : start + 100_000], strict=False
+                    )
                 ],
             )
         index = VectorIndex(store, model)

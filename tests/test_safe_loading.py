@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.indexrun import run_cli
+from tests.clirun import run_cli
 from vexplore.engine.pipeline import Options, index_folder
 from vexplore.engine.store import Store
 

@@ -4,16 +4,13 @@ pipeline with MiniLM and a tiny random model, and a synthetic store for the samp
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from tests import stats_corpus
+from tests.clirun import run_cli
 from tests.stats_corpus import exact_knn, raw_vectors, synthetic_store
-from vexplore.cli import main
 from vexplore.engine.query import open_explorer
 from vexplore.engine.stats import StatsOptions, vector_stats
 from vexplore.engine.stats.canvas import Scatter
@@ -245,32 +242,16 @@ def test_canvas_picks_points():
 # ---- the command ----------------------------------------------------------------------------------------
 
 
-def test_cli_stats_json_and_errors(labelled):
+def test_cli_stats_json_and_errors(labelled, cli):
     root, _ = labelled
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vexplore",
-            "stats",
-            str(root),
-            "--model",
-            "minilm",
-            "--json",
-            "-k",
-            "5",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    out = run_cli("stats", str(root), "--model", "minilm", "--json", "-k", "5")
+    assert out.returncode == 0, out.stderr
     assert len(out.stdout.strip().splitlines()) == 1
     r = json.loads(out.stdout)
     assert set(r) >= TOP_KEYS and (r["count"], r["dim"], r["knn"]["k"]) == (26, 384, 5)
 
-    runner = CliRunner()
-    plain = runner.invoke(main, ["stats", str(root), "--model", "minilm"])
-    assert plain.exit_code == 0 and "near-duplicates" in plain.output and "projection (pca)" in plain.output
+    plain = cli("stats", root, "--model", "minilm").stdout
+    assert "near-duplicates" in plain and "projection (pca)" in plain
     failures = [
         (["stats", str(root), "--model", "nope"], "not indexed here"),
         (["stats", str(root / "missing")], "no such folder"),
@@ -278,7 +259,6 @@ def test_cli_stats_json_and_errors(labelled):
     if not umap_available():
         failures.append((["stats", str(root), "--projection", "umap"], "umap-learn"))
     for args, message in failures:
-        res = runner.invoke(main, args)
-        assert res.exit_code == 2, res.output
-        assert message in res.output and "Traceback" not in res.output
-        assert len(res.output.strip().splitlines()) == 1
+        _, out_text, err = cli(*args, expect=2)
+        assert message in err and "Traceback" not in err + out_text
+        assert len((out_text + err).strip().splitlines()) == 1

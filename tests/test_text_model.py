@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sentence_transformers import SentenceTransformer
 
 from vexplore.engine.pipeline import Options, index_folder
 from vexplore.engine.query import open_explorer
@@ -13,6 +12,8 @@ from vexplore.engine.store import find_store_dir
 
 @pytest.fixture(scope="module")
 def st_model(minilm_dir):
+    from sentence_transformers import SentenceTransformer  # here: collecting the fast tier stays torch-free
+
     return SentenceTransformer(str(minilm_dir), device="cpu")
 
 

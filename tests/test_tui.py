@@ -9,7 +9,7 @@ import pytest
 from rich.text import Text
 from textual.binding import Binding
 
-from tests.tui_corpus import BROKEN, MODEL, TEXTS, build_corpus, screen_text, text_of, wait_for
+from tests.tui_corpus import BROKEN, MODEL, TEXTS, screen_text, text_of, wait_for
 from vexplore.tui import first_paint, graphics, keys
 from vexplore.tui.app import VexploreApp
 from vexplore.tui.screens.browse import BrowseScreen
@@ -25,11 +25,6 @@ ESCAPE_NAME = "\x1b[31mred.txt"
 @pytest.fixture
 def anyio_backend():
     return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    return build_corpus(tmp_path_factory)
 
 
 def make_app(root):
@@ -62,8 +57,8 @@ async def select(pilot, path: str, needle: str | None = None) -> BrowseScreen:
     return screen
 
 
-async def test_open_shows_files_and_neighbors(corpus):
-    app = make_app(corpus)
+async def test_open_shows_files_and_neighbors(ui_root):
+    app = make_app(ui_root)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = browse(app)
         await wait_for(pilot, lambda: screen.files.total > 0, what="the file list")
@@ -78,8 +73,8 @@ async def test_open_shows_files_and_neighbors(corpus):
         assert scores == sorted(scores, reverse=True)
 
 
-async def test_neighbors_jump_back_forward(corpus):
-    app = make_app(corpus)
+async def test_neighbors_jump_back_forward(ui_root):
+    app = make_app(ui_root)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await select(pilot, "space/orbit.txt")
         top = [h.path for h in screen.neighbors.hits[:2]]
@@ -108,8 +103,8 @@ async def test_neighbors_jump_back_forward(corpus):
         await wait_for(pilot, lambda: screen.current == target, what="forward")
 
 
-async def test_k_is_adjustable(corpus):
-    app = make_app(corpus)
+async def test_k_is_adjustable(ui_root):
+    app = make_app(ui_root)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await select(pilot, "kitchen/soup.txt")
         assert len(screen.neighbors.hits) == 10
@@ -123,8 +118,8 @@ async def test_k_is_adjustable(corpus):
         await wait_for(pilot, lambda: len(screen.neighbors.hits) == embedded_text - 1, what="k=50")
 
 
-async def test_search_loads_model_then_finds(corpus):
-    app = make_app(corpus)
+async def test_search_loads_model_then_finds(ui_root):
+    app = make_app(ui_root)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = browse(app)
         await wait_for(pilot, lambda: screen.neighbors.hits, what="first neighbors")
@@ -155,8 +150,8 @@ async def test_search_loads_model_then_finds(corpus):
         )
 
 
-async def test_filter_kind_and_sort(corpus):
-    app = make_app(corpus)
+async def test_filter_kind_and_sort(ui_root):
+    app = make_app(ui_root)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = browse(app)
         await wait_for(pilot, lambda: screen.files.total > 0, what="files")
@@ -179,8 +174,8 @@ async def test_filter_kind_and_sort(corpus):
         }
 
 
-async def test_file_names_and_contents_are_literal(corpus):
-    app = make_app(corpus)
+async def test_file_names_and_contents_are_literal(ui_root):
+    app = make_app(ui_root)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await select(pilot, MARKUP_NAME)
         shown = screen_text(app)
@@ -196,8 +191,8 @@ async def test_file_names_and_contents_are_literal(corpus):
         assert all("\x1b" not in line for line in lines)
 
 
-async def test_previews(corpus):
-    app = make_app(corpus)
+async def test_previews(ui_root):
+    app = make_app(ui_root)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await select(pilot, "code/fib.py")
         from rich.syntax import Syntax
@@ -229,8 +224,8 @@ async def test_previews(corpus):
         assert "64×48" in facts and "10 fps" in facts and "silent" in facts
 
 
-async def test_errors_view_lists_failures(corpus):
-    app = make_app(corpus)
+async def test_errors_view_lists_failures(ui_root):
+    app = make_app(ui_root)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: browse(app).files.total > 0, what="files")
         await pilot.press("e")
@@ -250,8 +245,8 @@ async def test_errors_view_lists_failures(corpus):
         assert "NUL bytes" in text_of(screen.preview.query_one(".preview-models"))
 
 
-async def test_help_palette_model_switch_and_later_screens(corpus):
-    app = make_app(corpus)
+async def test_help_palette_model_switch_and_later_screens(ui_root):
+    app = make_app(ui_root)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = browse(app)
         await wait_for(pilot, lambda: screen.neighbors.hits, what="neighbors")
@@ -286,10 +281,10 @@ async def test_help_palette_model_switch_and_later_screens(corpus):
         assert any("two indexed models" in n.message for n in app._notifications)
 
 
-async def test_help_and_palette_are_read_from_the_bindings(corpus):
+async def test_help_and_palette_are_read_from_the_bindings(ui_root):
     """Every key the browse screen and the app bind is in help (with its key) and in the palette; the
     palette offers cancelling only while an index run is active."""
-    app = make_app(corpus)
+    app = make_app(ui_root)
     async with app.run_test(size=(100, 60)) as pilot:
         screen = browse(app)
         await wait_for(pilot, lambda: screen.neighbors.hits, what="neighbors")
@@ -312,21 +307,21 @@ async def test_help_and_palette_are_read_from_the_bindings(corpus):
         assert isinstance(app.screen, BrowseScreen)
 
 
-async def test_first_paint_probe_records_both_moments(corpus, tmp_path, monkeypatch):
+async def test_first_paint_probe_records_both_moments(ui_root, tmp_path, monkeypatch):
     """benchmarks/bench_startup.py reads this record: the first files on screen, then all of them."""
     record = tmp_path / "painted.json"
     monkeypatch.setenv(first_paint.ENV, str(record))
     graphics.prepare(True)
-    app = first_paint.FirstPaintProbe(corpus, corpus / ".vexplore")
+    app = first_paint.FirstPaintProbe(ui_root, ui_root / ".vexplore")
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: record.exists(), what="the probe's record")
     times = json.loads(record.read_text())["times"]
     assert 0 < times["first paint"] <= times["all files"]
 
 
-async def test_cursor_moves_fast_without_queueing(corpus):
+async def test_cursor_moves_fast_without_queueing(ui_root):
     """Holding the down key: every stop gets its own neighbors, stale requests are dropped."""
-    app = make_app(corpus)
+    app = make_app(ui_root)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = browse(app)
         await wait_for(pilot, lambda: screen.neighbors.hits, what="neighbors")
@@ -379,13 +374,13 @@ async def test_search_asks_every_model_with_a_text_tower(tmp_path):
         assert app.reader.loaded_models == {MODEL, str(second.resolve())}
 
 
-async def test_damaged_index_is_rebuilt_and_said(corpus, tmp_path):
+async def test_damaged_index_is_rebuilt_and_said(ui_root, tmp_path):
     """An index file damaged on disk: neighbors still come (rebuilt from the stored vectors, in memory:
     the UI never writes) and a notification says what happened."""
     import shutil
 
     root = tmp_path / "copy"
-    shutil.copytree(corpus, root, symlinks=True)
+    shutil.copytree(ui_root, root, symlinks=True)
     (index_file,) = (root / ".vexplore").glob("models/*/index.hnsw")
     data = bytearray(index_file.read_bytes())
     data[len(data) // 2 : len(data) // 2 + 64] = b"\xff" * 64

@@ -6,15 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tui_corpus import build_corpus, wait_for, write_texts
+from tests.tui_corpus import wait_for, write_texts
 from vexplore.tui import graphics
 from vexplore.tui.app import VexploreApp
 from vexplore.tui.indexer import ModelProgress, RunState
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    return build_corpus(tmp_path_factory)
 
 
 def app_for(root) -> VexploreApp:
@@ -58,23 +53,25 @@ def at(path: str):
     return go
 
 
-def test_browse_80x24(corpus, snap_compare):
-    assert snap_compare(app_for(corpus), terminal_size=(80, 24), run_before=guarded(at("space/orbit.txt")))
+def test_browse_80x24(ui_root, snap_compare):
+    assert snap_compare(app_for(ui_root), terminal_size=(80, 24), run_before=guarded(at("space/orbit.txt")))
 
 
-def test_browse_160x48(corpus, snap_compare):
-    assert snap_compare(app_for(corpus), terminal_size=(160, 48), run_before=guarded(at("kitchen/bread.txt")))
+def test_browse_160x48(ui_root, snap_compare):
+    assert snap_compare(
+        app_for(ui_root), terminal_size=(160, 48), run_before=guarded(at("kitchen/bread.txt"))
+    )
 
 
-def test_image_preview_80x24(corpus, snap_compare):
-    assert snap_compare(app_for(corpus), terminal_size=(80, 24), run_before=guarded(at("media/sunset.png")))
+def test_image_preview_80x24(ui_root, snap_compare):
+    assert snap_compare(app_for(ui_root), terminal_size=(80, 24), run_before=guarded(at("media/sunset.png")))
 
 
-def test_code_preview_160x48(corpus, snap_compare):
-    assert snap_compare(app_for(corpus), terminal_size=(160, 48), run_before=guarded(at("code/fib.py")))
+def test_code_preview_160x48(ui_root, snap_compare):
+    assert snap_compare(app_for(ui_root), terminal_size=(160, 48), run_before=guarded(at("code/fib.py")))
 
 
-def test_search_results_80x24(corpus, snap_compare):
+def test_search_results_80x24(ui_root, snap_compare):
     async def search(pilot):
         await at("space/orbit.txt")(pilot)
         await pilot.press("slash", *"cooking", "enter")
@@ -87,24 +84,24 @@ def test_search_results_80x24(corpus, snap_compare):
         )
         await pilot.pause()
 
-    assert snap_compare(app_for(corpus), terminal_size=(80, 24), run_before=guarded(search))
+    assert snap_compare(app_for(ui_root), terminal_size=(80, 24), run_before=guarded(search))
 
 
-def test_help_80x24(corpus, snap_compare):
-    assert snap_compare(app_for(corpus), terminal_size=(80, 24), press=["question_mark"])
+def test_help_80x24(ui_root, snap_compare):
+    assert snap_compare(app_for(ui_root), terminal_size=(80, 24), press=["question_mark"])
 
 
-def test_errors_80x24(corpus, snap_compare):
+def test_errors_80x24(ui_root, snap_compare):
     async def errors(pilot):
         await at("space/orbit.txt")(pilot)
         await pilot.press("e")
         await wait_for(pilot, lambda: pilot.app.screen.query("#errors-table"), what="the errors view")
         await pilot.pause()
 
-    assert snap_compare(app_for(corpus), terminal_size=(80, 24), run_before=guarded(errors))
+    assert snap_compare(app_for(ui_root), terminal_size=(80, 24), run_before=guarded(errors))
 
 
-def test_indexing_panel_80x24(corpus, snap_compare):
+def test_indexing_panel_80x24(ui_root, snap_compare):
     """The progress panel as the engine's events leave it mid-run (fixed numbers: no clock on screen)."""
 
     async def running(pilot):
@@ -126,7 +123,7 @@ def test_indexing_panel_80x24(corpus, snap_compare):
         await pilot.pause()
         await pilot.pause()
 
-    assert snap_compare(app_for(corpus), terminal_size=(80, 24), run_before=guarded(running))
+    assert snap_compare(app_for(ui_root), terminal_size=(80, 24), run_before=guarded(running))
 
 
 def test_start_80x24(tmp_path, monkeypatch, snap_compare):

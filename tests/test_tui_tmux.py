@@ -13,23 +13,17 @@ from pathlib import Path
 import pytest
 
 from tests.tmux import Tmux
-from tests.tui_corpus import build_corpus
 
 WIDTH, HEIGHT = 80, 24  # the smallest terminal the UI must look right in
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    return build_corpus(tmp_path_factory)
-
-
-def test_vexplore_in_tmux(corpus, tmp_path):
+def test_vexplore_in_tmux(ui_root, tmp_path):
     if shutil.which("tmux") is None:
         pytest.fail("tmux is not installed: run `make system-deps` (apt-get install tmux)")
     exe = Path(sys.executable).with_name("vexplore")
     assert exe.exists(), f"the console script is missing: {exe} (pip install -e .)"
     done = tmp_path / "exit-status"
-    command = f"{exe} {corpus}; echo $? > {done}"
+    command = f"{exe} {ui_root}; echo $? > {done}"
     tmux = Tmux(f"vexplore-test-{os.getpid()}")
     env = {"HF_HUB_OFFLINE": "1", "TERM": "xterm-256color"}
     tmux.run(

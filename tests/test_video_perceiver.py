@@ -4,8 +4,6 @@ in, the mean latent out, Kinetics-style labels when the config names them, and `
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -14,6 +12,7 @@ from vexplore.engine.models import registry
 from vexplore.engine.models.base import DecodeError
 
 from .av_fixtures import loaded, tiny_perceiver_dir, write_video
+from .clirun import run_cli
 
 
 @pytest.fixture(scope="session")
@@ -89,34 +88,11 @@ def test_index_a_folder_with_the_perceiver(folder, tmp_path):
     write_video(data / "a.mp4", seconds=1.0)
     write_video(data / "b.mkv", seconds=1.5, audio=False)
     (data / "broken.mp4").write_bytes(b"")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vexplore",
-            "index",
-            str(data),
-            "--model",
-            str(folder),
-            "--json",
-            "--workers",
-            "0",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    run = run_cli("index", str(data), "--model", str(folder), "--json", "--workers", "0", timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     summary = json.loads(run.stdout)
     assert summary["embedded"] == 2 and summary["failed"] == 1
     assert summary["errors"] == [{"path": "broken.mp4", "reason": "empty file (0 bytes)"}]
-    hits = subprocess.run(
-        [sys.executable, "-m", "vexplore", "neighbors", str(data), "a.mp4", "--json"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    hits = run_cli("neighbors", str(data), "a.mp4", "--json")
     assert hits.returncode == 0, hits.stderr[-2000:]
     assert [h["path"] for h in json.loads(hits.stdout)["neighbors"]] == ["b.mkv"]

@@ -1,6 +1,6 @@
 """A small real folder and its real store for the UI tests: text files on a few topics (embedded by the
-packaged MiniLM), hostile file names and contents, a file that fails, and an image, a sound and a video
-for previews. Built once per test session, whichever test module asks first."""
+packaged MiniLM, or by the toy model on the fast tier), hostile file names and contents, a file that
+fails, and an image, a sound and a video for previews. Built once per test session and model."""
 
 from __future__ import annotations
 
@@ -62,19 +62,19 @@ def write_texts(root: Path) -> None:
     (root / BROKEN).write_bytes(b"binary\x00\x00\x01 content")
 
 
-def build_corpus(tmp_path_factory) -> Path:
-    """The indexed folder (store in FOLDER/.vexplore), built once per session."""
-    if "root" in _built:
-        return _built["root"]
+def build_corpus(tmp_path_factory, model: str = MODEL) -> Path:
+    """The folder indexed with `model` (store in FOLDER/.vexplore), built once per session and model."""
+    if model in _built:
+        return _built[model]
     from vexplore.engine.pipeline import Options, index_folder
 
-    root = tmp_path_factory.mktemp("vexplore-ui", numbered=True) / "corpus"
+    root = tmp_path_factory.mktemp(f"vexplore-ui-{model}", numbered=True) / "corpus"
     root.mkdir()
     write_texts(root)
     write_media(root)
-    summary = index_folder(root, root / ".vexplore", Options(models=[MODEL], workers=0))
+    summary = index_folder(root, root / ".vexplore", Options(models=[model], workers=0))
     assert summary["failed"] == 1, summary["errors"]
-    _built["root"] = root
+    _built[model] = root
     return root
 
 

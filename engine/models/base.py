@@ -86,6 +86,8 @@ class Adapter(ABC):
     order_by_size: ClassVar[bool] = False
     # Modules decode() imports per modality beyond Pillow and pypdf (e.g. the audio reader's).
     decoders: ClassVar[dict[str, tuple[str, ...]]] = {}
+    # Whether the model runs on torch; a numpy-only model (the toy family) never makes a run import it.
+    needs_torch: ClassVar[bool] = True
 
     def __init__(self, spec: ModelSpec, location: Location):
         self.spec = spec

@@ -58,6 +58,6 @@ def as_family(module: ModuleType) -> Family:
 
 # The type checker holds each family module to the contract; tests check registry.FAMILIES at run time.
 if TYPE_CHECKING:
-    from . import clip, ct2whisper, effnet, hub, perceiver, text, vision, whisper
+    from . import clip, ct2whisper, effnet, hub, perceiver, text, toy, vision, whisper
 
-    _CHECKED: tuple[Family, ...] = (clip, ct2whisper, effnet, hub, perceiver, text, vision, whisper)
+    _CHECKED: tuple[Family, ...] = (clip, ct2whisper, effnet, hub, perceiver, text, toy, vision, whisper)

@@ -12,7 +12,7 @@ from .resolve import hf_cached, read_config
 
 # Family modules in vexplore.engine.models; each is a Family (models/family.py: SPECS, DEFAULT_PRIORITY,
 # detect(), locate(), ADAPTER). Order matters only for detection of unknown local folders.
-FAMILIES = ["hub", "clip", "effnet", "vision", "whisper", "ct2whisper", "perceiver", "text"]
+FAMILIES = ["hub", "clip", "effnet", "vision", "whisper", "ct2whisper", "perceiver", "text", "toy"]
 
 
 def _family(name: str) -> Family:
