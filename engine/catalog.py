@@ -54,7 +54,8 @@ class FileRow:
     meta: dict
 
 
-def _file_row(r: Sequence[Any]) -> FileRow:
+def file_row(r: Sequence[Any]) -> FileRow:
+    """A FileRow from the columns FILE_COLUMNS names, in that order."""
     return FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}"))
 
 
@@ -127,7 +128,7 @@ class Catalog:
     # ---- files -------------------------------------------------------------------------------
     def files(self) -> dict[str, FileRow]:
         rows = self.db.execute(f"SELECT {FILE_COLUMNS} FROM files f")
-        return {r[1]: _file_row(r) for r in rows}
+        return {r[1]: file_row(r) for r in rows}
 
     def has_modality(self, *modalities: str) -> bool:
         marks = ",".join("?" * len(modalities))
@@ -141,7 +142,7 @@ class Catalog:
 
     def file_by_path(self, path: str) -> FileRow | None:
         r = self.db.execute(f"SELECT {FILE_COLUMNS} FROM files f WHERE path=?", (path,)).fetchone()
-        return _file_row(r) if r else None
+        return file_row(r) if r else None
 
     def file_table(self, first: int | None = None) -> FileTable:
         """Every file as columns (id, path, modality, size, mtime_ns) in path order: what a file browser

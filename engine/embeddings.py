@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from .catalog import Catalog, FileRow, ModelRow, naming_the_file
+from .catalog import FILE_COLUMNS, Catalog, FileRow, ModelRow, file_row, naming_the_file
 from .migrations import record_named_vectors
 from .results import EmbeddedFile, FailedFile, FileResult
 
@@ -27,12 +27,12 @@ class Embeddings:
         """Files of the model's modalities with no embedding for their current fingerprint."""
         marks = ",".join("?" * len(model.modalities))
         rows = self.db.execute(
-            f"SELECT f.id, f.path, f.raw, f.modality, f.size, f.mtime_ns, f.hash, f.meta FROM files f "
+            f"SELECT {FILE_COLUMNS} FROM files f "
             f"LEFT JOIN embeddings e ON e.file_id = f.id AND e.model_id = ? WHERE f.modality IN ({marks}) "
             f"AND (e.file_id IS NULL OR e.size != f.size OR e.mtime_ns != f.mtime_ns) ORDER BY f.path",
             (model.id, *model.modalities),
         )
-        return [FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}")) for r in rows]
+        return [file_row(r) for r in rows]
 
     def live_rows(self, model: ModelRow) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(file ids, first rows, row counts) of every stored file's vectors, in row order: the file vector
