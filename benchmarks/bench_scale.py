@@ -40,6 +40,7 @@ import numpy as np
 
 from vexplore.engine.index import TIE, VectorIndex, normalise
 from vexplore.engine.query import open_explorer
+from vexplore.engine.results import EmbeddedFile
 from vexplore.engine.scan import Entry
 from vexplore.engine.store import FileRow, Store, find_store_dir
 
@@ -175,11 +176,7 @@ def build(root: Path, n: int, dim: int) -> dict:
             for start in range(0, len(block), BATCH):
                 part = block[start : start + BATCH]
                 results = [
-                    {
-                        "file": FileRow(int(ids[at + j]), "", b"", "text", 100, 0, None, {}),
-                        "vector": v,
-                        "norm": 1.0,
-                    }
+                    EmbeddedFile(FileRow(int(ids[at + j]), "", b"", "text", 100, 0, None, {}), v, 1.0)
                     for j, v in enumerate(part)
                 ]
                 model = store.commit_batch(model, results)

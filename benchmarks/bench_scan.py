@@ -25,6 +25,7 @@ from timed_index import small_files, tiny_model, vexplore_index
 
 from vexplore.engine.index import VectorIndex, normalise
 from vexplore.engine.models import registry
+from vexplore.engine.results import EmbeddedFile
 from vexplore.engine.scan import content_hash, scan
 from vexplore.engine.store import Store, find_store_dir
 
@@ -56,7 +57,7 @@ def build_store(folder: Path, model_dir: Path) -> None:
             chunk = files[start : start + 10_000]
             vectors = normalise(rng.normal(size=(len(chunk), DIM)))
             model = store.commit_batch(
-                model, [{"file": f, "vector": v, "norm": 1.0} for f, v in zip(chunk, vectors, strict=False)]
+                model, [EmbeddedFile(f, v, 1.0) for f, v in zip(chunk, vectors, strict=False)]
             )
         index = VectorIndex(store, model)
         index.build()

@@ -42,6 +42,7 @@ def build_store(root: Path, n: int) -> None:
     import numpy as np
 
     from vexplore.engine.index import VectorIndex
+    from vexplore.engine.results import EmbeddedFile
     from vexplore.engine.scan import Entry
     from vexplore.engine.store import Store
 
@@ -70,7 +71,7 @@ def build_store(root: Path, n: int) -> None:
             )
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             model = store.commit_batch(
-                model, [{"file": f, "vector": v, "norm": 1.0} for f, v in zip(chunk, vectors, strict=False)]
+                model, [EmbeddedFile(f, v, 1.0) for f, v in zip(chunk, vectors, strict=False)]
             )
         print(
             f"  wrote {n} files and vectors in {time.perf_counter() - started:.1f} s; building the index…",

@@ -26,6 +26,7 @@ import numpy as np
 
 from vexplore.engine.index import VectorIndex, normalise
 from vexplore.engine.query import open_explorer
+from vexplore.engine.results import EmbeddedFile
 from vexplore.engine.scan import Entry
 from vexplore.engine.stats import StatsOptions, vector_stats
 from vexplore.engine.store import Store, find_store_dir
@@ -68,7 +69,7 @@ def build(root: Path, n: int, dim: int) -> None:
         files = store.files()
         for start in range(0, n, BATCH):
             results = [
-                {"file": files[entries[i].path], "vector": vectors[i], "norm": float(norms[i])}
+                EmbeddedFile(files[entries[i].path], vectors[i], float(norms[i]))
                 for i in range(start, min(start + BATCH, n))
             ]
             model = store.commit_batch(model, results)

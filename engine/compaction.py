@@ -11,15 +11,13 @@ other file. The hnswlib index is keyed by file id, not row: it stays valid and i
 
 from __future__ import annotations
 
-import os
-import re
 import time
 from collections.abc import Callable
 
 import numpy as np
 
 from .lock import ReadersLock
-from .store import ModelRow, Store, fsync_dir
+from .store import ModelRow, Store
 
 MIN_SHARE = 0.25  # unreferenced rows as a share of the file, at least
 MIN_ROWS = 1_000  # and at least this many rows: small files are not worth a rewrite
@@ -32,12 +30,6 @@ def due(rows: int, live: int) -> bool:
     return garbage >= MIN_ROWS and garbage >= MIN_SHARE * rows
 
 
-def next_name(model: ModelRow) -> str:
-    """vectors-1.f32 after the legacy vectors.f32, then vectors-2.f32, ..."""
-    found = re.fullmatch(r"vectors-(\d+)\.f32", model.vectors or "")
-    return f"vectors-{int(found[1]) + 1 if found else 1}.f32"
-
-
 def compact(store: Store, model: ModelRow) -> ModelRow:
     """Rewrite one model's vector file with its live rows, in row order (so the copy reads sequentially).
     The caller holds the writer lock and the readers lock exclusive."""
@@ -45,20 +37,13 @@ def compact(store: Store, model: ModelRow) -> ModelRow:
     new_starts = np.cumsum(counts) - counts
     total = int(counts.sum())
     source = np.repeat(starts - new_starts, counts) + np.arange(total)  # old row of each new row
-    old_path = store.vector_path(model)
+    old_file = store.vector_file(model)
     old = store.vectors(model)
-    name = next_name(model)
-    path = store.model_dir(model) / name
-    with open(path, "wb") as fh:
-        for at in range(0, total, CHUNK_ROWS):
-            fh.write(np.asarray(old[source[at : at + CHUNK_ROWS]], dtype="<f4").tobytes())
-        fh.flush()
-        os.fsync(fh.fileno())
-    fsync_dir(path.parent)
+    new_file = old_file.successor()
+    new_file.write(old[source[at : at + CHUNK_ROWS]] for at in range(0, total, CHUNK_ROWS))
     del old
-    model = store.switch_vectors(model, name, file_ids, new_starts, total)
-    old_path.unlink(missing_ok=True)
-    fsync_dir(path.parent)
+    model = store.switch_vectors(model, new_file.name, file_ids, new_starts, total)
+    old_file.remove()
     return model
 
 

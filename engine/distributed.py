@@ -1,7 +1,7 @@
 """Decode → embed as a Ray Data pipeline, for folders too big for one machine (`--engine ray`).
 
 Scan, plan and commit stay on the driver exactly as in local indexing: Ray only turns stale files into
-per-file results (the same dicts `pipeline.embed_decoded` makes locally), which the driver writes with
+per-file results (`stages.embed_decoded`, as in local indexing), which the driver writes with
 `Store.commit_batch` batch by batch, so crash safety and incremental behaviour are the local ones.
 Decoding runs in CPU tasks when the adapter decodes without its model (`decode_in_workers`), else inside
 the model actors (text: the tokenizer cuts windows). Model actors: one per GPU, or one per node on a
@@ -14,6 +14,7 @@ blobs in Arrow binary columns so Ray Data never tries to reinterpret them. Nothi
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -22,17 +23,20 @@ import signal
 import socket
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Generator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .catalog import FileRow
 from .errors import UserError
 from .extras import require
 from .loader import decode_one
-from .models.base import Adapter
-from .store import FileRow
+from .models.base import Adapter, Decoded
+from .results import EmbeddedFile, FailedFile, FileResult
+from .stages import Emit, Options, embed_decoded
 
 FILES_PER_CALL = 64  # files per model actor call; each call becomes one commit on the driver
 FILES_PER_DECODE = 16  # files per CPU decode task
@@ -64,7 +68,7 @@ def _table(ids: list[int], payloads: list[Any]):
 
 
 def _decode_batch(batch, adapter: Adapter, root: str):
-    """CPU stage: files → pickled Decoded (or the reason a file cannot be decoded)."""
+    """CPU stage: files → pickled Decoded (or FailedFile: why a file cannot be decoded)."""
     files = zip(batch.column("raw").to_pylist(), batch.column("modality").to_pylist(), strict=False)
     return _table(batch.column("i").to_pylist(), [decode_one(adapter, Path(root), _file(*f)) for f in files])
 
@@ -94,8 +98,6 @@ class _Embedder:
             )
 
     def __call__(self, batch):
-        from .pipeline import embed_decoded
-
         if self.fatal is not None:
             return _table([FATAL], [self.fatal])
         ids = batch.column("i").to_pylist()
@@ -104,11 +106,12 @@ class _Embedder:
             decoded = [decode_one(self.adapter, self.root, _file(*f)) for f in files]
         else:
             decoded = [pickle.loads(blob) for blob in batch.column("blob").to_pylist()]
-        pending = [(i, d) for i, d in zip(ids, decoded, strict=False) if not isinstance(d, str)]
+        pending = [(i, d) for i, d in zip(ids, decoded, strict=False) if isinstance(d, Decoded)]
         results = embed_decoded(self.adapter, pending) if pending else []
-        results += [{"file": i, "error": d} for i, d in zip(ids, decoded, strict=False) if isinstance(d, str)]
-        keys = [r.pop("file") for r in results]
-        return _table(keys, results)
+        results += [
+            FailedFile(i, d.reason) for i, d in zip(ids, decoded, strict=False) if isinstance(d, FailedFile)
+        ]
+        return _table([r.file for r in results], results)
 
 
 def _probe(adapter: Adapter, device: str) -> tuple[int | None, str | None]:
@@ -219,7 +222,7 @@ class RayStages:
         }
 
     # ---- the Stages protocol -------------------------------------------------------------------
-    def prepare(self, adapter: Adapter, opts, emit, stored_dim: int | None) -> dict:
+    def prepare(self, adapter: Adapter, opts: Options, emit: Emit, stored_dim: int | None) -> dict:
         """Join Ray and size the actor pool; the driver never loads the model. Returns the model row info."""
         ray = self._connect()
         self.plan = plan = self._resources(ray, opts.device, adapter.decode_in_workers)
@@ -244,7 +247,9 @@ class RayStages:
             "source": adapter.location.describe(),
         }
 
-    def batches(self, adapter: Adapter, root: Path, todo: list[FileRow], opts) -> Iterator[list[dict]]:
+    def batches(
+        self, adapter: Adapter, root: Path, todo: list[FileRow], opts: Options
+    ) -> Generator[list[FileResult[FileRow]], None, None]:
         """Per-file results as the actors finish them (not in todo order); one list per actor call."""
         if not todo:
             return
@@ -259,8 +264,7 @@ class RayStages:
         if not decode_here:
             decode_opts: dict[str, Any] = {"concurrency": opts.workers} if opts.workers else {}
             ds = ds.map_batches(
-                _decode_batch,
-                fn_args=(adapter, str(root)),
+                functools.partial(_decode_batch, adapter=adapter, root=str(root)),
                 batch_size=FILES_PER_DECODE,
                 batch_format="pyarrow",
                 num_cpus=1,
@@ -303,19 +307,19 @@ class RayStages:
                 close()  # stops the streaming executor when the run is interrupted
 
     @staticmethod
-    def _results(table, todo: list[FileRow], dim: int) -> list[dict]:
-        results = []
+    def _results(table, todo: list[FileRow], dim: int) -> list[FileResult[FileRow]]:
+        """The actors' results keyed by catalog row again (a worker names a file by its place in todo)."""
+        results: list[FileResult[FileRow]] = []
         for i, blob in zip(table.column("i").to_pylist(), table.column("blob").to_pylist(), strict=False):
             payload = pickle.loads(blob)
             if i == FATAL:
                 raise UserError(payload)
-            payload["file"] = todo[i]
-            if "vector" in payload and np.shape(payload["vector"]) != (dim,):
+            if isinstance(payload, EmbeddedFile) and np.shape(payload.vector) != (dim,):
                 raise UserError(
-                    f"a Ray worker returned vectors of shape {np.shape(payload['vector'])}, "
+                    f"a Ray worker returned vectors of shape {np.shape(payload.vector)}, "
                     f"the store expects ({dim},)"
                 )
-            results.append(payload)
+            results.append(replace(payload, file=todo[i]))
         return results
 
     def close(self) -> None:

@@ -16,7 +16,8 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
-from .store import ModelRow, Store, fsync_dir
+from .store import ModelRow, Store
+from .vectorfile import fsync_dir
 
 M = 16
 EF_CONSTRUCTION = 200

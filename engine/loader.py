@@ -8,45 +8,56 @@ import stat
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
+from .catalog import FileRow
 from .models.base import Adapter, Decoded, DecodeError
-from .store import FileRow
+from .results import FailedFile
+
+Item = tuple[FileRow, Decoded] | FailedFile[FileRow]  # a file as read and decoded, or why it could not be
 
 
 def file_path(root: Path, f: FileRow) -> Path:
     return Path(os.fsdecode(os.path.join(os.fsencode(root), f.raw)))
 
 
-def decode_one(adapter: Adapter, root: Path, f: FileRow) -> Decoded | str:
-    """The decoded file, or the reason it could not be decoded. Never raises for a bad file."""
-    return read_one(adapter, root, f)[1]
+def decode_one(adapter: Adapter, root: Path, f: FileRow) -> Decoded | FailedFile[FileRow]:
+    """The decoded file, or why it could not be decoded. Never raises for a bad file."""
+    got = read_one(adapter, root, f)
+    return got if isinstance(got, FailedFile) else got[1]
 
 
-def read_one(adapter: Adapter, root: Path, f: FileRow) -> tuple[FileRow, Decoded | str]:
-    """decode_one, plus the file row with the fingerprint (size, mtime) of what was actually read: that is
-    what the store records, so a file that changed after the scan is not embedded again on the next run."""
+def read_one(adapter: Adapter, root: Path, f: FileRow) -> Item:
+    """decode_one, with the file row carrying the fingerprint (size, mtime) of what was actually read: that
+    is what the store records, so a file that changed after the scan is not embedded again on the next run."""
+    got = _decode(adapter, root, f)
+    return FailedFile(f, got) if isinstance(got, str) else got
+
+
+def _decode(adapter: Adapter, root: Path, f: FileRow) -> tuple[FileRow, Decoded] | str:
+    """read_one with the reason as a plain string, so each way a file fails stays one line."""
     path = file_path(root, f)
     try:
         before = os.stat(path)
         if not stat.S_ISREG(before.st_mode):  # replaced since the scan (a FIFO would block the read forever)
-            return f, "no longer a regular file"
+            return "no longer a regular file"
         decoded = adapter.decode(path, f.modality)
         after = os.stat(path)
         if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
-            return f, "file changed while it was being read; the next run reads it again"
+            return "file changed while it was being read; the next run reads it again"
         if not decoded.parts:
-            return f, "nothing to embed in this file"
+            return "nothing to embed in this file"
         return replace(f, size=before.st_size, mtime_ns=before.st_mtime_ns), decoded
     except DecodeError as exc:
-        return f, str(exc)
+        return str(exc)
     except FileNotFoundError:
-        return f, "file vanished before it could be read"
+        return "file vanished before it could be read"
     except PermissionError:
-        return f, "permission denied"
+        return "permission denied"
     except MemoryError:
-        return f, "file too large to decode in memory"
+        return "file too large to decode in memory"
     except Exception as exc:  # noqa: BLE001 - a file must never crash the run
-        return f, f"cannot decode: {type(exc).__name__}: {str(exc)[:200]}"
+        return f"cannot decode: {type(exc).__name__}: {str(exc)[:200]}"
 
 
 class _Files:
@@ -58,7 +69,7 @@ class _Files:
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, i: int) -> tuple[FileRow, Decoded | str]:
+    def __getitem__(self, i: int) -> Item:
         return read_one(self.adapter, self.root, self.files[i])
 
 
@@ -70,22 +81,22 @@ def default_workers() -> int:
     return max(0, min(8, len(os.sched_getaffinity(0)) - 1))
 
 
-def decoded(
-    adapter: Adapter, root: Path, files: list[FileRow], workers: int | None = None
-) -> Iterator[tuple[FileRow, Decoded | str]]:
-    """(file as read, decoded or reason) for every file, in order."""
+def decoded(adapter: Adapter, root: Path, files: list[FileRow], workers: int | None = None) -> Iterator[Item]:
+    """(file as read, decoded), or why not, for every file, in order."""
     workers = default_workers() if workers is None else workers
     if not adapter.decode_in_workers or workers == 0 or len(files) < 2:
         for f in files:
             yield read_one(adapter, root, f)
         return
-    from torch.utils.data import DataLoader
+    from torch.utils.data import DataLoader, Dataset
 
     # Workers decode up to `decode_ahead` files while the model is busy with the previous batch
     # (adapters whose parts are small ask for a whole commit's worth, so the model never waits).
     ahead = getattr(adapter, "decode_ahead", 4 * workers)
+    # DataLoader takes any map-style dataset (__getitem__ and __len__); _Files does not import torch.
+    dataset = cast("Dataset[Item]", _Files(adapter, root, files))
     loader = DataLoader(
-        _Files(adapter, root, files),
+        dataset,
         batch_size=None,
         shuffle=False,
         num_workers=workers,

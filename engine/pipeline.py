@@ -7,37 +7,28 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import NamedTuple
 
 import numpy as np
 
+from .catalog import FileRow, ModelRow
 from .compaction import compact_store
 from .errors import UserError
-from .index import VectorIndex, normalise
+from .index import VectorIndex
 from .loader import decoded, file_path
 from .lock import WriterLock
 from .models import registry
 from .models.base import Adapter, Decoded, ModelSpec
-from .scan import content_hash, scan
-from .store import FileRow, ModelRow, Store
+from .results import EmbeddedFile, FailedFile, FileResult
+from .scan import Entry, Skipped, content_hash, scan
+from .stages import Emit, Options, Stages, embed_decoded
+from .store import Store
 
-Emit = Callable[[dict], None]
 FILES_PER_COMMIT = 256
-
-
-@dataclass
-class Options:
-    models: list[str] = field(default_factory=list)  # empty: what the store has plus the defaults
-    device: str = "auto"
-    batch_size: int | None = None
-    workers: int | None = None
-    trust_remote_code: bool = False
-    engine: str = "local"  # where decode → embed run: "local" (this process + loader workers) or "ray"
-    ray_address: str | None = None  # a Ray cluster to join (None: RAY_ADDRESS, else a local Ray)
 
 
 @dataclass
@@ -69,21 +60,6 @@ def choose_models(store: Store, requested: list[str], modalities: set[str]) -> l
     return list(unique.values())
 
 
-def pool(vectors: np.ndarray) -> tuple[np.ndarray, float]:
-    """The file vector (normalised mean of normalised parts) and the raw norm before normalisation."""
-    raw = vectors.mean(axis=0) if len(vectors) > 1 else vectors[0]
-    mean = normalise(vectors).mean(axis=0) if len(vectors) > 1 else vectors[0]
-    return normalise(mean), float(np.linalg.norm(raw))
-
-
-def merge_labels(per_part: list[list[tuple[str, float]]], top: int = 5) -> list[list]:
-    scores: dict[str, float] = {}
-    for labels in per_part:
-        for name, prob in labels:
-            scores[name] = scores.get(name, 0.0) + prob / len(per_part)
-    return [[name, round(p, 4)] for name, p in sorted(scores.items(), key=lambda kv: -kv[1])[:top]]
-
-
 class _ModelRun:
     """Commits the results of one model's stages batch by batch (the store is written only here)."""
 
@@ -110,24 +86,24 @@ class _ModelRun:
             for results in batches:
                 n_ok, n_bad = self._commit(results)
                 done, failed = done + n_ok, failed + n_bad
-                self._progress(done, failed, len(todo), started, results[-1]["file"].path if results else "")
+                self._progress(done, failed, len(todo), started, results[-1].file.path if results else "")
                 if self.stop.is_set():
                     break
         return {"embedded": done, "failed": failed, "seconds": round(time.monotonic() - started, 3)}
 
-    def _commit(self, results: list[dict]) -> tuple[int, int]:
+    def _commit(self, results: list[FileResult[FileRow]]) -> tuple[int, int]:
         self.row = self.store.commit_batch(self.row, results)
-        ok = [r for r in results if "error" not in r]
+        ok = [r for r in results if isinstance(r, EmbeddedFile)]
         if ok:
-            self.index.add(np.array([r["file"].id for r in ok]), np.stack([r["vector"] for r in ok]))
-        failed_ids = [r["file"].id for r in results if "error" in r]
+            self.index.add(np.array([r.file.id for r in ok]), np.stack([r.vector for r in ok]))
+        failed_ids = [r.file.id for r in results if isinstance(r, FailedFile)]
         if failed_ids:
             self.index.remove(failed_ids)  # a file that used to embed and now fails leaves the index
         for r in results:
-            f = r["file"]
-            if "error" in r:
-                self.tally.failed[f.id] = (f.path, r["error"])
-                self.emit({"event": "error", "model": self.row.name, "path": f.path, "reason": r["error"]})
+            f = r.file
+            if isinstance(r, FailedFile):
+                self.tally.failed[f.id] = (f.path, r.reason)
+                self.emit({"event": "error", "model": self.row.name, "path": f.path, "reason": r.reason})
             else:
                 self.tally.embedded.add(f.id)
         return len(ok), len(results) - len(ok)
@@ -150,53 +126,6 @@ class _ModelRun:
         )
 
 
-def embed_decoded(adapter: Adapter, pending: list[tuple[Any, Decoded]]) -> list[dict]:
-    """Per-file results for decoded files ("file" is whatever key came in: a FileRow here, an index on a
-    Ray worker). A batch that fails is retried file by file to find the culprit."""
-    flat = [part for _, dec in pending for part in dec.parts]
-    try:
-        out = adapter.embed(flat)
-        vectors, labels = np.asarray(out.vectors, dtype=np.float32), out.labels
-    except Exception as exc:  # noqa: BLE001
-        if len(pending) == 1:
-            return [{"file": pending[0][0], "error": f"model failed: {type(exc).__name__}: {str(exc)[:200]}"}]
-        return [res for item in pending for res in embed_decoded(adapter, [item])]
-    results, at = [], 0
-    for f, dec in pending:
-        n = len(dec.parts)
-        vecs = vectors[at : at + n]
-        if not np.all(np.isfinite(vecs)):
-            results.append({"file": f, "error": "model produced NaN or infinite values"})
-        else:
-            vector, norm = pool(vecs)
-            res = {
-                "file": f,
-                "vector": vector,
-                "norm": norm,
-                "windows": normalise(vecs) if n > 1 else None,
-                "meta": dec.meta,
-                "thumb": dec.thumbnail,
-                "text": dec.text,
-            }
-            if labels is not None:
-                res["labels"] = merge_labels(labels[at : at + n])
-            results.append(res)
-        at += n
-    return results
-
-
-class Stages(Protocol):
-    """Runs decode → embed for one model and hands back per-file results; the store is never written here."""
-
-    def prepare(self, adapter: Adapter, opts: Options, emit: Emit, stored_dim: int | None) -> dict: ...
-
-    def batches(
-        self, adapter: Adapter, root: Path, todo: list[FileRow], opts: Options
-    ) -> Iterator[list[dict]]: ...
-
-    def close(self) -> None: ...
-
-
 class LocalStages:
     """Decode in loader worker processes and embed in this process (the default engine)."""
 
@@ -216,18 +145,18 @@ class LocalStages:
 
     def batches(
         self, adapter: Adapter, root: Path, todo: list[FileRow], opts: Options
-    ) -> Iterator[list[dict]]:
+    ) -> Generator[list[FileResult[FileRow]], None, None]:
         """Per-file results, one commit's worth at a time."""
         pending: list[tuple[FileRow, Decoded]] = []
-        errors: list[dict] = []
+        errors: list[FileResult[FileRow]] = []
         budget = adapter.batch_size() * 4
         parts = 0
-        for f, result in decoded(adapter, root, todo, opts.workers):
-            if isinstance(result, str):
-                errors.append({"file": f, "error": result})
+        for item in decoded(adapter, root, todo, opts.workers):
+            if isinstance(item, FailedFile):
+                errors.append(item)
             else:
-                pending.append((f, result))
-                parts += len(result.parts)
+                pending.append(item)
+                parts += len(item[1].parts)
             if parts >= budget or len(pending) + len(errors) >= FILES_PER_COMMIT:
                 yield (embed_decoded(adapter, pending) if pending else []) + errors
                 pending, errors, parts = [], [], 0
@@ -264,39 +193,7 @@ def index_folder(
         emit({"event": "scan", "files": len(entries), "skipped": len(skipped)})
         specs = choose_models(store, opts.models, {e.modality for e in entries})
 
-        known = store.fingerprints()
-        seen = {e.path for e in entries}
-        gone = [p for p in known if p not in seen]
-        # Indexes of a store that lost files are opened before the catalog changes, so that removals
-        # become mark_deleted on an index that matches the catalog rather than full rebuilds. A missing or
-        # damaged one is opened (rebuilt, with a notice) even when nothing else changes, and saved below.
-        indexes: dict[str, VectorIndex] = {}
-        for row in store.models():
-            repaired = store.repair_vectors(row)
-            if repaired:
-                emit({"event": "notice", "message": repaired})
-                row = store.model(row.name) or row
-            saved = VectorIndex(store, row)
-            # Damage is mended on every run, and so is an index a killed writer left behind the catalog
-            # (rebuilt and saved here once, rather than by every reader; the save also clears its temp file).
-            if gone or repaired or saved.problem() or saved.behind():
-                _open_index(store, row, indexes, emit)
-
-        hashes = {}
-        for e in entries:
-            old = known.get(e.path)
-            if old != (e.size, e.mtime_ns):  # only new and changed files are read and hashed
-                try:
-                    hashes[e.path] = content_hash(file_path(root, _as_file_row(e)), e.size)
-                except OSError:
-                    hashes[e.path] = None  # unreadable: the decode step records why
-        keep = [s.path for s in skipped if s.keep]
-        removed, new, changed = store.sync_files(entries, hashes, keep=keep) if hashes or gone else ([], 0, 0)
-        for index in indexes.values():
-            index.remove(removed)
-        emit(
-            {"event": "plan", "new": new, "changed": changed, "removed": len(removed), "hashed": len(hashes)}
-        )
+        indexes, removed, new, changed = _plan(root, store, entries, skipped, emit)
 
         tally = Tally()
         present = {e.modality for e in entries}
@@ -309,15 +206,7 @@ def index_folder(
                 )
         # Vector files rid of the rows no file references any more; the indexes (by file id) stay valid.
         compaction = [] if stop.is_set() else compact_store(store, emit)
-        for name, index in indexes.items():
-            if index.hnsw is not None and (
-                index.rebuilt
-                or removed
-                or any(m["name"] == name and (m["embedded"] or m["failed"]) for m in tally.models)
-            ):
-                if index.tuning_stale():  # also a first index: built empty, then filled
-                    index.tune()
-                index.save()
+        _save_indexes(indexes, removed, tally)
 
         covered = {mod for spec in specs for mod in spec.modalities}
         no_model = sorted(present - covered)
@@ -341,6 +230,76 @@ def index_folder(
         return summary
 
 
+class Plan(NamedTuple):
+    indexes: dict[str, VectorIndex]  # the indexes this run changes or mends, by model name
+    removed: list[int]  # ids of the files gone from the folder
+    new: int
+    changed: int
+
+
+def _plan(root: Path, store: Store, entries: list[Entry], skipped: list[Skipped], emit: Emit) -> Plan:
+    """Bring the catalog in line with the scan: vector files repaired, the indexes that must change
+    opened, new and changed files hashed, file rows inserted, updated and deleted."""
+    known = store.fingerprints()
+    seen = {e.path for e in entries}
+    gone = [p for p in known if p not in seen]
+    indexes = _open_indexes(store, bool(gone), emit)
+    hashes = _hash_changed(root, entries, known)
+    keep = [s.path for s in skipped if s.keep]
+    removed, new, changed = store.sync_files(entries, hashes, keep=keep) if hashes or gone else ([], 0, 0)
+    for index in indexes.values():
+        index.remove(removed)
+    emit({"event": "plan", "new": new, "changed": changed, "removed": len(removed), "hashed": len(hashes)})
+    return Plan(indexes, removed, new, changed)
+
+
+def _open_indexes(store: Store, gone: bool, emit: Emit) -> dict[str, VectorIndex]:
+    """Indexes of a store that lost files are opened before the catalog changes, so that removals
+    become mark_deleted on an index that matches the catalog rather than full rebuilds. A missing or
+    damaged one is opened (rebuilt, with a notice) even when nothing else changes, and saved at the end."""
+    indexes: dict[str, VectorIndex] = {}
+    for row in store.models():
+        repaired = store.repair_vectors(row)
+        if repaired:
+            emit({"event": "notice", "message": repaired})
+            row = store.model(row.name) or row
+        saved = VectorIndex(store, row)
+        # Damage is mended on every run, and so is an index a killed writer left behind the catalog
+        # (rebuilt and saved here once, rather than by every reader; the save also clears its temp file).
+        if gone or repaired or saved.problem() or saved.behind():
+            _open_index(store, row, indexes, emit)
+    return indexes
+
+
+def _hash_changed(
+    root: Path, entries: list[Entry], known: dict[str, tuple[int, int]]
+) -> dict[str, str | None]:
+    """Content hashes of the new and changed files (only those are read); None: unreadable, the decode
+    step records why."""
+    hashes: dict[str, str | None] = {}
+    for e in entries:
+        old = known.get(e.path)
+        if old != (e.size, e.mtime_ns):  # only new and changed files are read and hashed
+            try:
+                hashes[e.path] = content_hash(file_path(root, _as_file_row(e)), e.size)
+            except OSError:
+                hashes[e.path] = None  # unreadable: the decode step records why
+    return hashes
+
+
+def _save_indexes(indexes: dict[str, VectorIndex], removed: list[int], tally: Tally) -> None:
+    """Save the indexes that changed (tuned first when enough of them is new)."""
+    for name, index in indexes.items():
+        if index.hnsw is not None and (
+            index.rebuilt
+            or removed
+            or any(m["name"] == name and (m["embedded"] or m["failed"]) for m in tally.models)
+        ):
+            if index.tuning_stale():  # also a first index: built empty, then filled
+                index.tune()
+            index.save()
+
+
 def _open_index(store: Store, row: ModelRow, indexes: dict[str, VectorIndex], emit: Emit) -> VectorIndex:
     if row.name not in indexes:
         indexes[row.name] = VectorIndex(store, row).open(persist=False)
@@ -349,7 +308,7 @@ def _open_index(store: Store, row: ModelRow, indexes: dict[str, VectorIndex], em
     return indexes[row.name]
 
 
-def _as_file_row(e) -> FileRow:
+def _as_file_row(e: Entry) -> FileRow:
     return FileRow(-1, e.path, e.raw, e.modality, e.size, e.mtime_ns, None, {})
 
 

@@ -162,6 +162,7 @@ def exact_knn(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 def synthetic_store(root: Path, vectors: np.ndarray, name: str = "synthetic") -> Path:
     """Rows written through the real Store and an index built by the real VectorIndex (no model)."""
     from vexplore.engine.index import VectorIndex
+    from vexplore.engine.results import EmbeddedFile
     from vexplore.engine.scan import Entry
     from vexplore.engine.store import Store, find_store_dir
 
@@ -178,7 +179,7 @@ def synthetic_store(root: Path, vectors: np.ndarray, name: str = "synthetic") ->
         model = store.commit_batch(
             model,
             [
-                {"file": files[e.path], "vector": v.astype(np.float32), "norm": 2.0}
+                EmbeddedFile(files[e.path], v.astype(np.float32), 2.0)
                 for e, v in zip(entries, vectors, strict=False)
             ],
         )

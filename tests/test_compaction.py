@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from vexplore.engine import compaction
-from vexplore.engine import store as store_module
+from vexplore.engine import compaction, migrations
 from vexplore.engine.pipeline import Options, index_folder
 from vexplore.engine.query import Explorer, open_explorer
 from vexplore.engine.store import Store, StoreError
@@ -107,7 +106,7 @@ def test_edits_are_compacted_to_the_live_rows_with_the_same_vectors_and_index(tm
     assert sorted(p.name for p in after["path"].parent.glob("vectors*")) == ["vectors-1.f32"]
     with sqlite3.connect(store_dir / "catalog.sqlite") as db:
         assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 1)  # a vexplore from before compaction refuses it
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 1)  # a vexplore from before compaction refuses it
     with pytest.raises(StoreError, match="written by a newer vexplore"):
         Store(root, store_dir, readonly=True)
     monkeypatch.undo()
@@ -153,7 +152,7 @@ def test_a_reader_holding_the_store_open_defers_compaction(tmp_path, model, monk
 
 KILLER = """
 import os, signal, sys
-from vexplore.engine import compaction
+from vexplore.engine import compaction, migrations
 from vexplore.engine.store import Store
 compaction.MIN_ROWS = int(sys.argv[1])
 where, real = sys.argv[2], Store.switch_vectors
@@ -227,7 +226,7 @@ def test_a_writer_killed_while_compacting_leaves_a_store_that_reads_the_same(tmp
 
 def test_a_catalog_from_before_compaction_still_reads_and_indexes(tmp_path, model, monkeypatch):
     root, store_dir = edited_store(tmp_path, model)
-    schema = store_module.SCHEMA
+    schema = migrations.SCHEMA
     models = schema[schema.index("CREATE TABLE IF NOT EXISTS models") :]
     models = models[: models.index(");") + 2]
     old = "\n".join(line for line in models.splitlines() if "vectors TEXT" not in line)

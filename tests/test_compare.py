@@ -64,6 +64,7 @@ def test_unlabelled_folder_gives_null_agreement(tmp_path):
     root = synthetic_store(tmp_path / "flat", rng.normal(size=(40, 16)), name="first")
     # A second model on the same files, in the same store.
     from vexplore.engine.index import VectorIndex
+    from vexplore.engine.results import EmbeddedFile
     from vexplore.engine.store import Store, find_store_dir
 
     with Store(root, find_store_dir(root), create=False) as store:
@@ -72,7 +73,7 @@ def test_unlabelled_folder_gives_null_agreement(tmp_path):
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
         files = sorted(store.files().values(), key=lambda f: f.id)
         model = store.commit_batch(
-            model, [{"file": f, "vector": v, "norm": 1.0} for f, v in zip(files, vecs, strict=False)]
+            model, [EmbeddedFile(f, v, 1.0) for f, v in zip(files, vecs, strict=False)]
         )
         index = VectorIndex(store, model)
         index.build()

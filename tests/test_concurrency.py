@@ -18,6 +18,7 @@ from tests.indexrun import IndexRun, check_consistent
 from vexplore.engine.index import VectorIndex
 from vexplore.engine.lock import LockedError, WriterLock
 from vexplore.engine.query import Explorer, open_explorer
+from vexplore.engine.results import EmbeddedFile
 from vexplore.engine.store import Store
 
 pytestmark = pytest.mark.slow
@@ -143,7 +144,7 @@ def test_a_reader_never_saves_an_index_under_a_newer_generation_than_it_holds(tm
         store.commit_batch(
             model,
             [
-                {"file": store.file_by_path(p), "vector": v / np.linalg.norm(v), "norm": 1.0}
+                EmbeddedFile(store.file_by_path(p), v / np.linalg.norm(v), 1.0)
                 for p, v in zip(paths, rng.normal(size=(len(paths), 8)).astype("f4"), strict=False)
             ],
         )

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from vexplore.engine.index import VectorIndex, normalise
+from vexplore.engine.results import EmbeddedFile
 from vexplore.engine.store import Store
 
 
@@ -24,7 +25,7 @@ def make_store(tmp_path, n=600, dim=32, seed=0):
             )
     model = store.ensure_model("synthetic", "text", "test", ("text",), dim, False, {})
     files = list(store.files().values())
-    results = [{"file": f, "vector": vecs[int(f.path[1:5])], "norm": 1.0} for f in files]
+    results = [EmbeddedFile(f, vecs[int(f.path[1:5])], 1.0) for f in files]
     store.commit_batch(model, results)
     return store, vecs
 

@@ -10,6 +10,7 @@ import pytest
 
 from vexplore.engine.milvus import MilvusBackend, connect, default_collection, export_milvus
 from vexplore.engine.query import Explorer, open_explorer
+from vexplore.engine.results import EmbeddedFile
 from vexplore.engine.scan import scan
 from vexplore.engine.store import Store
 
@@ -28,7 +29,7 @@ def _commit(store: Store, vectors: dict[str, np.ndarray], labels: dict[str, list
     )
     files = store.files()
     results = [
-        {"file": files[p], "vector": v / np.linalg.norm(v), "norm": 1.0, "labels": (labels or {}).get(p)}
+        EmbeddedFile(files[p], v / np.linalg.norm(v), 1.0, labels=(labels or {}).get(p))
         for p, v in vectors.items()
     ]
     store.commit_batch(model, results)

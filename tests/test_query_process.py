@@ -22,6 +22,7 @@ from vexplore.engine.errors import UserError
 from vexplore.engine.index import VectorIndex, normalise
 from vexplore.engine.query import Explorer
 from vexplore.engine.query_process import QueryProcess
+from vexplore.engine.results import EmbeddedFile
 from vexplore.engine.store import Store, StoreError
 
 from .test_index import make_store
@@ -253,9 +254,9 @@ def big(tmp_path_factory) -> tuple[Path, Path]:
             model = store.commit_batch(
                 model,
                 [
-                    {"file": f, "vector": v, "norm": 1.0}
+                    EmbeddedFile(f, v, 1.0)
                     for f, v in zip(
-                        files[start : start + 100_000], vectors[start : start + 100_000], strict=False
+                        files[start : start + 100_000], vectors[start : start + 100_000], strict=True
                     )
                 ],
             )

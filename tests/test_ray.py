@@ -28,6 +28,7 @@ from vexplore.engine.models.base import (
 )
 from vexplore.engine.pipeline import LocalStages, Options, index_folder
 from vexplore.engine.query import open_explorer
+from vexplore.engine.results import FailedFile
 from vexplore.engine.store import FileRow, Store, find_store_dir
 
 LONG = " ".join(
@@ -199,18 +200,16 @@ def test_ray_decodes_in_cpu_tasks_for_adapters_that_allow_it(tmp_path, ray_addre
     stages = RayStages(ray_address)
     info = stages.prepare(adapter, Options(engine="ray"), lambda e: None, None)
     assert info["engine"] == "ray" and adapter.dim == 16
-    got = {r["file"].path: r for batch in stages.batches(adapter, root, todo, Options()) for r in batch}
+    got = {r.file.path: r for batch in stages.batches(adapter, root, todo, Options()) for r in batch}
     local = LocalStages()
     adapter.load("cpu")
-    want = {
-        r["file"].path: r for batch in local.batches(adapter, root, todo, Options(workers=0)) for r in batch
-    }
+    want = {r.file.path: r for batch in local.batches(adapter, root, todo, Options(workers=0)) for r in batch}
     assert got.keys() == want.keys() == {f.path for f in todo}
-    assert got["binary.txt"]["error"] == want["binary.txt"]["error"] == "contains NUL bytes"
+    assert got["binary.txt"].reason == want["binary.txt"].reason == "contains NUL bytes"
     for path, res in want.items():
-        if "error" not in res:
-            np.testing.assert_allclose(got[path]["vector"], res["vector"], atol=1e-6)
-            assert got[path]["meta"] == res["meta"] == {"bytes": (root / path).stat().st_size}
+        if not isinstance(res, FailedFile):
+            np.testing.assert_allclose(got[path].vector, res.vector, atol=1e-6)
+            assert got[path].meta == res.meta == {"bytes": (root / path).stat().st_size}
 
     # a model that cannot load on the workers stops the run with its own one-line reason
     broken = Unloadable(spec, Location("path", None, True))

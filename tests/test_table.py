@@ -11,6 +11,7 @@ import textwrap
 
 import numpy as np
 
+from vexplore.engine.results import EmbeddedFile, FailedFile
 from vexplore.engine.store import Store
 from vexplore.engine.table import KINDS
 
@@ -115,8 +116,8 @@ def test_file_states_come_as_arrays(tmp_path):
     model = store.ensure_model("m", "text", "test", ("text",), 4, False, {})
     files = sorted(store.files().values(), key=lambda f: f.path)
     good, bad = files[:5], files[5:8]
-    results = [{"file": f, "vector": np.ones(4, np.float32) / 2, "norm": 1.0} for f in good]
-    results += [{"file": f, "error": "cannot decode"} for f in bad]
+    results = [EmbeddedFile(f, np.ones(4, np.float32) / 2, 1.0) for f in good]
+    results += [FailedFile(f, "cannot decode") for f in bad]
     store.commit_batch(model, results)
     ids, marks = store.file_states()
     assert dict(zip(ids.tolist(), marks.tolist(), strict=False)) == {**{f.id: 1 for f in good}, **{f.id: -1 for f in bad}}
@@ -129,10 +130,10 @@ def test_file_states_come_as_arrays(tmp_path):
     store.commit_batch(
         other,
         [
-            {"file": bad[0], "vector": np.ones(4, np.float32) / 2, "norm": 1.0},
-            {"file": bad[1], "error": "too long"},
-            {"file": good[0], "error": "too long"},
-            {"file": files[9], "error": "too long"},
+            EmbeddedFile(bad[0], np.ones(4, np.float32) / 2, 1.0),
+            FailedFile(bad[1], "too long"),
+            FailedFile(good[0], "too long"),
+            FailedFile(files[9], "too long"),
         ],
     )
     ids, marks = store.file_states()

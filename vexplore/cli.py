@@ -10,6 +10,7 @@ import sqlite3
 import sys
 import threading
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -34,7 +35,7 @@ def _json_line(obj, stream=None) -> None:
     stream.flush()
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     from vexplore.engine.printable import printable
 
     click.echo(f"vexplore: error: {printable(message)}", err=True)
@@ -46,10 +47,8 @@ def _run(fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except UserError as exc:
         _fail(str(exc))
-    except sqlite3.DatabaseError as exc:  # a damaged catalog page met mid-query: name the file, no traceback
-        from vexplore.engine.store import damaged
-
-        _fail(str(damaged(exc)))
+    except sqlite3.DatabaseError as exc:  # the catalog names its own file (StoreError); any other: one line
+        _fail(f"SQLite: {exc}")
     except KeyboardInterrupt:
         click.echo("vexplore: interrupted", err=True)
         sys.exit(130)
@@ -458,4 +457,3 @@ def run() -> None:
             sys.stderr.flush()
             os._exit(done.code or 0)
         raise
-
