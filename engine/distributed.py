@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .errors import UserError
+from .events import LoadEvent
 from .loader import decode_one
 from .models.base import Adapter
 from .store import FileRow
@@ -223,9 +224,7 @@ class RayStages:
         ray = self._connect()
         self.plan = plan = self._resources(ray, opts.device, adapter.decode_in_workers)
         device = f"ray:{plan['actors']}x{plan['device']}"
-        emit(
-            {"event": "load", "model": adapter.name, "source": adapter.location.describe(), "device": device}
-        )
+        emit(LoadEvent(adapter.name, adapter.location.describe(), device))
         if stored_dim:
             adapter.dim = stored_dim
         elif not adapter.dim:

@@ -1,13 +1,14 @@
 """Indexing, in one direction: scan → plan → decode → embed → store → index.
 
 `index_folder` is what `vexplore index` runs and what the TUI starts as a child process. It reports
-through `emit(event)` (JSON-able dicts) and stops cleanly after the current batch when `stop` is set."""
+through `emit(event)` (the typed events of events.py) and stops cleanly after the current batch when
+`stop` is set."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,20 @@ import numpy as np
 
 from .compaction import compact_store
 from .errors import UserError
+from .events import (
+    DoneEvent,
+    Emit,
+    ErrorEvent,
+    FileError,
+    IndexSummary,
+    LoadEvent,
+    ModelEvent,
+    ModelReport,
+    NoticeEvent,
+    PlanEvent,
+    ProgressEvent,
+    ScanEvent,
+)
 from .index import VectorIndex, normalise
 from .loader import decoded, file_path
 from .lock import WriterLock
@@ -25,7 +40,6 @@ from .models.base import Adapter, Decoded, ModelSpec
 from .scan import content_hash, scan
 from .store import FileRow, ModelRow, Store
 
-Emit = Callable[[dict], None]
 FILES_PER_COMMIT = 256
 
 
@@ -44,7 +58,7 @@ class Options:
 class Tally:
     embedded: set[int] = field(default_factory=set)
     failed: dict[int, tuple[str, str]] = field(default_factory=dict)  # file id -> (path, reason)
-    models: list[dict] = field(default_factory=list)
+    models: list[ModelReport] = field(default_factory=list)
 
 
 def choose_models(store: Store, requested: list[str], modalities: set[str]) -> list[ModelSpec]:
@@ -127,7 +141,7 @@ class _ModelRun:
             f = r["file"]
             if "error" in r:
                 self.tally.failed[f.id] = (f.path, r["error"])
-                self.emit({"event": "error", "model": self.row.name, "path": f.path, "reason": r["error"]})
+                self.emit(ErrorEvent(self.row.name, f.path, r["error"]))
             else:
                 self.tally.embedded.add(f.id)
         return len(ok), len(results) - len(ok)
@@ -136,18 +150,8 @@ class _ModelRun:
         elapsed = max(time.monotonic() - started, 1e-6)
         rate = (done + failed) / elapsed
         eta = (total - done - failed) / rate if rate > 0 else None
-        self.emit(
-            {
-                "event": "progress",
-                "model": self.row.name,
-                "done": done + failed,
-                "total": total,
-                "failed": failed,
-                "current": current,
-                "rate": round(rate, 2),
-                "eta": None if eta is None else round(eta, 1),
-            }
-        )
+        eta_s = None if eta is None else round(eta, 1)
+        self.emit(ProgressEvent(self.row.name, done + failed, total, failed, current, round(rate, 2), eta_s))
 
 
 def embed_decoded(adapter: Adapter, pending: list[tuple[Any, Decoded]]) -> list[dict]:
@@ -208,9 +212,7 @@ class LocalStages:
             device = pick_device(opts.device)
         except ValueError as exc:
             raise UserError(str(exc)) from exc
-        emit(
-            {"event": "load", "model": adapter.name, "source": adapter.location.describe(), "device": device}
-        )
+        emit(LoadEvent(adapter.name, adapter.location.describe(), device))
         adapter.load(device)
         return device_info(device) | {"source": adapter.location.describe()}
 
@@ -251,7 +253,7 @@ def make_stages(opts: Options) -> Stages:
 
 def index_folder(
     root: Path, store_dir: Path, opts: Options, emit: Emit | None = None, stop: threading.Event | None = None
-) -> dict:
+) -> IndexSummary:
     """Bring the store of root up to date with the folder and the chosen models; returns the summary."""
     emit = emit or (lambda event: None)
     stop = stop or threading.Event()
@@ -261,7 +263,7 @@ def index_folder(
     started = time.monotonic()
     with WriterLock(store_dir), Store(root, store_dir, create=True) as store:
         entries, skipped = scan(root, skip_dirs=(store_dir,))
-        emit({"event": "scan", "files": len(entries), "skipped": len(skipped)})
+        emit(ScanEvent(len(entries), len(skipped)))
         specs = choose_models(store, opts.models, {e.modality for e in entries})
 
         known = store.fingerprints()
@@ -274,7 +276,7 @@ def index_folder(
         for row in store.models():
             repaired = store.repair_vectors(row)
             if repaired:
-                emit({"event": "notice", "message": repaired})
+                emit(NoticeEvent(repaired))
                 row = store.model(row.name) or row
             saved = VectorIndex(store, row)
             # Damage is mended on every run, and so is an index a killed writer left behind the catalog
@@ -294,9 +296,7 @@ def index_folder(
         removed, new, changed = store.sync_files(entries, hashes, keep=keep) if hashes or gone else ([], 0, 0)
         for index in indexes.values():
             index.remove(removed)
-        emit(
-            {"event": "plan", "new": new, "changed": changed, "removed": len(removed), "hashed": len(hashes)}
-        )
+        emit(PlanEvent(new, changed, len(removed), len(hashes)))
 
         tally = Tally()
         present = {e.modality for e in entries}
@@ -313,7 +313,7 @@ def index_folder(
             if index.hnsw is not None and (
                 index.rebuilt
                 or removed
-                or any(m["name"] == name and (m["embedded"] or m["failed"]) for m in tally.models)
+                or any(m.name == name and (m.embedded or m.failed) for m in tally.models)
             ):
                 if index.tuning_stale():  # also a first index: built empty, then filled
                     index.tune()
@@ -321,23 +321,23 @@ def index_folder(
 
         covered = {mod for spec in specs for mod in spec.modalities}
         no_model = sorted(present - covered)
-        failed = [{"path": p, "reason": r} for p, r in tally.failed.values()]
-        failed += [{"path": s.path, "reason": s.reason} for s in skipped]
-        summary = {
-            "files": len(entries),
-            "embedded": len(tally.embedded - set(tally.failed)),
-            "unchanged": len(entries) - new - changed,
-            "removed": len(removed),
-            "failed": len(failed),
-            "errors": failed,
-            "models": tally.models,
-            "compaction": compaction,
-            "no_model_for": no_model,
-            "interrupted": stop.is_set(),
-            "store": str(Path(store_dir).resolve()),
-            "seconds": round(time.monotonic() - started, 3),
-        }
-        emit({"event": "done", "summary": summary})
+        failed = [FileError(p, r) for p, r in tally.failed.values()]
+        failed += [FileError(s.path, s.reason) for s in skipped]
+        summary = IndexSummary(
+            files=len(entries),
+            embedded=len(tally.embedded - set(tally.failed)),
+            unchanged=len(entries) - new - changed,
+            removed=len(removed),
+            failed=len(failed),
+            errors=failed,
+            models=tally.models,
+            compaction=compaction,
+            no_model_for=no_model,
+            interrupted=stop.is_set(),
+            store=str(Path(store_dir).resolve()),
+            seconds=round(time.monotonic() - started, 3),
+        )
+        emit(DoneEvent(summary))
         return summary
 
 
@@ -345,7 +345,7 @@ def _open_index(store: Store, row: ModelRow, indexes: dict[str, VectorIndex], em
     if row.name not in indexes:
         indexes[row.name] = VectorIndex(store, row).open(persist=False)
         if indexes[row.name].notice:
-            emit({"event": "notice", "message": indexes[row.name].notice})
+            emit(NoticeEvent(indexes[row.name].notice))
     return indexes[row.name]
 
 
@@ -364,18 +364,12 @@ def _index_model(
     stop: threading.Event,
     present: set[str],
     stages: Stages,
-) -> dict:
+) -> ModelReport:
     row = store.model(spec.name)
-    report = {
-        "name": spec.name,
-        "modalities": list(spec.modalities),
-        "backend": spec.backend,
-        "embedded": 0,
-        "failed": 0,
-    }
+    report = ModelReport(spec.name, list(spec.modalities), spec.backend)
     if row is not None:
         todo = store.stale(row)
-        report["dim"] = row.dim
+        report.dim = row.dim
     else:
         todo = None  # unknown until the model has told us its dim
     if todo == [] or (todo is None and not (present & set(spec.modalities))):
@@ -385,9 +379,7 @@ def _index_model(
     adapter.trust_remote_code = opts.trust_remote_code
     loading = time.monotonic()
     info = stages.prepare(adapter, opts, emit, row.dim if row is not None else None)
-    report["load_seconds"] = round(
-        time.monotonic() - loading, 3
-    )  # torch import + weights: apart from the work
+    report.load_seconds = round(time.monotonic() - loading, 3)  # torch import + weights: apart from the work
     row = store.ensure_model(
         spec.name, spec.family, spec.backend, spec.modalities, adapter.dim, spec.text_queries, info
     )
@@ -395,8 +387,8 @@ def _index_model(
     if adapter.order_by_size:
         todo.sort(key=lambda f: f.size)  # similar lengths batch together: less padding
     index = _open_index(store, row, indexes, emit)
-    report.update(dim=row.dim, device=info["device"], source=adapter.location.describe())
-    emit({"event": "model", "model": row.name, "todo": len(todo), "dim": row.dim, **info})
+    report.dim, report.device, report.source = row.dim, info["device"], adapter.location.describe()
+    emit(ModelEvent.of(row.name, len(todo), row.dim, info))
     result = _ModelRun(root, store, adapter, row, index, opts, emit, tally, stop, stages).run(todo)
-    report.update(result)
+    report.embedded, report.failed, report.seconds = result["embedded"], result["failed"], result["seconds"]
     return report

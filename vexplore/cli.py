@@ -10,6 +10,7 @@ import sqlite3
 import sys
 import threading
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -34,7 +35,7 @@ def _json_line(obj, stream=None) -> None:
     stream.flush()
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     from vexplore.engine.printable import printable
 
     click.echo(f"vexplore: error: {printable(message)}", err=True)
@@ -187,15 +188,12 @@ def index(
     opts = Options(
         list(models), device, batch_size, workers, trust_remote_code, engine=engine, ray_address=ray_address
     )
-    reporter = JsonReporter() if as_json else RichReporter()
+    reporter: JsonReporter | RichReporter = JsonReporter() if as_json else RichReporter()
     with reporter:
         summary = _run(
             index_folder, root, find_store_dir(root, store, create=True), opts, reporter.emit, stop
         )
-    if as_json:
-        _json_line(summary)
-    else:
-        reporter.summary(summary)
+    reporter.summary(summary)
     _finished["quick_exit"] = engine == "local"
 
 
@@ -458,4 +456,3 @@ def run() -> None:
             sys.stderr.flush()
             os._exit(done.code or 0)
         raise
-
