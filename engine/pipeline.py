@@ -344,8 +344,8 @@ def index_folder(
 def _open_index(store: Store, row: ModelRow, indexes: dict[str, VectorIndex], emit: Emit) -> VectorIndex:
     if row.name not in indexes:
         indexes[row.name] = VectorIndex(store, row).open(persist=False)
-        if indexes[row.name].notice:
-            emit(NoticeEvent(indexes[row.name].notice))
+        if notice := indexes[row.name].notice:
+            emit(NoticeEvent(notice))
     return indexes[row.name]
 
 

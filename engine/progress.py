@@ -37,8 +37,8 @@ class JsonReporter:
     def __enter__(self) -> JsonReporter:
         return self
 
-    def __exit__(self, *exc: object) -> bool:
-        return False
+    def __exit__(self, *exc: object) -> None:
+        pass
 
     def emit(self, event: Event) -> None:
         sys.stderr.write(to_line(event) + "\n")
@@ -70,9 +70,8 @@ class RichReporter:
         self.progress.start()
         return self
 
-    def __exit__(self, *exc: object) -> bool:
+    def __exit__(self, *exc: object) -> None:
         self.progress.stop()
-        return False
 
     def emit(self, event: Event) -> None:
         if isinstance(event, ModelEvent):

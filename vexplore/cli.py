@@ -413,7 +413,7 @@ def stats(path, model, store, k, threshold, clusters, projection, knn_sample, as
     )
     report = _run(vector_stats, explorer, model, opts)
     if as_json:
-        _json_line(report)
+        _json_line(report.to_json())
     else:
         from vexplore.engine.stats.render import print_stats
 
@@ -438,7 +438,7 @@ def compare(path, models, store, k, as_json) -> None:
     explorer = _run(open_explorer, Path(path), store)
     report = _run(compare_models, explorer, names[0], names[1], k)
     if as_json:
-        _json_line(report)
+        _json_line(report.to_json())
     else:
         from vexplore.engine.stats.render import print_compare
 
