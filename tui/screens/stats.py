@@ -301,7 +301,7 @@ class StatsScreen(Screen[str | None]):
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{tab}"
         focus = {
-            "projection": ProjectionView,
+            "projection": "#projection",
             "duplicates": "#duplicates",
             "outliers": "#outliers",
             "hubs": "#hubs",
