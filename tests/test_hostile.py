@@ -202,7 +202,7 @@ def test_files_that_vanish_or_change_between_scan_and_read(tmp_path, monkeypatch
     monkeypatch.undo()
     again = index_folder(root, store_dir, Options(models=["minilm"], workers=0))
     # The next run drops the gone ones, reads f5 again, and does not embed f2 a second time.
-    assert again["removed"] == 3 and again["embedded"] == 1 and not again["errors"], again
+    assert again.removed == 3 and again.embedded == 1 and not again.errors, again
     with Store(root, store_dir, readonly=True) as store:
         model = store.model("minilm")
         assert np.allclose(store.file_vector(model, store.file_by_path("f2.txt").id), stored)
