@@ -78,9 +78,10 @@ def index_run(folder: Path, model: str) -> float:
     store = folder / ".vexplore"
     shutil.rmtree(store, ignore_errors=True)
     summary = index_folder(folder, store, Options(models=[model]))
-    (report,) = summary["models"]
-    assert report["failed"] == 0 and report["embedded"] == len(list(folder.glob("*.wav"))), report
-    return float(report["seconds"])
+    (report,) = summary.models
+    assert report.failed == 0 and report.embedded == len(list(folder.glob("*.wav"))), report
+    assert report.seconds is not None, report
+    return report.seconds
 
 
 def encoder_only(adapter, parts: list) -> tuple[float, float]:

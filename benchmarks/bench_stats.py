@@ -114,10 +114,10 @@ def main() -> None:
     wall, cpu, report = min(runs, key=lambda r: r[0])
     print(
         f"stats in process: {wall:.2f} s wall (best of {args.repeat}), {cpu:.2f} s CPU, "
-        f"for {report['count']} × {report['dim']}"
+        f"for {report.count} × {report.dim}"
     )
-    print("  sections: " + ", ".join(f"{k} {v:.2f}" for k, v in report["timings"].items()))
-    print("  sampled: " + ", ".join(f"{k} {v['n']}/{v['of']}" for k, v in report["sampled"].items()))
+    print("  sections: " + ", ".join(f"{k} {v:.2f}" for k, v in report.timings.items()))
+    print("  sampled: " + ", ".join(f"{k} {v.n}/{v.of}" for k, v in report.sampled.items()))
 
     t = time.perf_counter()
     out = subprocess.run(
@@ -147,10 +147,10 @@ def main() -> None:
         full = vector_stats(open_explorer(root), MODEL, StatsOptions(knn_sample=None))
         print(f"stats with every vector queried: {time.perf_counter() - t:.2f} s")
         for name, sampled_v, full_v in (
-            ("hubness skewness", report["hubness"]["skewness"], full["hubness"]["skewness"]),
-            ("TwoNN dimension", report["intrinsic_dimension"]["value"], full["intrinsic_dimension"]["value"]),
-            ("mean k-NN distance", report["knn"]["distance"]["mean"], full["knn"]["distance"]["mean"]),
-            ("duplicate groups", report["duplicates"]["group_count"], full["duplicates"]["group_count"]),
+            ("hubness skewness", report.hubness.skewness, full.hubness.skewness),
+            ("TwoNN dimension", report.intrinsic_dimension.value, full.intrinsic_dimension.value),
+            ("mean k-NN distance", report.knn.distance.mean, full.knn.distance.mean),
+            ("duplicate groups", report.duplicates.group_count, full.duplicates.group_count),
         ):
             print(f"  {name}: sampled {sampled_v:.4g}, every vector {full_v:.4g}")
 

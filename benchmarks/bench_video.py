@@ -96,14 +96,15 @@ def main() -> None:
             store = folder / ".vexplore"
             shutil.rmtree(store, ignore_errors=True)
             summary = index_folder(folder, store, Options(models=[spec.name]))
-            (report,) = summary["models"]
+            (report,) = summary.models
+            assert report.seconds, report
             with Store(folder, store) as catalog:  # frames the model's decode took (the Perceiver takes 16)
                 frames = sum(f.meta.get("sampled", 0) for f in catalog.files().values())
             result.update(
                 model=spec.name,
-                embedded=report["embedded"],
-                index_s=report["seconds"],
-                index_frames_per_s=round(frames / report["seconds"], 1),
+                embedded=report.embedded,
+                index_s=report.seconds,
+                index_frames_per_s=round(frames / report.seconds, 1),
             )
     result["cores"] = len(os.sched_getaffinity(0))
     print(json.dumps(result))

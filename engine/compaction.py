@@ -12,10 +12,10 @@ other file. The hnswlib index is keyed by file id, not row: it stays valid and i
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import numpy as np
 
+from .events import Compacted, CompactionSkipped, Emit
 from .lock import ReadersLock
 from .store import ModelRow, Store
 
@@ -47,7 +47,7 @@ def compact(store: Store, model: ModelRow) -> ModelRow:
     return model
 
 
-def compact_store(store: Store, emit: Callable[[dict], None]) -> list[dict]:
+def compact_store(store: Store, emit: Emit) -> list[Compacted | CompactionSkipped]:
     """Compact every model that is due, unless a reader has the store open (then say so and leave it for
     a later run). Returns the per-model figures for the run's summary. Writer only."""
     todo = [
@@ -57,27 +57,23 @@ def compact_store(store: Store, emit: Callable[[dict], None]) -> list[dict]:
         return []
     readers = ReadersLock(store.dir)
     if not readers.exclusive():
-        skipped = [
-            {"model": m.name, "rows": m.rows, "unreferenced": m.rows - live, "skipped": BUSY}
-            for m, live in todo
+        skipped: list[Compacted | CompactionSkipped] = [
+            CompactionSkipped(m.name, m.rows, m.rows - live, BUSY) for m, live in todo
         ]
         for figures in skipped:
-            emit({"event": "compaction_skipped"} | figures)
+            emit(figures)
         return skipped
-    done = []
+    done: list[Compacted | CompactionSkipped] = []
     try:
         for model, _ in todo:
             started = time.monotonic()
             after = compact(store, model)
-            figures = {
-                "model": model.name,
-                "rows_before": model.rows,
-                "rows_after": after.rows,
-                "file": after.vectors,
-                "seconds": round(time.monotonic() - started, 3),
-            }
-            emit({"event": "compacted"} | figures)
-            done.append(figures)
+            assert after.vectors is not None  # compact always names the file it wrote
+            compacted = Compacted(
+                model.name, model.rows, after.rows, after.vectors, round(time.monotonic() - started, 3)
+            )
+            emit(compacted)
+            done.append(compacted)
     finally:
         readers.release()
     return done

@@ -3,12 +3,15 @@ groups the user's own labelled folders better? This answers "which embedding is 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
 import numpy as np
 
 from .errors import UserError
 from .index import normalise
+from .plain import record
 from .query import Explorer
 from .stats.report import indexed_name
 from .store import ModelRow
@@ -17,6 +20,41 @@ SAMPLE = 5_000  # query files; every common file when there are no more
 TOP = 10
 MAX_EXTRA = 256
 MIN_LABEL_SHARE = 0.9  # files inside labelled sub-folders, for the folder to count as labelled
+
+
+@dataclass(frozen=True)
+class Neighbor:
+    path: str
+    score: float  # cosine
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A file whose neighborhoods differ most, with both models' neighbor lists (by model name)."""
+
+    path: str
+    overlap: float
+    label: str | None
+    neighbors: dict[str, list[Neighbor]]
+
+
+@dataclass(frozen=True)
+class CompareReport:
+    """What `compare_models` returns (the README's `compare --json` keys; the TUI's compare screen)."""
+
+    models: tuple[str, str]
+    k: int
+    files: int  # embedded by both
+    queries: int
+    sampled: bool
+    overlap_at_k: float
+    labels: list[str] | None  # None: the folder is not laid out one sub-folder per label
+    label_agreement_at_k: dict[str, float] | None
+    better_label_agreement: str | None  # None on a tie or without labels
+    most_different: list[Difference]
+
+    def to_json(self) -> dict[str, Any]:
+        return record(self)
 
 
 def folder_labels(paths: list[str]) -> list[str | None] | None:
@@ -71,7 +109,7 @@ def compare_models(
     sample: int | None = SAMPLE,
     top: int = TOP,
     seed: int = 0,
-) -> dict:
+) -> CompareReport:
     """Neighbor overlap@k (mean Jaccard) of two models over the files both embedded, the files whose
     neighborhoods differ most, and each model's label agreement@k when the folder is labelled."""
     model_a, model_b = indexed_name(explorer, model_a), indexed_name(explorer, model_b)
@@ -104,34 +142,34 @@ def compare_models(
         lab = np.array([x or "" for x in labels], dtype=object)
         agreement = {m.name: _label_agreement(lab, queries, pos) for m, pos in ((a, pos_a), (b, pos_b))}
 
-    def hits(pos: np.ndarray, sims: np.ndarray) -> list[dict]:
-        return [{"path": paths[p], "score": round(float(s), 6)} for p, s in zip(pos, sims, strict=False) if p >= 0]
+    def hits(pos: np.ndarray, sims: np.ndarray) -> list[Neighbor]:
+        return [Neighbor(paths[p], round(float(s), 6)) for p, s in zip(pos, sims, strict=False) if p >= 0]
 
     order = np.lexsort((np.array([paths[q] for q in queries]), overlap))[:top]
     most_different = [
-        {
-            "path": paths[queries[i]],
-            "overlap": round(float(overlap[i]), 6),
-            "label": labels[queries[i]] if labels else None,
-            "neighbors": {a.name: hits(pos_a[i], sim_a[i]), b.name: hits(pos_b[i], sim_b[i])},
-        }
+        Difference(
+            path=paths[queries[i]],
+            overlap=round(float(overlap[i]), 6),
+            label=labels[queries[i]] if labels else None,
+            neighbors={a.name: hits(pos_a[i], sim_a[i]), b.name: hits(pos_b[i], sim_b[i])},
+        )
         for i in order
     ]
     better = None
     if agreement is not None and agreement[a.name] != agreement[b.name]:
-        better = max(agreement, key=agreement.get)  # type: ignore[arg-type]
-    return {
-        "models": [a.name, b.name],
-        "k": k,
-        "files": n,
-        "queries": len(queries),
-        "sampled": len(queries) < n,
-        "overlap_at_k": round(float(overlap.mean()), 6),
-        "labels": sorted({x for x in labels if x}) if labels else None,
-        "label_agreement_at_k": agreement,
-        "better_label_agreement": better,
-        "most_different": most_different,
-    }
+        better = a.name if agreement[a.name] > agreement[b.name] else b.name
+    return CompareReport(
+        models=(a.name, b.name),
+        k=k,
+        files=n,
+        queries=len(queries),
+        sampled=len(queries) < n,
+        overlap_at_k=round(float(overlap.mean()), 6),
+        labels=sorted({x for x in labels if x}) if labels else None,
+        label_agreement_at_k=agreement,
+        better_label_agreement=better,
+        most_different=most_different,
+    )
 
 
 def _label_agreement(labels: np.ndarray, queries: np.ndarray, pos: np.ndarray) -> float:

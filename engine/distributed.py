@@ -32,6 +32,7 @@ import numpy as np
 
 from .catalog import FileRow
 from .errors import UserError
+from .events import LoadEvent
 from .extras import require
 from .loader import decode_one
 from .models.base import Adapter, Decoded
@@ -227,9 +228,7 @@ class RayStages:
         ray = self._connect()
         self.plan = plan = self._resources(ray, opts.device, adapter.decode_in_workers)
         device = f"ray:{plan['actors']}x{plan['device']}"
-        emit(
-            {"event": "load", "model": adapter.name, "source": adapter.location.describe(), "device": device}
-        )
+        emit(LoadEvent(adapter.name, adapter.location.describe(), device))
         if stored_dim:
             adapter.dim = stored_dim
         elif not adapter.dim:

@@ -1,7 +1,8 @@
 """Indexing, in one direction: scan → plan → decode → embed → store → index.
 
 `index_folder` is what `vexplore index` runs and what the TUI starts as a child process. It reports
-through `emit(event)` (JSON-able dicts) and stops cleanly after the current batch when `stop` is set."""
+through `emit(event)` (the typed events of events.py) and stops cleanly after the current batch when
+`stop` is set."""
 
 from __future__ import annotations
 
@@ -18,6 +19,20 @@ import numpy as np
 from .catalog import FileRow, ModelRow
 from .compaction import compact_store
 from .errors import UserError
+from .events import (
+    DoneEvent,
+    Emit,
+    ErrorEvent,
+    FileError,
+    IndexSummary,
+    LoadEvent,
+    ModelEvent,
+    ModelReport,
+    NoticeEvent,
+    PlanEvent,
+    ProgressEvent,
+    ScanEvent,
+)
 from .index import VectorIndex
 from .loader import decoded, file_path
 from .lock import WriterLock
@@ -25,7 +40,7 @@ from .models import registry
 from .models.base import Adapter, Decoded, ModelSpec
 from .results import EmbeddedFile, FailedFile, FileResult
 from .scan import Entry, Skipped, content_hash, scan
-from .stages import Emit, Options, Stages, embed_decoded
+from .stages import Options, Stages, embed_decoded
 from .store import Store
 
 FILES_PER_COMMIT = 256
@@ -35,7 +50,7 @@ FILES_PER_COMMIT = 256
 class Tally:
     embedded: set[int] = field(default_factory=set)
     failed: dict[int, tuple[str, str]] = field(default_factory=dict)  # file id -> (path, reason)
-    models: list[dict] = field(default_factory=list)
+    models: list[ModelReport] = field(default_factory=list)
 
 
 def choose_models(store: Store, requested: list[str], modalities: set[str]) -> list[ModelSpec]:
@@ -103,7 +118,7 @@ class _ModelRun:
             f = r.file
             if isinstance(r, FailedFile):
                 self.tally.failed[f.id] = (f.path, r.reason)
-                self.emit({"event": "error", "model": self.row.name, "path": f.path, "reason": r.reason})
+                self.emit(ErrorEvent(self.row.name, f.path, r.reason))
             else:
                 self.tally.embedded.add(f.id)
         return len(ok), len(results) - len(ok)
@@ -112,18 +127,8 @@ class _ModelRun:
         elapsed = max(time.monotonic() - started, 1e-6)
         rate = (done + failed) / elapsed
         eta = (total - done - failed) / rate if rate > 0 else None
-        self.emit(
-            {
-                "event": "progress",
-                "model": self.row.name,
-                "done": done + failed,
-                "total": total,
-                "failed": failed,
-                "current": current,
-                "rate": round(rate, 2),
-                "eta": None if eta is None else round(eta, 1),
-            }
-        )
+        eta_s = None if eta is None else round(eta, 1)
+        self.emit(ProgressEvent(self.row.name, done + failed, total, failed, current, round(rate, 2), eta_s))
 
 
 class LocalStages:
@@ -137,9 +142,7 @@ class LocalStages:
             device = pick_device(opts.device, adapter.needs_torch)
         except ValueError as exc:
             raise UserError(str(exc)) from exc
-        emit(
-            {"event": "load", "model": adapter.name, "source": adapter.location.describe(), "device": device}
-        )
+        emit(LoadEvent(adapter.name, adapter.location.describe(), device))
         adapter.load(device)
         return device_info(device) | {"source": adapter.location.describe()}
 
@@ -180,7 +183,7 @@ def make_stages(opts: Options) -> Stages:
 
 def index_folder(
     root: Path, store_dir: Path, opts: Options, emit: Emit | None = None, stop: threading.Event | None = None
-) -> dict:
+) -> IndexSummary:
     """Bring the store of root up to date with the folder and the chosen models; returns the summary."""
     emit = emit or (lambda event: None)
     stop = stop or threading.Event()
@@ -190,7 +193,7 @@ def index_folder(
     started = time.monotonic()
     with WriterLock(store_dir), Store(root, store_dir, create=True) as store:
         entries, skipped = scan(root, skip_dirs=(store_dir,))
-        emit({"event": "scan", "files": len(entries), "skipped": len(skipped)})
+        emit(ScanEvent(len(entries), len(skipped)))
         specs = choose_models(store, opts.models, {e.modality for e in entries})
 
         indexes, removed, new, changed = _plan(root, store, entries, skipped, emit)
@@ -210,23 +213,23 @@ def index_folder(
 
         covered = {mod for spec in specs for mod in spec.modalities}
         no_model = sorted(present - covered)
-        failed = [{"path": p, "reason": r} for p, r in tally.failed.values()]
-        failed += [{"path": s.path, "reason": s.reason} for s in skipped]
-        summary = {
-            "files": len(entries),
-            "embedded": len(tally.embedded - set(tally.failed)),
-            "unchanged": len(entries) - new - changed,
-            "removed": len(removed),
-            "failed": len(failed),
-            "errors": failed,
-            "models": tally.models,
-            "compaction": compaction,
-            "no_model_for": no_model,
-            "interrupted": stop.is_set(),
-            "store": str(Path(store_dir).resolve()),
-            "seconds": round(time.monotonic() - started, 3),
-        }
-        emit({"event": "done", "summary": summary})
+        failed = [FileError(p, r) for p, r in tally.failed.values()]
+        failed += [FileError(s.path, s.reason) for s in skipped]
+        summary = IndexSummary(
+            files=len(entries),
+            embedded=len(tally.embedded - set(tally.failed)),
+            unchanged=len(entries) - new - changed,
+            removed=len(removed),
+            failed=len(failed),
+            errors=failed,
+            models=tally.models,
+            compaction=compaction,
+            no_model_for=no_model,
+            interrupted=stop.is_set(),
+            store=str(Path(store_dir).resolve()),
+            seconds=round(time.monotonic() - started, 3),
+        )
+        emit(DoneEvent(summary))
         return summary
 
 
@@ -249,7 +252,7 @@ def _plan(root: Path, store: Store, entries: list[Entry], skipped: list[Skipped]
     removed, new, changed = store.sync_files(entries, hashes, keep=keep) if hashes or gone else ([], 0, 0)
     for index in indexes.values():
         index.remove(removed)
-    emit({"event": "plan", "new": new, "changed": changed, "removed": len(removed), "hashed": len(hashes)})
+    emit(PlanEvent(new, changed, len(removed), len(hashes)))
     return Plan(indexes, removed, new, changed)
 
 
@@ -261,7 +264,7 @@ def _open_indexes(store: Store, gone: bool, emit: Emit) -> dict[str, VectorIndex
     for row in store.models():
         repaired = store.repair_vectors(row)
         if repaired:
-            emit({"event": "notice", "message": repaired})
+            emit(NoticeEvent(repaired))
             row = store.model(row.name) or row
         saved = VectorIndex(store, row)
         # Damage is mended on every run, and so is an index a killed writer left behind the catalog
@@ -291,9 +294,7 @@ def _save_indexes(indexes: dict[str, VectorIndex], removed: list[int], tally: Ta
     """Save the indexes that changed (tuned first when enough of them is new)."""
     for name, index in indexes.items():
         if index.hnsw is not None and (
-            index.rebuilt
-            or removed
-            or any(m["name"] == name and (m["embedded"] or m["failed"]) for m in tally.models)
+            index.rebuilt or removed or any(m.name == name and (m.embedded or m.failed) for m in tally.models)
         ):
             if index.tuning_stale():  # also a first index: built empty, then filled
                 index.tune()
@@ -303,8 +304,8 @@ def _save_indexes(indexes: dict[str, VectorIndex], removed: list[int], tally: Ta
 def _open_index(store: Store, row: ModelRow, indexes: dict[str, VectorIndex], emit: Emit) -> VectorIndex:
     if row.name not in indexes:
         indexes[row.name] = VectorIndex(store, row).open(persist=False)
-        if indexes[row.name].notice:
-            emit({"event": "notice", "message": indexes[row.name].notice})
+        if notice := indexes[row.name].notice:
+            emit(NoticeEvent(notice))
     return indexes[row.name]
 
 
@@ -323,18 +324,12 @@ def _index_model(
     stop: threading.Event,
     present: set[str],
     stages: Stages,
-) -> dict:
+) -> ModelReport:
     row = store.model(spec.name)
-    report = {
-        "name": spec.name,
-        "modalities": list(spec.modalities),
-        "backend": spec.backend,
-        "embedded": 0,
-        "failed": 0,
-    }
+    report = ModelReport(spec.name, list(spec.modalities), spec.backend)
     if row is not None:
         todo = store.stale(row)
-        report["dim"] = row.dim
+        report.dim = row.dim
     else:
         todo = None  # unknown until the model has told us its dim
     if todo == [] or (todo is None and not (present & set(spec.modalities))):
@@ -346,9 +341,7 @@ def _index_model(
     adapter.trust_remote_code = opts.trust_remote_code
     loading = time.monotonic()
     info = stages.prepare(adapter, opts, emit, row.dim if row is not None else None)
-    report["load_seconds"] = round(
-        time.monotonic() - loading, 3
-    )  # torch import + weights: apart from the work
+    report.load_seconds = round(time.monotonic() - loading, 3)  # torch import + weights: apart from the work
     row = store.ensure_model(
         spec.name, spec.family, spec.backend, spec.modalities, adapter.dim, spec.text_queries, info
     )
@@ -356,8 +349,8 @@ def _index_model(
     if adapter.order_by_size:
         todo.sort(key=lambda f: f.size)  # similar lengths batch together: less padding
     index = _open_index(store, row, indexes, emit)
-    report.update(dim=row.dim, device=info["device"], source=adapter.location.describe())
-    emit({"event": "model", "model": row.name, "todo": len(todo), "dim": row.dim, **info})
+    report.dim, report.device, report.source = row.dim, info["device"], adapter.location.describe()
+    emit(ModelEvent.of(row.name, len(todo), row.dim, info))
     result = _ModelRun(root, store, adapter, row, index, opts, emit, tally, stop, stages).run(todo)
-    report.update(result)
+    report.embedded, report.failed, report.seconds = result["embedded"], result["failed"], result["seconds"]
     return report

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,6 +34,11 @@ from .errors import UserError
 from .memory import trim_heap
 from .query import Backend, Explorer, Hit
 from .store import ModelRow, Store
+
+if TYPE_CHECKING:  # the reports' modules load with the first report, not with the explorer
+    from .compare import CompareReport
+    from .stats import StatsOptions
+    from .stats.schema import StatsReport
 
 _CHILD = "from vexplore.engine.query_process import main; main()"
 
@@ -72,13 +77,16 @@ class QueryProcess:
         return self._call("nearest", model_name, np.asarray(vector, dtype=np.float32), k, exclude)
 
     def stats(
-        self, model_name: str | None, options: object = None, progress: Callable[[str], None] | None = None
-    ) -> dict:
+        self,
+        model_name: str | None,
+        options: StatsOptions | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> StatsReport:
         """engine.stats.vector_stats over the child's open index (no second copy of it in this process);
         progress is called with each step's name as the child reaches it."""
         return self._call("stats", model_name, options, progress=progress)
 
-    def compare(self, model_a: str, model_b: str, k: int = 10) -> dict:
+    def compare(self, model_a: str, model_b: str, k: int = 10) -> CompareReport:
         """engine.compare.compare_models, in the child."""
         return self._call("compare", model_a, model_b, k)
 
@@ -221,16 +229,18 @@ def _nearest(ex: Explorer, model_name: str, vector: np.ndarray, k: int, exclude:
     return ex.nearest(ex.model(model_name), vector, k, exclude)
 
 
-def _stats(ex: Explorer, model_name: str | None, options: object, progress: Callable[[str], None]) -> dict:
+def _stats(
+    ex: Explorer, model_name: str | None, options: StatsOptions | None, progress: Callable[[str], None]
+) -> StatsReport:
     from .stats import vector_stats
 
     try:
-        return vector_stats(ex, model_name, options, progress=progress)  # type: ignore[arg-type]
+        return vector_stats(ex, model_name, options, progress=progress)
     finally:
         _release(ex)
 
 
-def _compare(ex: Explorer, model_a: str, model_b: str, k: int) -> dict:
+def _compare(ex: Explorer, model_a: str, model_b: str, k: int) -> CompareReport:
     from .compare import compare_models
 
     try:

@@ -5,7 +5,7 @@ imports point one way: pipeline → stages ← distributed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -13,11 +13,11 @@ from typing import Protocol, TypeVar
 import numpy as np
 
 from .catalog import FileRow
+from .events import Emit
 from .index import normalise
 from .models.base import Adapter, Decoded
 from .results import EmbeddedFile, FailedFile, FileResult
 
-Emit = Callable[[dict], None]
 K = TypeVar("K")
 
 

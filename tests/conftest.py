@@ -104,7 +104,7 @@ def toy_indexed(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("toy-indexed") / "corpus"
     write_corpus(root)
     summary = index_folder(root, find_store_dir(root, create=True), Options(models=["toy"]))
-    assert (summary["embedded"], summary["failed"]) == (20, 0), summary
+    assert (summary.embedded, summary.failed) == (20, 0), summary
     return root
 
 

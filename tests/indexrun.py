@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tests.clirun import child_env
+from vexplore.engine.events import Event, IndexSummary, from_json
 from vexplore.engine.store import Store
 
 EVENT_TIMEOUT = 120.0  # seconds without any event before a run counts as hung
@@ -40,7 +41,7 @@ class IndexRun:
         self.proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or child_env(), **popen
         )
-        self.events: list[dict] = []
+        self.events: list[Event] = []
         self.times: list[float] = []  # time.monotonic() when each event arrived
         self.noise: list[str] = []  # stderr lines that are not events (warnings, a traceback)
         self._queue: queue.Queue = queue.Queue()
@@ -55,17 +56,14 @@ class IndexRun:
     def _read(self) -> None:
         for raw in self.proc.stderr:
             line = raw.decode("utf-8", errors="replace")
-            try:
-                event = json.loads(line)
-            except ValueError:
-                event = None
-            if isinstance(event, dict) and "event" in event:
+            event = from_json(line)
+            if event is not None:
                 self._queue.put((time.monotonic(), event))
             else:
                 self.noise.append(line)
         self._queue.put(None)
 
-    def next_event(self, timeout: float = EVENT_TIMEOUT) -> dict | None:
+    def next_event(self, timeout: float = EVENT_TIMEOUT) -> Event | None:
         """The next event, or None once stderr is closed (the run ended)."""
         try:
             item = self._queue.get(timeout=timeout)
@@ -81,7 +79,7 @@ class IndexRun:
         self.events.append(item[1])
         return item[1]
 
-    def wait_for(self, predicate: Callable[[dict], bool]) -> dict | None:
+    def wait_for(self, predicate: Callable[[Event], bool]) -> Event | None:
         """The first event that matches, or None if the run ended first."""
         while (event := self.next_event()) is not None:
             if predicate(event):
@@ -92,7 +90,7 @@ class IndexRun:
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signum)
 
-    def finish(self, timeout: float = 300) -> tuple[int, dict | None]:
+    def finish(self, timeout: float = 300) -> tuple[int, IndexSummary | None]:
         """Wait for the exit; (return code, the summary printed on stdout or None)."""
         try:
             self.proc.wait(timeout=timeout)
@@ -105,8 +103,8 @@ class IndexRun:
             pass
         text = b"".join(self._stdout).decode("utf-8", errors="replace").strip()
         try:
-            summary = json.loads(text.splitlines()[-1]) if text else None
-        except ValueError:
+            summary = IndexSummary.from_json(json.loads(text.splitlines()[-1])) if text else None
+        except (ValueError, KeyError, TypeError):
             summary = None
         return self.proc.returncode, summary
 

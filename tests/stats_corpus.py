@@ -128,7 +128,7 @@ def indexed(base: Path) -> tuple[Path, str]:
     summary = index_folder(
         root, find_store_dir(root, create=True), Options(models=["minilm", str(tiny)], workers=0)
     )
-    assert summary["failed"] == 0, summary["errors"]
+    assert summary.failed == 0, summary.errors
     return root, registry.resolve(str(tiny)).name
 
 

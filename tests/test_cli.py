@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vexplore.engine.events import IndexSummary, UnknownEvent, from_json, to_line
+
 
 @pytest.mark.parametrize(
     "topic, query",
@@ -96,6 +98,12 @@ def test_index_summary_schema_and_progress_on_stderr(topic_texts, cli):
     events = [json.loads(line) for line in err.strip().splitlines() if line.startswith("{")]
     kinds = [e["event"] for e in events]
     assert kinds[0] == "scan" and "progress" in kinds and kinds[-1] == "done"
+    # Every line reads back as its typed event and writes out again byte for byte; the summary too.
+    lines = [line for line in err.strip().splitlines() if line.startswith("{")]
+    typed = [from_json(line) for line in lines]
+    assert not any(e is None or isinstance(e, UnknownEvent) for e in typed), lines
+    assert [to_line(e) for e in typed if e is not None] == lines
+    assert json.dumps(IndexSummary.from_json(s).to_json(), ensure_ascii=False) == out.strip().splitlines()[-1]
     assert (topic_texts / ".vexplore" / "catalog.sqlite").exists()
     assert oct((topic_texts / ".vexplore").stat().st_mode & 0o777) == "0o700"
 

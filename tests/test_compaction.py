@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from vexplore.engine import compaction, migrations
+from vexplore.engine.events import Event
 from vexplore.engine.pipeline import Options, index_folder
 from vexplore.engine.query import Explorer, open_explorer
 from vexplore.engine.store import Store, StoreError
@@ -52,7 +53,7 @@ def edited_store(base: Path, model: str) -> tuple[Path, Path]:
     for i in (1, 7):
         (root / f"g{i % 3}" / f"d{i:02d}.txt").unlink()
     summary = index_folder(root, store_dir, Options(models=[model], workers=0))
-    assert summary["compaction"] == [] and summary["embedded"] == 14
+    assert summary.compaction == [] and summary.embedded == 14
     return root, store_dir
 
 
@@ -92,11 +93,11 @@ def test_edits_are_compacted_to_the_live_rows_with_the_same_vectors_and_index(tm
     assert len(windowed) >= 5
 
     monkeypatch.setattr(compaction, "MIN_ROWS", MIN_ROWS)
-    events: list[dict] = []
+    events: list[Event] = []
     summary = index_folder(root, store_dir, Options(models=[model], workers=0), events.append)
-    [done] = summary["compaction"]
-    assert (done["rows_before"], done["rows_after"]) == (before["rows"], before["live"])
-    assert [e for e in events if e["event"] in ("compacted", "notice")] == [{"event": "compacted"} | done]
+    [done] = summary.compaction
+    assert (done.rows_before, done.rows_after) == (before["rows"], before["live"])
+    assert [e for e in events if e.kind in ("compacted", "notice")] == [done]
     after = snapshot(root, store_dir)
     assert after["path"].name == "vectors-1.f32" and not before["path"].exists()
     assert after["path"].stat().st_size == before["live"] * 32 * 4 == after["rows"] * 32 * 4
@@ -113,13 +114,13 @@ def test_edits_are_compacted_to_the_live_rows_with_the_same_vectors_and_index(tm
 
     monkeypatch.setattr(compaction, "MIN_ROWS", MIN_ROWS)
     summary = index_folder(root, store_dir, Options(models=[model], workers=0))
-    assert summary["compaction"] == [] and summary["embedded"] == 0
+    assert summary.compaction == [] and summary.embedded == 0
     assert snapshot(root, store_dir) == after
 
     for i in range(N_FILES):  # edits again: the next generation of the file
         write(root, i, seed=2)
     summary = index_folder(root, store_dir, Options(models=[model], workers=0))
-    assert summary["compaction"][0]["file"] == "vectors-2.f32" and not after["path"].exists()
+    assert summary.compaction[0].file == "vectors-2.f32" and not after["path"].exists()
     proc = run_cli("neighbors", str(root), "g0/d00.txt", "--store", str(store_dir), "-k", "3", "--json")
     assert proc.returncode == 0 and len(json.loads(proc.stdout)["neighbors"]) == 3, proc.stderr
 
@@ -133,20 +134,20 @@ def test_a_reader_holding_the_store_open_defers_compaction(tmp_path, model, monk
     readers = (lambda: Store(root, store_dir, readonly=True), lambda: open_explorer(root, store_dir).store)
     for reader in readers:
         held = reader()
-        events: list[dict] = []
+        events: list[Event] = []
         summary = index_folder(root, store_dir, Options(models=[model], workers=0), events.append)
-        [skipped] = summary["compaction"]
-        assert skipped["skipped"] == compaction.BUSY
-        assert skipped["unreferenced"] == before["rows"] - before["live"]
-        reported = [e for e in events if e["event"].startswith("compact")]
-        assert reported == [{"event": "compaction_skipped"} | skipped]
+        [skipped] = summary.compaction
+        assert skipped.skipped == compaction.BUSY
+        assert skipped.unreferenced == before["rows"] - before["live"]
+        reported = [e for e in events if e.kind.startswith("compact")]
+        assert reported == [skipped]
         assert before["path"].read_bytes() == vectors  # untouched, the name too
         g0 = held.file_by_path("g0/d00.txt")
         assert held.file_vector(held.models()[0], g0.id).tobytes() == before["vectors"]["g0/d00.txt"][0]
         held.close()
 
     summary = index_folder(root, store_dir, Options(models=[model], workers=0))  # nobody reads now
-    assert summary["compaction"][0]["rows_after"] == before["live"]
+    assert summary.compaction[0].rows_after == before["live"]
     assert snapshot(root, store_dir)["vectors"] == before["vectors"]
 
 
@@ -216,7 +217,7 @@ def test_a_writer_killed_while_compacting_leaves_a_store_that_reads_the_same(tmp
     assert crashed["path"].name == ("vectors.f32" if where == "before-commit" else "vectors-1.f32")
 
     summary = index_folder(root, store_dir, Options(models=[model], workers=0))  # default thresholds
-    assert summary["compaction"] == [] and summary["embedded"] == 0
+    assert summary.compaction == [] and summary.embedded == 0
     assert [p.name for p in folder.glob("vectors*")] == [crashed["path"].name]  # the stray is gone
     assert answers(root, store_dir) == want
     final = snapshot(root, store_dir)
@@ -243,7 +244,7 @@ def test_a_catalog_from_before_compaction_still_reads_and_indexes(tmp_path, mode
 
     monkeypatch.setattr(compaction, "MIN_ROWS", MIN_ROWS)
     summary = index_folder(root, store_dir, Options(models=[model], workers=0))  # the writer adds the column
-    assert summary["compaction"][0]["rows_after"] == before["live"]
+    assert summary.compaction[0].rows_after == before["live"]
     after = snapshot(root, store_dir)
     assert after["vectors"] == before["vectors"] and after["neighbors"] == before["neighbors"]
     assert after["path"].name == "vectors-1.f32" and not before["path"].exists()

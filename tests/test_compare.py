@@ -21,12 +21,12 @@ def test_minilm_keeps_labels_together_better_than_a_random_model(labelled):
     root, tiny = labelled
     k = 5
     r = compare_models(open_explorer(root), "minilm", tiny, k=k)
-    assert r["models"] == ["minilm", tiny] and r["k"] == k and r["files"] == 26 and not r["sampled"]
-    agree = r["label_agreement_at_k"]
+    assert r.models == ("minilm", tiny) and r.k == k and r.files == 26 and not r.sampled
+    agree = r.label_agreement_at_k
     assert set(agree) == {"minilm", tiny}
     assert agree["minilm"] > 0.85 and agree["minilm"] > agree[tiny] + 0.3
-    assert r["better_label_agreement"] == "minilm"
-    assert r["labels"] == ["astronomy", "computing", "cooking", "football", "misc"]
+    assert r.better_label_agreement == "minilm"
+    assert r.labels == ["astronomy", "computing", "cooking", "football", "misc"]
 
     # Brute force on the stored vectors of both models gives the same figures.
     paths_a, xa, _ = raw_vectors(root, "minilm")
@@ -37,19 +37,19 @@ def test_minilm_keeps_labels_together_better_than_a_random_model(labelled):
     jaccard = [
         len(set(a) & set(b)) / len(set(a) | set(b)) for a, b in zip(na.tolist(), nb.tolist(), strict=False)
     ]
-    assert r["overlap_at_k"] == pytest.approx(np.mean(jaccard), abs=0.02)  # ties in the random model's space
+    assert r.overlap_at_k == pytest.approx(np.mean(jaccard), abs=0.02)  # ties in the random model's space
     labels = np.array([p.split("/")[0] for p in paths_a])
     want = np.mean([np.mean(labels[row] == labels[i]) for i, row in enumerate(na)])
     assert agree["minilm"] == pytest.approx(want, abs=1e-6)
 
-    worst = r["most_different"]
-    assert len(worst) == 10 and [w["overlap"] for w in worst] == sorted(w["overlap"] for w in worst)
-    assert worst[0]["overlap"] == pytest.approx(min(jaccard), abs=0.05)
+    worst = r.most_different
+    assert len(worst) == 10 and [w.overlap for w in worst] == sorted(w.overlap for w in worst)
+    assert worst[0].overlap == pytest.approx(min(jaccard), abs=0.05)
     for w in worst:
         for model in ("minilm", tiny):
-            hits = w["neighbors"][model]
-            assert len(hits) == k and w["path"] not in {h["path"] for h in hits}
-        assert w["label"] == w["path"].split("/")[0]
+            hits = w.neighbors[model]
+            assert len(hits) == k and w.path not in {h.path for h in hits}
+        assert w.label == w.path.split("/")[0]
 
 
 def test_folder_labels_need_labelled_subfolders():
@@ -80,12 +80,12 @@ def test_unlabelled_folder_gives_null_agreement(tmp_path):
         index.save()
     # synthetic_store puts files in g0/g1/g2: three labels, so this folder *is* labelled ...
     r = compare_models(open_explorer(root), "first", "second", k=3)
-    assert r["label_agreement_at_k"] is not None and 0 <= r["overlap_at_k"] <= 1
+    assert r.label_agreement_at_k is not None and 0 <= r.overlap_at_k <= 1
     # ... and the same vectors in a flat folder are not.
     with Store(root, find_store_dir(root)) as store, store.db:
         store.db.execute("UPDATE files SET path = replace(path, '/', '-')")
     r = compare_models(open_explorer(root), "first", "second", k=3)
-    assert r["label_agreement_at_k"] is None and r["better_label_agreement"] is None
+    assert r.label_agreement_at_k is None and r.better_label_agreement is None
 
 
 def test_cli_compare(labelled, cli):
@@ -96,7 +96,7 @@ def test_cli_compare(labelled, cli):
     assert {"models", "overlap_at_k", "label_agreement_at_k", "most_different"} <= set(r)
     assert r["models"] == ["minilm", tiny]
     relative = os.path.relpath(tiny)  # a local model given as the user typed it finds its stored name
-    assert compare_models(open_explorer(root), "minilm", relative, k=5)["models"] == ["minilm", tiny]
+    assert compare_models(open_explorer(root), "minilm", relative, k=5).models == ("minilm", tiny)
     plain = cli("compare", root, "--models", f"minilm,{tiny}", "-k", "5").stdout
     assert "groups your folders better" in plain
     for models, message in (

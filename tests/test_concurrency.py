@@ -73,7 +73,7 @@ def test_one_writer_at_a_time_readers_see_a_consistent_store_and_a_killed_writer
 ):
     store_dir = tmp_path / "store"
     writer = IndexRun(folder, store_dir, *ARGS)
-    assert writer.wait_for(lambda e: e["event"] == "plan") is not None
+    assert writer.wait_for(lambda e: e.kind == "plan") is not None
 
     # A second writer refuses at once, with one line that names the holder.
     second = run_cli("index", str(folder), "--store", str(store_dir), "--json", *ARGS)
@@ -88,7 +88,7 @@ def test_one_writer_at_a_time_readers_see_a_consistent_store_and_a_killed_writer
     # Readers while it writes; half way it is killed (by a thread watching its events), and the lock
     # goes with it.
     def kill_half_way() -> None:
-        if writer.wait_for(lambda e: e["event"] == "progress" and e["done"] >= N_FILES // 2):
+        if writer.wait_for(lambda e: e.kind == "progress" and e.done >= N_FILES // 2):
             writer.signal(signal.SIGKILL)
 
     killer = threading.Thread(target=kill_half_way, daemon=True)
@@ -114,7 +114,7 @@ def test_one_writer_at_a_time_readers_see_a_consistent_store_and_a_killed_writer
         _, held = _read_everything(folder, store_dir, held)
         time.sleep(0.05)
     rc, summary = again.finish()
-    assert rc == 0 and summary["failed"] == 0, again.stderr_text()[-3000:]
+    assert rc == 0 and summary.failed == 0, again.stderr_text()[-3000:]
     assert len(check_consistent(folder, store_dir)["minilm"]) == N_FILES
     # The writer's own saved index is the current one: readers did not replace it with theirs.
     with Store(folder, store_dir, readonly=True) as store:

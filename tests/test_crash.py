@@ -24,6 +24,7 @@ import pytest
 
 from tests.clirun import run_cli
 from tests.indexrun import IndexRun, check_consistent
+from vexplore.engine.events import Event
 from vexplore.engine.index import VectorIndex
 from vexplore.engine.pipeline import Options, index_folder
 from vexplore.engine.query import open_explorer
@@ -118,7 +119,7 @@ def reference(crash_texts, tmp_path_factory) -> dict:
     """One clean, uninterrupted run with the same options (in this process: the same engine code)."""
     store_dir = tmp_path_factory.mktemp("reference") / "store"
     summary = index_folder(crash_texts, store_dir, Options(models=["minilm"], batch_size=32, workers=0))
-    assert summary["embedded"] == N_FILES and summary["failed"] == 0, summary
+    assert summary.embedded == N_FILES and summary.failed == 0, summary
     return snapshot(crash_texts, store_dir) | {"store": store_dir}
 
 
@@ -168,9 +169,9 @@ def _check_after_kill(
     vectors = check_consistent(root, store_dir).get("minilm", {})
     for path, vec in vectors.items():
         np.testing.assert_allclose(vec, reference["vectors"][path], atol=1e-4, err_msg=path)
-    progress = [e for e in run.events if e["event"] == "progress"]
-    assert {e["current"] for e in progress} <= vectors.keys()  # the last file of every reported commit
-    done = max((e["done"] for e in progress), default=0)
+    progress = [e for e in run.events if e.kind == "progress"]
+    assert {e.current for e in progress} <= vectors.keys()  # the last file of every reported commit
+    done = max((e.done for e in progress), default=0)
     assert len(vectors) >= before - removed + (done if fresh else 0), (len(vectors), before, removed, done)
     with Store(root, store_dir, readonly=True) as store:
         model = store.model("minilm")
@@ -196,20 +197,20 @@ def _deleted(index: VectorIndex) -> set[int]:
 
 
 def _last_done(run: IndexRun) -> int:
-    return max((e["done"] for e in run.events if e["event"] == "progress"), default=0)
+    return max((e.done for e in run.events if e.kind == "progress"), default=0)
 
 
 def _event(name: str):
-    return lambda e: e["event"] == name
+    return lambda e: e.kind == name
 
 
 def _nth_progress(n: int):
     seen: list[dict] = []
-    return lambda e: e["event"] == "progress" and (seen.append(e) or len(seen) >= n)
+    return lambda e: e.kind == "progress" and (seen.append(e) or len(seen) >= n)
 
 
 def _all_done(e: dict) -> bool:
-    return e["event"] == "progress" and e["done"] == e["total"]
+    return e.kind == "progress" and e.done == e.total
 
 
 class KillChain:
@@ -244,9 +245,9 @@ class KillChain:
         time.sleep(delay)
         killed = run.proc.poll() is None
         run.kill()
-        at = [t for t, e in zip(run.times, run.events, strict=False) if e["event"] in ("model", "progress")]
+        at = [t for t, e in zip(run.times, run.events, strict=False) if e.kind in ("model", "progress")]
         self.gaps.extend(b - a for a, b in zip(at, at[1:], strict=False))
-        last = run.events[-1]["event"] if run.events else "none"
+        last = run.events[-1].kind if run.events else "none"
         try:
             self.stored = _check_after_kill(
                 self.root, self.store_dir, self.reference, run, self.stored, removed, fresh
@@ -375,7 +376,7 @@ def test_sigkill_at_random_moments_then_rerun_matches_a_clean_run(crash_texts, r
     chain.kill("restore+save", _all_done, rng.uniform(0.0, 0.002), watch=tmp_appears())
 
     summary = chain.finish()
-    assert summary["failed"] == 0 and not summary["interrupted"]
+    assert summary.failed == 0 and not summary.interrupted
     assert not any((store_dir / "models").glob("*/index.*tmp"))
     with Store(root, store_dir, readonly=True) as store:
         model = store.model("minilm")
@@ -408,12 +409,12 @@ def test_sigterm_and_sigint_stop_after_the_current_batch(crash_texts, reference,
     store_dir = tmp_path / "store"
     for signum in (signal.SIGTERM, signal.SIGINT):
         run = IndexRun(root, store_dir, *ARGS)
-        assert run.wait_for(lambda e: e["event"] == "progress") is not None
+        assert run.wait_for(lambda e: e.kind == "progress") is not None
         run.signal(signum)
         rc, summary = run.finish(timeout=120)
         assert rc == 0, run.stderr_text()[-3000:]
-        assert summary is not None and summary["interrupted"] is True
-        assert run.events[-1]["event"] == "done" and "Traceback" not in run.stderr_text()
+        assert summary is not None and summary.interrupted is True
+        assert run.events[-1].kind == "done" and "Traceback" not in run.stderr_text()
         done = _last_done(run)
         assert 0 < done < n  # it stopped after a batch, not at the end
         vectors = check_consistent(root, store_dir)["minilm"]
@@ -423,7 +424,7 @@ def test_sigterm_and_sigint_stop_after_the_current_batch(crash_texts, reference,
     # The lock went with the process: a third run starts at once and finishes what is left.
     run = IndexRun(root, store_dir, *ARGS)
     rc, summary = run.finish()
-    assert rc == 0 and summary["failed"] == 0 and summary["unchanged"] == n
+    assert rc == 0 and summary.failed == 0 and summary.unchanged == n
     assert_same_store(
         snapshot(root, store_dir), restricted(reference, {f"part0/{p.name}" for p in root.rglob("*.txt")})
     )
@@ -482,7 +483,7 @@ def test_a_dropped_terminal_finishes_the_batch_and_saves(crash_texts, reference,
         assert index._read_state().generation == model.generation
     run = IndexRun(root, store_dir, *ARGS)  # the lock went with it: the next run finishes the rest
     rc, summary = run.finish()
-    assert rc == 0 and summary["failed"] == 0 and summary["embedded"] == n - len(vectors)
+    assert rc == 0 and summary.failed == 0 and summary.embedded == n - len(vectors)
 
 
 # ---- damaged files: index rebuilt with a notice, catalog a clear error -------------------------------
@@ -558,8 +559,8 @@ def test_damaged_index_is_rebuilt_with_a_notice(crash_texts, reference, indexed,
     run = IndexRun(crash_texts, indexed, "--model", "minilm", "--workers", "0")
     rc, summary = run.finish()
     assert rc == 0, run.stderr_text()[-3000:]
-    assert summary["embedded"] == 0 and summary["unchanged"] == N_FILES  # nothing embedded again
-    notices = [e["message"] for e in run.events if e["event"] == "notice"]
+    assert summary.embedded == 0 and summary.unchanged == N_FILES  # nothing embedded again
+    notices = [e.message for e in run.events if e.kind == "notice"]
     if (target, how) in SAME_SIZE:
         assert notices == []
     else:
@@ -602,10 +603,10 @@ def test_an_index_left_behind_by_a_killed_save_is_brought_up_to_date(crash_texts
     leftover.write_bytes(b"half an index")
     with sqlite3.connect(indexed / "catalog.sqlite") as db:  # what the killed run's last commit did
         db.execute("UPDATE models SET generation = generation + 1")
-    messages: list[dict] = []
+    messages: list[Event] = []
     summary = index_folder(crash_texts, indexed, Options(models=["minilm"], workers=0), emit=messages.append)
-    assert summary["embedded"] == 0 and summary["failed"] == 0
-    assert not any(m["event"] == "notice" for m in messages), messages  # behind is not damage
+    assert summary.embedded == 0 and summary.failed == 0
+    assert not any(m.kind == "notice" for m in messages), messages  # behind is not damage
     assert not leftover.exists()
     with Store(crash_texts, indexed, readonly=True) as store:
         model = store.model("minilm")
@@ -627,7 +628,7 @@ def test_short_vector_file_is_repaired_by_embedding_the_lost_files_again(crash_t
     summary = index_folder(
         crash_texts, indexed, Options(models=["minilm"], batch_size=64, workers=0), emit=messages.append
     )
-    notices = [e["message"] for e in messages if e["event"] == "notice"]
+    notices = [e.message for e in messages if e.kind == "notice"]
     assert any("embedded again" in n for n in notices), notices
-    assert 0 < summary["embedded"] < N_FILES
+    assert 0 < summary.embedded < N_FILES
     assert_same_store(snapshot(crash_texts, indexed), reference)

@@ -6,6 +6,7 @@ and the read, and the caps that keep a huge file from being read whole."""
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import os
 
 import numpy as np
@@ -15,6 +16,7 @@ from tests import hostile_files
 from tests.clirun import run_cli
 from tests.indexrun import IndexRun, check_consistent
 from vexplore.engine.decode.text import MAX_BYTES, read_text
+from vexplore.engine.events import Event, FileError, IndexSummary
 from vexplore.engine.pipeline import Options, index_folder
 from vexplore.engine.printable import printable
 from vexplore.engine.scan import HASH_WHOLE_LIMIT, content_hash
@@ -51,17 +53,17 @@ def hostile(tmp_path_factory):
     os.chmod(root / "perm/unreadable.txt", 0o644)
 
 
-def _models_for(summary: dict) -> dict[str, str]:
+def _models_for(summary: IndexSummary) -> dict[str, str]:
     """modality -> the model that indexed it in this run."""
-    return {mod: m["name"] for m in summary["models"] for mod in m["modalities"] if m.get("dim")}
+    return {mod: m.name for m in summary.models for mod in m.modalities if m.dim}
 
 
 def test_the_run_survives_every_kind(hostile):
     run, summary = hostile["run"], hostile["summary"]
     assert hostile["rc"] == 0, run.stderr_text()[-4000:]
-    assert summary is not None and not summary["interrupted"]
+    assert summary is not None and not summary.interrupted
     assert "Traceback" not in run.stderr_text(), run.stderr_text()[-4000:]
-    assert run.events[-1]["event"] == "done"
+    assert run.events[-1].kind == "done"
     assert len({k.name for k in hostile["kinds"]}) >= 40
     check_consistent(hostile["root"], hostile["store"])
 
@@ -69,8 +71,8 @@ def test_the_run_survives_every_kind(hostile):
 def test_each_kind_gets_what_it_deserves(hostile):
     summary, kinds = hostile["summary"], hostile["kinds"]
     errors: dict[str, list[str]] = {}
-    for err in summary["errors"]:
-        errors.setdefault(err["path"], []).append(err["reason"])
+    for err in summary.errors:
+        errors.setdefault(err.path, []).append(err.reason)
     models = _models_for(summary)
     with Store(hostile["root"], hostile["store"], readonly=True) as store:
         files = store.files()
@@ -99,7 +101,7 @@ def test_each_kind_gets_what_it_deserves(hostile):
             ok = (
                 path in files
                 and files[path].modality == kind.modality
-                and kind.modality in summary["no_model_for"]
+                and kind.modality in summary.no_model_for
             )
         else:
             ok = {
@@ -114,12 +116,12 @@ def test_each_kind_gets_what_it_deserves(hostile):
 
 def test_reasons_are_one_clean_line_and_match_the_events(hostile):
     summary, run = hostile["summary"], hostile["run"]
-    assert summary["errors"]
-    for err in summary["errors"]:
-        reason = err["reason"]
+    assert summary.errors
+    for err in summary.errors:
+        reason = err.reason
         assert reason and "\n" not in reason and "Traceback" not in reason, err
-    events = {(e["path"], e["reason"]) for e in run.events if e["event"] == "error"}
-    assert events <= {(e["path"], e["reason"]) for e in summary["errors"]}
+    events = {(e.path, e.reason) for e in run.events if e.kind == "error"}
+    assert events <= {(e.path, e.reason) for e in summary.errors}
     # The store keeps the model failures for the UI's errors view.
     with Store(hostile["root"], hostile["store"], readonly=True) as store:
         stored = {(p, r) for p, _, r in store.errors()}
@@ -146,9 +148,8 @@ def test_nothing_from_a_file_reaches_the_terminal_uninterpreted(hostile):
 def test_summary_printed_for_people_is_literal(hostile, capsys):
     from vexplore.engine.progress import RichReporter
 
-    summary = dict(hostile["summary"])
-    summary["errors"] = [{"path": k.path, "reason": "[red]x[/red] \x1b[2J"} for k in hostile_files.NAME_KINDS]
-    RichReporter().summary(summary)
+    errors = [FileError(k.path, "[red]x[/red] \x1b[2J") for k in hostile_files.NAME_KINDS]
+    RichReporter().summary(dataclasses.replace(hostile["summary"], errors=errors))
     out = capsys.readouterr().out
     assert "\x1b" not in out and "[red]x[/red]" in out and "[bold red]loud[/bold red].txt" in out
 
@@ -163,8 +164,8 @@ def test_files_that_vanish_or_change_between_scan_and_read(tmp_path, monkeypatch
     changed_text = "a completely different text about violins and cellos in a concert hall\n" * 3
     store_dir = tmp_path / "store"
 
-    def on_event(event: dict) -> None:
-        if event["event"] == "plan":  # after the scan fingerprinted the files, before any is read
+    def on_event(event: Event) -> None:
+        if event.kind == "plan":  # after the scan fingerprinted the files, before any is read
             (root / "f1.txt").unlink()
             (root / "f2.txt").write_text(changed_text)
             (root / "f3.txt").unlink()
@@ -183,7 +184,7 @@ def test_files_that_vanish_or_change_between_scan_and_read(tmp_path, monkeypatch
 
     monkeypatch.setattr(text_family.SentenceTransformerAdapter, "decode", decode_while_someone_writes)
     summary = index_folder(root, store_dir, Options(models=["minilm"], workers=0), emit=on_event)
-    reasons = {e["path"]: e["reason"] for e in summary["errors"]}
+    reasons = {e.path: e.reason for e in summary.errors}
     assert reasons.pop("f1.txt") == "file vanished before it could be read"
     assert reasons.pop("f3.txt") == "no longer a regular file"
     assert reasons.pop("f4.txt") == "no longer a regular file"
@@ -202,7 +203,7 @@ def test_files_that_vanish_or_change_between_scan_and_read(tmp_path, monkeypatch
     monkeypatch.undo()
     again = index_folder(root, store_dir, Options(models=["minilm"], workers=0))
     # The next run drops the gone ones, reads f5 again, and does not embed f2 a second time.
-    assert again["removed"] == 3 and again["embedded"] == 1 and not again["errors"], again
+    assert again.removed == 3 and again.embedded == 1 and not again.errors, again
     with Store(root, store_dir, readonly=True) as store:
         model = store.model("minilm")
         assert np.allclose(store.file_vector(model, store.file_by_path("f2.txt").id), stored)

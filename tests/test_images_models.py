@@ -276,8 +276,8 @@ def test_broken_images_are_recorded_per_file(tiny_resnet_dir, tmp_path):
     (folder / "cut.jpg").write_bytes(data[: len(data) // 4])
     (folder / "fake.png").write_bytes(b"not an image at all")
     summary = index_folder(folder, folder / ".vexplore", Options(models=[str(tiny_resnet_dir)], workers=1))
-    assert summary["embedded"] == 3 and summary["failed"] == 2
-    reasons = {e["path"]: e["reason"] for e in summary["errors"]}
+    assert summary.embedded == 3 and summary.failed == 2
+    reasons = {e.path: e.reason for e in summary.errors}
     assert "truncated" in reasons["cut.jpg"] and "not an image" in reasons["fake.png"]
     explorer = open_explorer(folder)
     _, hits = explorer.neighbors("china.jpg", k=5)

@@ -96,7 +96,7 @@ def test_answers_as_the_explorer_does(small, queries):
 
 def test_statistics_come_from_the_child_with_their_progress(small, queries):
     """What the stats screen asks for: the same report as in process, each step reported as it starts."""
-    from vexplore.engine.stats import StatsOptions, vector_stats
+    from vexplore.engine.stats import StatsOptions, StatsReport, vector_stats
 
     options = StatsOptions(k=5, seed=3)
     here: list[str] = []
@@ -105,8 +105,9 @@ def test_statistics_come_from_the_child_with_their_progress(small, queries):
         local = vector_stats(Explorer(store), "synthetic", options, progress=here.append)
     remote = queries.stats("synthetic", options, progress=there.append)
     assert there == here and len(there) >= 5
-    assert remote.keys() == local.keys() and remote["count"] == local["count"] == 600
-    assert remote["hubness"] == local["hubness"] and remote["norms"] == local["norms"]
+    assert type(remote) is type(local) is StatsReport  # the typed report crosses the pipe as itself
+    assert remote.to_json().keys() == local.to_json().keys() and remote.count == local.count == 600
+    assert remote.hubness == local.hubness and remote.norms == local.norms
     with pytest.raises(UserError, match="not indexed here"):
         queries.stats("no-such-model", options)
     assert queries.neighbors("f0007.txt", 2)[0] == "synthetic"  # and it answers neighbors after

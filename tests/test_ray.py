@@ -17,6 +17,7 @@ import ray
 
 from tests.conftest import write_corpus
 from vexplore.engine.errors import UserError
+from vexplore.engine.events import Event
 from vexplore.engine.models.base import (
     Adapter,
     Decoded,
@@ -61,7 +62,7 @@ def pair(tmp_path_factory, ray_address):
     shutil.copytree(local, remote, copy_function=shutil.copy2)
     runs = {}
     for root, engine in ((local, "local"), (remote, "ray")):
-        events: list[dict] = []
+        events: list[Event] = []
         summary = index_folder(root, find_store_dir(root, create=True), Options(engine=engine), events.append)
         runs[engine] = (events, summary)
     return local, remote, runs
@@ -100,16 +101,14 @@ def test_ray_gives_the_local_vectors_and_neighbors(pair):
     _assert_same_space(local, remote)
     (lev, ls), (rev, rs) = runs["local"], runs["ray"]
     for key in ("files", "embedded", "unchanged", "removed", "failed"):
-        assert rs[key] == ls[key], key
-    assert (rs["files"], rs["embedded"], rs["failed"]) == (22, 21, 1)
-    assert rs["errors"] == ls["errors"] and "NUL" in rs["errors"][0]["reason"]
-    assert rs["models"][0]["device"].startswith("ray:1x")
+        assert getattr(rs, key) == getattr(ls, key), key
+    assert (rs.files, rs.embedded, rs.failed) == (22, 21, 1)
+    assert rs.errors == ls.errors and "NUL" in rs.errors[0].reason
+    assert rs.models[0].device.startswith("ray:1x")
     # progress is reported the same way: the same event kinds, and every file accounted for
-    assert [e["event"] for e in rev if e["event"] != "progress"] == [
-        e["event"] for e in lev if e["event"] != "progress"
-    ]
-    progress = [e for e in rev if e["event"] == "progress"]
-    assert progress and progress[-1]["done"] == progress[-1]["total"] == 22
+    assert [e.kind for e in rev if e.kind != "progress"] == [e.kind for e in lev if e.kind != "progress"]
+    progress = [e for e in rev if e.kind == "progress"]
+    assert progress and progress[-1].done == progress[-1].total == 22
     windows = _vectors(remote)["long.txt"][1]
     assert windows is not None and len(windows) > 1
 
@@ -148,17 +147,17 @@ def test_ray_incremental_run_matches_local(pair, ray_address):
     assert proc.returncode == 0, proc.stderr[-2000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     for key in ("files", "embedded", "unchanged", "removed", "failed"):
-        assert got[key] == expected[key], key
+        assert got[key] == getattr(expected, key), key
     assert (got["embedded"], got["removed"], got["unchanged"]) == (2, 1, 20)
     kinds = [json.loads(line)["event"] for line in proc.stderr.splitlines() if line.startswith("{")]
     assert kinds[0] == "scan" and "progress" in kinds and kinds[-1] == "done"
     _assert_same_space(local, remote)
 
     # nothing stale: the Ray stages are not even prepared
-    events: list[dict] = []
+    events: list[Event] = []
     again = index_folder(remote, find_store_dir(remote), Options(engine="ray"), events.append)
-    assert (again["embedded"], again["unchanged"]) == (0, 22)
-    assert "load" not in [e["event"] for e in events]
+    assert (again.embedded, again.unchanged) == (0, 22)
+    assert "load" not in [e.kind for e in events]
 
 
 class ByteHistogram(Adapter):

@@ -185,7 +185,7 @@ def test_store_holds_no_pickles_and_is_the_users_alone(tmp_path):
         summary = index_folder(folder, store_dir, Options(models=["minilm"], workers=0))
     finally:
         os.umask(old)
-    assert summary["embedded"] == 3
+    assert summary.embedded == 3
     assert stat.S_IMODE(store_dir.stat().st_mode) == 0o700
     allowed = {
         "catalog.sqlite",

@@ -176,7 +176,9 @@ def test_command_regenerates_audio_and_video(tmp_path):
             frames_b = [f.to_ndarray(format="rgb24").astype(np.int16) for f in b.decode(video=0)]
         if clip.speech is None:  # same photo, same camera path: the same pictures
             assert len(frames_a) == len(frames_b)
-            assert max(np.abs(x - y).mean() for x, y in zip(frames_a, frames_b, strict=False)) < 1.0, clip.file
+            assert max(np.abs(x - y).mean() for x, y in zip(frames_a, frames_b, strict=False)) < 1.0, (
+                clip.file
+            )
         else:  # the clip lasts as long as the speech, which may differ by espeak-ng version
             assert abs(len(frames_a) - len(frames_b)) <= 2
 

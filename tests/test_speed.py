@@ -16,6 +16,7 @@ import numpy as np
 
 from vexplore.engine import index as index_module
 from vexplore.engine import pipeline
+from vexplore.engine.events import Event, PlanEvent
 from vexplore.engine.index import VectorIndex
 from vexplore.engine.pipeline import Options, index_folder
 from vexplore.engine.store import Store, find_store_dir
@@ -33,26 +34,20 @@ def test_one_changed_file_is_the_only_one_hashed_and_embedded(indexed_copy, monk
     monkeypatch.setattr(
         pipeline, "content_hash", lambda path, size: hashed.append(Path(path).name) or real_hash(path, size)
     )
-    events: list[dict] = []
+    events: list[Event] = []
 
     summary = index_folder(indexed_copy, store_dir, Options(), events.append)
-    assert hashed == [] and summary["embedded"] == 0 and summary["unchanged"] == 20
-    assert next(e for e in events if e["event"] == "plan")["hashed"] == 0
+    assert hashed == [] and summary.embedded == 0 and summary.unchanged == 20
+    assert next(e for e in events if isinstance(e, PlanEvent)).hashed == 0
 
     with open(indexed_copy / "cooking" / "doc2.txt", "a") as fh:
         fh.write("Serve it warm with bread.\n")
     events.clear()
     summary = index_folder(indexed_copy, store_dir, Options(), events.append)
     assert hashed == ["doc2.txt"]
-    assert next(e for e in events if e["event"] == "plan") == {
-        "event": "plan",
-        "new": 0,
-        "changed": 1,
-        "removed": 0,
-        "hashed": 1,
-    }
-    assert (summary["embedded"], summary["unchanged"]) == (1, 19)
-    assert summary["models"][0]["embedded"] == 1 and summary["models"][0]["load_seconds"] > 0
+    assert next(e for e in events if e.kind == "plan") == PlanEvent(new=0, changed=1, removed=0, hashed=1)
+    assert (summary.embedded, summary.unchanged) == (1, 19)
+    assert summary.models[0].embedded == 1 and summary.models[0].load_seconds > 0
     with Store(indexed_copy, store_dir) as store:
         after = dict(store.db.execute("SELECT file_id, row FROM embeddings"))
         changed = store.file_by_path("cooking/doc2.txt").id
@@ -110,7 +105,20 @@ def _sidecar(root: Path) -> dict:
 def test_first_index_is_tuned_and_small_changes_keep_the_tuning(tmp_path, monkeypatch):
     root = tmp_path / "docs"
     rng = np.random.default_rng(3)
-    words = ["alpha", "beta", "gamma", "delta", "omega", "river", "stone", "cloud", "paper", "light", "metal", "glass"]
+    words = [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "omega",
+        "river",
+        "stone",
+        "cloud",
+        "paper",
+        "light",
+        "metal",
+        "glass",
+    ]
     for i in range(240):
         (root / f"g{i % 4}").mkdir(parents=True, exist_ok=True)
         (root / f"g{i % 4}" / f"d{i:03d}.txt").write_text(" ".join(rng.choice(words, 12)) + "\n")

@@ -19,7 +19,7 @@ from vexplore.engine.stats.projection import umap_available
 
 pytestmark = pytest.mark.slow
 
-TOP_KEYS = {
+TOP_KEYS = [
     "model",
     "count",
     "dim",
@@ -41,7 +41,7 @@ TOP_KEYS = {
     "sampled",
     "timings",
     "seconds",
-}
+]
 
 
 def population_skew(v: np.ndarray) -> float:
@@ -54,53 +54,52 @@ def test_figures_match_numpy(labelled):
     paths, x, norms = raw_vectors(root, "minilm")
     r = vector_stats(open_explorer(root), "minilm", StatsOptions(k=5, clusters=4))
     n, d = x.shape
-    assert set(r) >= TOP_KEYS
-    assert (r["count"], r["dim"], r["dtype"]) == (n, d, "float32") == (26, 384, "float32")
-    assert r["sampled"] == {}  # small store: every figure is exact
-    assert json.loads(json.dumps(r)) == r  # plain JSON all the way down
+    doc = r.to_json()
+    assert list(doc) == TOP_KEYS
+    assert (r.count, r.dim, r.dtype) == (n, d, "float32") == (26, 384, "float32")
+    assert r.sampled == {}  # small store: every figure is exact
+    assert json.loads(json.dumps(doc)) == doc  # plain JSON all the way down
 
-    np.testing.assert_allclose(r["per_dim"]["mean"], x.mean(0), atol=2e-6)
-    np.testing.assert_allclose(r["per_dim"]["std"], x.std(0), atol=2e-6)
-    assert set(r["per_dim"]["dead"]) == set(np.flatnonzero(x.std(0) < 1e-6).tolist())
-    assert r["per_dim"]["top_variance"][0] == int(np.argmax(x.var(0)))
+    np.testing.assert_allclose(r.per_dim.mean, x.mean(0), atol=2e-6)
+    np.testing.assert_allclose(r.per_dim.std, x.std(0), atol=2e-6)
+    assert set(r.per_dim.dead) == set(np.flatnonzero(x.std(0) < 1e-6).tolist())
+    assert r.per_dim.top_variance[0] == int(np.argmax(x.var(0)))
 
     sims = x @ x.T
     pairs = sims[np.triu_indices(n, 1)]
-    assert r["anisotropy"]["mean_pairwise_cosine"] == pytest.approx(pairs.mean(), abs=1e-5)
-    assert r["pairwise_cosine"]["mean"] == pytest.approx(pairs.mean(), abs=1e-5)
-    assert (r["pairwise_cosine"]["min"], r["pairwise_cosine"]["max"]) == pytest.approx(
+    assert r.anisotropy.mean_pairwise_cosine == pytest.approx(pairs.mean(), abs=1e-5)
+    assert r.pairwise_cosine.mean == pytest.approx(pairs.mean(), abs=1e-5)
+    assert (r.pairwise_cosine.min, r.pairwise_cosine.max) == pytest.approx(
         (pairs.min(), pairs.max()), abs=1e-5
     )
-    assert sum(r["pairwise_cosine"]["histogram"]["counts"]) == len(pairs)
+    assert sum(r.pairwise_cosine.histogram.counts) == len(pairs)
     centroid = x.mean(0)
     to_c = x @ (centroid / np.linalg.norm(centroid))
-    assert r["anisotropy"]["centroid_norm"] == pytest.approx(np.linalg.norm(centroid), abs=1e-5)
-    assert r["anisotropy"]["cosine_to_centroid"]["mean"] == pytest.approx(to_c.mean(), abs=1e-5)
-    assert r["anisotropy"]["cosine_to_centroid"]["min"] == pytest.approx(to_c.min(), abs=1e-5)
+    assert r.anisotropy.centroid_norm == pytest.approx(np.linalg.norm(centroid), abs=1e-5)
+    assert r.anisotropy.cosine_to_centroid.mean == pytest.approx(to_c.mean(), abs=1e-5)
+    assert r.anisotropy.cosine_to_centroid.min == pytest.approx(to_c.min(), abs=1e-5)
 
     sv = np.linalg.svd(x - x.mean(0), compute_uv=False) ** 2
     ratio = sv / sv.sum()
-    np.testing.assert_allclose(r["pca"]["explained_variance_ratio"], ratio[:20], atol=1e-5)
-    assert r["pca"]["components_for_90"] == int(np.argmax(np.cumsum(ratio) >= 0.9) + 1)
+    np.testing.assert_allclose(r.pca.explained_variance_ratio, ratio[:20], atol=1e-5)
+    assert r.pca.components_for_90 == int(np.argmax(np.cumsum(ratio) >= 0.9) + 1)
 
-    assert r["norms"]["mean"] == pytest.approx(norms.mean(), abs=1e-6)
-    assert r["norms"]["max"] == pytest.approx(norms.max(), abs=1e-6)
+    assert r.norms.mean == pytest.approx(norms.mean(), abs=1e-6)
+    assert r.norms.max == pytest.approx(norms.max(), abs=1e-6)
 
     # k-NN figures from the index equal brute force here (26 vectors: the index is exact).
     order, nn = exact_knn(x, 5)
-    assert r["index"]["recall_at_ef"] == 1.0
-    assert r["knn"]["distance"]["mean"] == pytest.approx((1 - nn[:, -1]).mean(), abs=1e-5)
+    assert r.index.recall_at_ef == 1.0
+    assert r.knn.distance.mean == pytest.approx((1 - nn[:, -1]).mean(), abs=1e-5)
     counts = np.bincount(order.ravel(), minlength=n)
-    assert r["hubness"]["skewness"] == pytest.approx(population_skew(counts), abs=1e-6)
-    assert r["hubness"]["top"][0]["k_occurrence"] == counts.max()
-    assert r["hubness"]["antihub_share"] == pytest.approx(np.mean(counts == 0))
+    assert r.hubness.skewness == pytest.approx(population_skew(counts), abs=1e-6)
+    assert r.hubness.top[0].k_occurrence == counts.max()
+    assert r.hubness.antihub_share == pytest.approx(np.mean(counts == 0))
     r1 = np.sqrt(np.maximum(2 - 2 * nn[:, 0], 0))
     r2 = np.sqrt(np.maximum(2 - 2 * nn[:, 1], 0))
     ok = r1 > TWONN_MIN_R
-    assert r["intrinsic_dimension"]["value"] == pytest.approx(
-        ok.sum() / np.log(r2[ok] / r1[ok]).sum(), rel=1e-3
-    )
-    assert r["outliers"][0]["path"] == paths[int(np.argmax(1 - nn[:, -1]))] == stats_corpus.OUTLIER
+    assert r.intrinsic_dimension.value == pytest.approx(ok.sum() / np.log(r2[ok] / r1[ok]).sum(), rel=1e-3)
+    assert r.outliers[0].path == paths[int(np.argmax(1 - nn[:, -1]))] == stats_corpus.OUTLIER
 
 
 def test_duplicate_groups_are_the_connected_components(labelled):
@@ -123,37 +122,33 @@ def test_duplicate_groups_are_the_connected_components(labelled):
                     frontier.append(nb)
         seen |= comp
         groups.append(sorted(paths[c] for c in comp))
-    got = sorted(g["paths"] for g in r["duplicates"]["groups"])
+    got = sorted(g.paths for g in r.duplicates.groups)
     assert got == sorted(groups)
     assert sorted(stats_corpus.DUPLICATE) in got
-    assert r["duplicates"]["files"] == sum(len(g) for g in groups)
+    assert r.duplicates.files == sum(len(g) for g in groups)
 
 
 def test_clusters_and_projection_match_numpy(labelled):
     root, _ = labelled
     paths, x, _ = raw_vectors(root, "minilm")
     r = vector_stats(open_explorer(root), "minilm", StatsOptions(clusters=4))
-    clusters = r["clusters"]
-    assert clusters["k"] == 4 and sum(c["size"] for c in clusters["clusters"]) == len(x)
-    assert [c["size"] for c in clusters["clusters"]] == sorted(
-        (c["size"] for c in clusters["clusters"]), reverse=True
-    )
+    clusters = r.clusters
+    assert clusters.k == 4 and sum(c.size for c in clusters.clusters) == len(x)
+    assert [c.size for c in clusters.clusters] == sorted((c.size for c in clusters.clusters), reverse=True)
     # Every file sits in the cluster of its nearest centre (rebuilt from the projection's labels), and
     # the four topic folders come out as (nearly) pure clusters.
-    assigned = {p["path"]: p["cluster"] for p in r["projection"]["points"]}
+    assigned = {p.path: p.cluster for p in r.projection.points}
     labels = np.array([assigned[p] for p in paths])
     centres = np.stack([x[labels == c].mean(0) for c in range(4)])
     inertia = sum(float(((x[labels == c] - centres[c]) ** 2).sum()) for c in range(4))
-    assert clusters["inertia"] == pytest.approx(inertia, rel=1e-3)
+    assert clusters.inertia == pytest.approx(inertia, rel=1e-3)
     assert (np.argmin(((x[:, None, :] - centres[None]) ** 2).sum(-1), axis=1) == labels).all()
     topics = [p.split("/")[0] for p in paths]
     purity = sum(max(np.sum((labels == c) & (np.array(topics) == t)) for t in set(topics)) for c in range(4))
     assert purity / len(paths) >= 0.8
 
     # PCA projection: the top two principal axes of the centred vectors (up to sign).
-    proj = np.array(
-        [[p["x"], p["y"]] for p in sorted(r["projection"]["points"], key=lambda p: paths.index(p["path"]))]
-    )
+    proj = np.array([[p.x, p.y] for p in sorted(r.projection.points, key=lambda p: paths.index(p.path))])
     _, _, vt = np.linalg.svd(x - x.mean(0), full_matrices=False)
     want = (x - x.mean(0)) @ vt[:2].T
     for axis in range(2):
@@ -161,7 +156,7 @@ def test_clusters_and_projection_match_numpy(labelled):
             min(np.abs(proj[:, axis] - want[:, axis]).max(), np.abs(proj[:, axis] + want[:, axis]).max())
             < 1e-4
         )
-    assert {p["folder"] for p in r["projection"]["points"]} == {
+    assert {p.folder for p in r.projection.points} == {
         "astronomy",
         "cooking",
         "football",
@@ -181,10 +176,10 @@ def test_raw_norms_are_kept_before_normalisation(labelled):
     np.testing.assert_allclose(norms, np.linalg.norm(direct, axis=1), rtol=1e-4)
     np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
     r = vector_stats(open_explorer(root), tiny)
-    assert r["norms"]["min"] == pytest.approx(norms.min(), rel=1e-6)
-    assert r["norms"]["max"] == pytest.approx(norms.max(), rel=1e-6)
+    assert r.norms.min == pytest.approx(norms.min(), rel=1e-6)
+    assert r.norms.max == pytest.approx(norms.max(), rel=1e-6)
     # The poor model squeezes everything into one direction: that is what anisotropy shows.
-    assert r["anisotropy"]["mean_pairwise_cosine"] > 0.9
+    assert r.anisotropy.mean_pairwise_cosine > 0.9
 
 
 # ---- synthetic stores (no model): sampled paths and edge cases -----------------------------------------
@@ -196,7 +191,7 @@ def test_sampled_knn_figures_estimate_the_full_ones(tmp_path):
     explorer = open_explorer(root)
     full = vector_stats(explorer, "synthetic", StatsOptions(knn_sample=None))
     part = vector_stats(explorer, "synthetic", StatsOptions(knn_sample=1000))
-    assert "knn" not in full["sampled"] and full["hubness"]["antihub_share"] is not None
+    assert "knn" not in full.sampled and full.hubness.antihub_share is not None
     for key in (
         "knn",
         "hubness",
@@ -206,25 +201,23 @@ def test_sampled_knn_figures_estimate_the_full_ones(tmp_path):
         "pairwise_cosine",
         "projection",
     ):
-        assert part["sampled"][key]["of"] == 3000
-    assert part["sampled"]["knn"]["n"] == 1000 and len(part["projection"]["points"]) == 2000
-    assert part["hubness"]["skewness"] == pytest.approx(full["hubness"]["skewness"], abs=0.25)
-    assert part["intrinsic_dimension"]["value"] == pytest.approx(
-        full["intrinsic_dimension"]["value"], rel=0.1
-    )
-    assert part["knn"]["distance"]["mean"] == pytest.approx(full["knn"]["distance"]["mean"], rel=0.05)
+        assert part.sampled[key].of == 3000
+    assert part.sampled["knn"].n == 1000 and len(part.projection.points) == 2000
+    assert part.hubness.skewness == pytest.approx(full.hubness.skewness, abs=0.25)
+    assert part.intrinsic_dimension.value == pytest.approx(full.intrinsic_dimension.value, rel=0.1)
+    assert part.knn.distance.mean == pytest.approx(full.knn.distance.mean, rel=0.05)
     # Linear-time figures never sample.
-    assert part["anisotropy"] == full["anisotropy"] and part["per_dim"] == full["per_dim"]
+    assert part.anisotropy == full.anisotropy and part.per_dim == full.per_dim
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_tiny_stores_do_not_break(tmp_path, n):
     root = synthetic_store(tmp_path / "t", np.random.default_rng(n).normal(size=(n, 8)))
     r = vector_stats(open_explorer(root), None)
-    assert (r["count"], r["dim"]) == (n, 8)
-    assert len(r["projection"]["points"]) == n
+    assert (r.count, r.dim) == (n, 8)
+    assert len(r.projection.points) == n
     if n == 1:
-        assert r["knn"]["k"] == 0 and r["anisotropy"]["mean_pairwise_cosine"] is None
+        assert r.knn.k == 0 and r.anisotropy.mean_pairwise_cosine is None
 
 
 def test_canvas_picks_points():
@@ -248,7 +241,7 @@ def test_cli_stats_json_and_errors(labelled, cli):
     assert out.returncode == 0, out.stderr
     assert len(out.stdout.strip().splitlines()) == 1
     r = json.loads(out.stdout)
-    assert set(r) >= TOP_KEYS and (r["count"], r["dim"], r["knn"]["k"]) == (26, 384, 5)
+    assert list(r) == TOP_KEYS and (r["count"], r["dim"], r["knn"]["k"]) == (26, 384, 5)
 
     plain = cli("stats", root, "--model", "minilm").stdout
     assert "near-duplicates" in plain and "projection (pca)" in plain

@@ -74,7 +74,7 @@ async def _stats_screen_shows_histograms_projection_and_duplicates(
 ) -> None:
     screen = StatsScreen(queries, "minilm")
     async with shown(screen) as (app, pilot):
-        assert screen.report is not None and screen.report["count"] == 26
+        assert screen.report is not None and screen.report.count == 26
         for key in ("norms", "pairwise", "centroid", "knn", "pca"):
             data = screen.query_one(f"#hist-{key}", Sparkline).data
             assert data and sum(data) > 0, key
@@ -95,10 +95,10 @@ async def _stats_screen_shows_histograms_projection_and_duplicates(
         await pilot.press("right")
         assert view.selected != first
         info = _text(screen.query_one("#projection-info", Static))
-        assert view.points[view.selected]["path"] in info
+        assert view.points[view.selected].path in info
         await pilot.press("c")  # colour by folder: the legend names the folders
         assert "astronomy" in _text(screen.query_one("#legend", Static))
-        picked = view.points[view.selected]["path"]
+        picked = view.points[view.selected].path
         await pilot.press("enter")
         await pilot.pause()
     assert app.results == [picked]
@@ -144,10 +144,10 @@ async def _compare_screen_ranks_minilm_and_shows_both_neighbor_lists(
         assert different.row_count == 10
         side_a, side_b = screen.query_one("#side-a", DataTable), screen.query_one("#side-b", DataTable)
         assert side_a.row_count == 5 and side_b.row_count == 5
-        worst = screen.report["most_different"]
+        worst = screen.report.most_different
         await pilot.press("down")
         await pilot.pause()
-        assert [c for c in _cells(side_a) if "/" in c] == [h["path"] for h in worst[1]["neighbors"]["minilm"]]
+        assert [c for c in _cells(side_a) if "/" in c] == [h.path for h in worst[1].neighbors["minilm"]]
         await pilot.press("enter")
         await pilot.pause()
-    assert app.results == [worst[1]["path"]]
+    assert app.results == [worst[1].path]

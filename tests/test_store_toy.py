@@ -13,6 +13,7 @@ import pytest
 
 from tests.clirun import run_cli
 from tests.indexrun import IndexRun, check_consistent
+from vexplore.engine.events import IndexSummary, ProgressEvent
 from vexplore.engine.index import VectorIndex
 from vexplore.engine.models.toy import text_vector
 from vexplore.engine.pipeline import Options, index_folder
@@ -43,7 +44,7 @@ def expected(text: str) -> np.ndarray:
     return vec / np.linalg.norm(vec)
 
 
-def index(root: Path) -> dict:
+def index(root: Path) -> IndexSummary:
     return index_folder(root, find_store_dir(root, create=True), TOY)
 
 
@@ -77,7 +78,7 @@ def paths_by_id(root: Path) -> dict[int, str]:
 def test_commit_reopen_change_one_file_and_remove_one(topic_texts):
     root = topic_texts
     summary = index(root)
-    assert (summary["files"], summary["embedded"], summary["failed"]) == (20, 20, 0)
+    assert (summary.files, summary.embedded, summary.failed) == (20, 20, 0)
     first = stored(root)
     assert len(first) == 20
     for path, vec in first.items():  # what was committed is what the model gives for the file
@@ -87,7 +88,7 @@ def test_commit_reopen_change_one_file_and_remove_one(topic_texts):
     changed = root / "cooking" / "doc1.md"
     changed.write_text("Grill the sausages over charcoal and serve them with mustard.\n")
     summary = index(root)
-    assert (summary["embedded"], summary["unchanged"], summary["removed"]) == (1, 19, 0)
+    assert (summary.embedded, summary.unchanged, summary.removed) == (1, 19, 0)
     second = stored(root)
     np.testing.assert_allclose(second["cooking/doc1.md"], expected(changed.read_text()), atol=1e-5)
     for path in set(first) - {"cooking/doc1.md"}:
@@ -95,7 +96,7 @@ def test_commit_reopen_change_one_file_and_remove_one(topic_texts):
 
     (root / "football" / "doc3.md").unlink()
     summary = index(root)
-    assert (summary["files"], summary["embedded"], summary["removed"]) == (19, 0, 1)
+    assert (summary.files, summary.embedded, summary.removed) == (19, 0, 1)
     third = stored(root)
     assert set(third) == set(first) - {"football/doc3.md"}
     assert {paths_by_id(root)[i] for i in index_ids(root)} == set(third)
@@ -115,17 +116,18 @@ def test_sigkill_mid_run_then_rerun_completes_the_store(tmp_path):
     root, store_dir, clean_dir = tmp_path / "notes", tmp_path / "store", tmp_path / "clean"
     write_notes(root)
     clean = index_folder(root, clean_dir, TOY)
-    assert clean["embedded"] == 1000
+    assert clean.embedded == 1000
     want = check_consistent(root, clean_dir)["toy"]
 
     run = IndexRun(root, store_dir, "--model", "toy", "--batch-size", "4", "--workers", "0")
-    progress = run.wait_for(lambda e: e["event"] == "progress" and e["done"] >= 16)
-    assert progress is not None and progress["done"] < progress["total"], "the run ended before the kill"
+    progress = run.wait_for(lambda e: isinstance(e, ProgressEvent) and e.done >= 16)
+    ended = "the run ended before the kill"
+    assert isinstance(progress, ProgressEvent) and progress.done < progress.total, ended
     run.signal(signal.SIGKILL)
     code, _ = run.finish()
     assert code == -signal.SIGKILL
     kept = check_consistent(root, store_dir).get("toy", {})
-    assert len(kept) >= progress["done"]  # every reported commit survived the kill
+    assert len(kept) >= progress.done  # every reported commit survived the kill
     for path, vec in kept.items():
         np.testing.assert_allclose(vec, want[path], atol=1e-6, err_msg=path)
 

@@ -120,7 +120,10 @@ def test_file_states_come_as_arrays(tmp_path):
     results += [FailedFile(f, "cannot decode") for f in bad]
     store.commit_batch(model, results)
     ids, marks = store.file_states()
-    assert dict(zip(ids.tolist(), marks.tolist(), strict=False)) == {**{f.id: 1 for f in good}, **{f.id: -1 for f in bad}}
+    assert dict(zip(ids.tolist(), marks.tolist(), strict=False)) == {
+        **{f.id: 1 for f in good},
+        **{f.id: -1 for f in bad},
+    }
     table = store.file_table()
     laid = table.marks(ids, marks)
     assert [int(laid[table.position(f.path)]) for f in files[:10]] == [1] * 5 + [-1] * 3 + [0] * 2
@@ -138,7 +141,9 @@ def test_file_states_come_as_arrays(tmp_path):
     )
     ids, marks = store.file_states()
     want = {**{f.id: 1 for f in good}, bad[0].id: 1, bad[1].id: -1, bad[2].id: -1, files[9].id: -1}
-    assert sorted(ids.tolist()) == ids.tolist() and dict(zip(ids.tolist(), marks.tolist(), strict=False)) == want
+    assert (
+        sorted(ids.tolist()) == ids.tolist() and dict(zip(ids.tolist(), marks.tolist(), strict=False)) == want
+    )
 
 
 def test_a_million_rows_cost_about_a_hundred_megabytes(tmp_path):

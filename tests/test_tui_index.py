@@ -5,10 +5,12 @@ progress panel's state."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
 from tests.tui_corpus import text_of, wait_for
+from vexplore.engine.events import DoneEvent, FileError, IndexSummary, UnknownEvent, from_json
 from vexplore.engine.store import Store
 from vexplore.tui import graphics
 from vexplore.tui.app import VexploreApp
@@ -129,7 +131,7 @@ def test_run_state_follows_engine_events():
     state = RunState()
     events = [
         {"event": "scan", "files": 12, "skipped": 1},
-        {"event": "plan", "new": 10, "changed": 1, "removed": 2},
+        {"event": "plan", "new": 10, "changed": 1, "removed": 2, "hashed": 11},
         {"event": "load", "model": "clip-b32", "source": "hf-cache: /x", "device": "cuda"},
         {
             "event": "model",
@@ -153,28 +155,29 @@ def test_run_state_follows_engine_events():
         },
         {"event": "error", "model": "clip-b32", "path": "a/bad.png", "reason": "not an image"},
     ]
-    for event in events:
-        state.apply(event)
+    for event in events:  # the lines as the child writes them, read back as the app reads them
+        parsed = from_json(json.dumps(event))
+        assert parsed is not None and not isinstance(parsed, UnknownEvent), event
+        state.apply(parsed)
     assert state.active and state.message == "embedding with clip-b32"
     m = state.models["clip-b32"]
     assert (m.done, m.todo, m.failed, m.current) == (4, 11, 1, "a/b.png")
     assert model_stats(m).plain == "4/11 · 8.5 files/s · ETA 0:01 · 1 failed · 2048/81559 MiB on H100"
     assert state.errors == [("a/bad.png", "clip-b32", "not an image")]
-    state.apply(
-        {
-            "event": "done",
-            "summary": {
-                "embedded": 10,
-                "unchanged": 1,
-                "removed": 2,
-                "failed": 1,
-                "seconds": 3.25,
-                "interrupted": False,
-                "no_model_for": ["audio"],
-            },
-        }
+    summary = IndexSummary(
+        files=13,
+        embedded=10,
+        unchanged=1,
+        removed=2,
+        failed=1,
+        errors=[FileError("a/bad.png", "not an image")],
+        models=[],
+        compaction=[],
+        no_model_for=["audio"],
+        interrupted=False,
+        store="/s",
+        seconds=3.25,
     )
+    state.apply(DoneEvent(summary))
     assert not state.active and state.phase == "done"
-    assert (
-        state.message == "done: 10 embedded, 1 unchanged, 2 removed, 1 failed in 3.2 s · no model for audio"
-    )
+    assert state.message == "done: 10 embedded, 1 unchanged, 2 removed, 1 failed in 3.2s · no model for audio"

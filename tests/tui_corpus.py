@@ -73,7 +73,7 @@ def build_corpus(tmp_path_factory, model: str = MODEL) -> Path:
     write_texts(root)
     write_media(root)
     summary = index_folder(root, root / ".vexplore", Options(models=[model], workers=0))
-    assert summary["failed"] == 1, summary["errors"]
+    assert summary.failed == 1, summary.errors
     _built[model] = root
     return root
 

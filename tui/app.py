@@ -130,9 +130,9 @@ class VexploreApp(App):
         if run is not None:
             rows += [e for e in run.state.errors if e[0] not in seen]
             seen |= {e[0] for e in run.state.errors}
-            for err in (run.state.summary or {}).get("errors", []):
-                if err.get("path") not in seen:  # skipped by the scan: no model ever saw them
-                    rows.append((err.get("path", "?"), "scan", err.get("reason", "?")))
+            for err in run.state.summary.errors if run.state.summary else []:
+                if err.path not in seen:  # skipped by the scan: no model ever saw them
+                    rows.append((err.path, "scan", err.reason))
         self.push_screen(ErrorsScreen(rows))
 
     async def indexed_models(self, missing: str = "nothing is indexed yet") -> list[ModelRow]:

@@ -6,7 +6,6 @@ stops (a second cancel stops it at once)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import sys
@@ -14,6 +13,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from vexplore.engine.events import (
+    DoneEvent,
+    ErrorEvent,
+    Event,
+    IndexSummary,
+    LoadEvent,
+    ModelEvent,
+    NoticeEvent,
+    PlanEvent,
+    ProgressEvent,
+    ScanEvent,
+    from_json,
+)
 
 
 @dataclass
@@ -38,73 +51,61 @@ class RunState:
     phase: str = "starting"  # starting | scanning | embedding | stopping | done | cancelled | failed
     message: str = "starting the indexer…"
     files: int | None = None
-    plan: dict | None = None
+    plan: PlanEvent | None = None
     models: dict[str, ModelProgress] = field(default_factory=dict)
     errors: list[tuple[str, str, str]] = field(default_factory=list)  # (path, model, reason)
     notices: list[str] = field(default_factory=list)
-    summary: dict | None = None
+    summary: IndexSummary | None = None
     started: float = field(default_factory=time.monotonic)
 
     @property
     def active(self) -> bool:
         return self.phase in ("starting", "scanning", "embedding", "stopping")
 
-    def apply(self, event: dict) -> None:
-        """Fold one engine event into the state (event types: design.md / engine/pipeline.py)."""
-        kind = event.get("event")
-        if kind == "scan":
-            self.files = event.get("files", 0)
+    def apply(self, event: Event) -> None:
+        """Fold one engine event into the state (the event types: engine/events.py)."""
+        if isinstance(event, ScanEvent):
+            self.files = event.files
             self.phase, self.message = "scanning", f"found {self.files} files"
-        elif kind == "plan":
+        elif isinstance(event, PlanEvent):
             self.plan = event
             self.message = (
-                f"{self.files} files: {event.get('new', 0)} new, {event.get('changed', 0)} changed, "
-                f"{event.get('removed', 0)} removed"
+                f"{self.files} files: {event.new} new, {event.changed} changed, {event.removed} removed"
             )
-        elif kind == "load":
-            name = event.get("model", "?")
-            self.models[name] = ModelProgress(
-                name, device=event.get("device", ""), source=event.get("source", "")
-            )
+        elif isinstance(event, LoadEvent):
+            self.models[event.model] = ModelProgress(event.model, device=event.device, source=event.source)
             self.phase = "embedding" if self.phase != "stopping" else self.phase
-            self.message = f"loading {name} on {event.get('device', '?')}…"
-        elif kind == "model":
-            m = self.models.setdefault(event.get("model", "?"), ModelProgress(event.get("model", "?")))
-            m.todo, m.state = int(event.get("todo", 0)), "embedding"
-            m.device = event.get("device", m.device)
-            if event.get("gpu_mem_total_mb"):
-                m.gpu = f"{event.get('gpu_mem_used_mb')}/{event['gpu_mem_total_mb']} MiB on {event.get('gpu', 'GPU')}"
+            self.message = f"loading {event.model} on {event.device}…"
+        elif isinstance(event, ModelEvent):
+            m = self.models.setdefault(event.model, ModelProgress(event.model))
+            m.todo, m.state, m.device = event.todo, "embedding", event.device
+            if event.gpu_mem_total_mb:
+                m.gpu = f"{event.gpu_mem_used_mb}/{event.gpu_mem_total_mb} MiB on {event.gpu or 'GPU'}"
             if self.phase != "stopping":
                 self.message = f"embedding with {m.name}"
-        elif kind == "progress":
-            m = self.models.setdefault(event.get("model", "?"), ModelProgress(event.get("model", "?")))
-            m.done, m.todo = int(event.get("done", 0)), int(event.get("total", m.todo))
-            m.failed, m.rate = int(event.get("failed", 0)), float(event.get("rate") or 0.0)
-            m.eta, m.current, m.state = event.get("eta"), event.get("current", ""), "embedding"
+        elif isinstance(event, ProgressEvent):
+            m = self.models.setdefault(event.model, ModelProgress(event.model))
+            m.done, m.todo, m.failed, m.rate = event.done, event.total, event.failed, event.rate
+            m.eta, m.current, m.state = event.eta, event.current, "embedding"
             if m.done >= m.todo:
                 m.state = "done"
-        elif kind == "error":
-            self.errors.append((event.get("path", "?"), event.get("model", "?"), event.get("reason", "?")))
-        elif kind == "notice":
-            self.notices.append(str(event.get("message", "")))
-        elif kind == "done":
-            self.summary = event.get("summary") or {}
-            for m in self.models.values():
-                m.state = "done"
-            s = self.summary
-            interrupted = s.get("interrupted")
-            self.phase = "cancelled" if interrupted else "done"
-            line = (
-                f"{s.get('embedded', 0)} embedded, {s.get('unchanged', 0)} unchanged, "
-                f"{s.get('removed', 0)} removed, {s.get('failed', 0)} failed in {s.get('seconds', 0):.1f} s"
-            )
-            self.message = (
-                "cancelled — batches done so far are kept; index again to finish: "
-                if interrupted
-                else "done: "
-            ) + line
-            if s.get("no_model_for"):
-                self.message += f" · no model for {', '.join(s['no_model_for'])}"
+        elif isinstance(event, ErrorEvent):
+            self.errors.append((event.path, event.model, event.reason))
+        elif isinstance(event, NoticeEvent):
+            self.notices.append(event.message)
+        elif isinstance(event, DoneEvent):
+            self._done(event.summary)
+
+    def _done(self, s: IndexSummary) -> None:
+        self.summary = s
+        for m in self.models.values():
+            m.state = "done"
+        self.phase = "cancelled" if s.interrupted else "done"
+        self.message = (
+            "cancelled — batches done so far are kept; index again to finish: " if s.interrupted else "done: "
+        ) + s.counts()
+        if s.no_model_for:
+            self.message += f" · no model for {', '.join(s.no_model_for)}"
 
 
 def index_command(root: Path, store_dir: Path, models: list[str], extra: tuple[str, ...] = ()) -> list[str]:
@@ -162,11 +163,8 @@ class IndexRun:
         stdout = asyncio.ensure_future(self.proc.stdout.read())  # type: ignore[union-attr]
         async for raw in self.proc.stderr:  # type: ignore[union-attr]
             line = raw.decode("utf-8", errors="replace").rstrip("\n")
-            try:
-                event = json.loads(line)
-            except ValueError:
-                event = None
-            if isinstance(event, dict) and "event" in event:
+            event = from_json(line)
+            if event is not None:
                 self.state.apply(event)
                 self.on_change(self.state)
             elif line.strip():

@@ -186,15 +186,12 @@ def index(
     opts = Options(
         list(models), device, batch_size, workers, trust_remote_code, engine=engine, ray_address=ray_address
     )
-    reporter = JsonReporter() if as_json else RichReporter()
+    reporter: JsonReporter | RichReporter = JsonReporter() if as_json else RichReporter()
     with reporter:
         summary = _run(
             index_folder, root, find_store_dir(root, store, create=True), opts, reporter.emit, stop
         )
-    if as_json:
-        _json_line(summary)
-    else:
-        reporter.summary(summary)
+    reporter.summary(summary)
     _finished["quick_exit"] = engine == "local"
 
 
@@ -414,7 +411,7 @@ def stats(path, model, store, k, threshold, clusters, projection, knn_sample, as
     )
     report = _run(vector_stats, explorer, model, opts)
     if as_json:
-        _json_line(report)
+        _json_line(report.to_json())
     else:
         from vexplore.engine.stats.render import print_stats
 
@@ -439,7 +436,7 @@ def compare(path, models, store, k, as_json) -> None:
     explorer = _run(open_explorer, Path(path), store)
     report = _run(compare_models, explorer, names[0], names[1], k)
     if as_json:
-        _json_line(report)
+        _json_line(report.to_json())
     else:
         from vexplore.engine.stats.render import print_compare
 

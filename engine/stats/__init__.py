@@ -1,5 +1,6 @@
 """Statistics of a vector space: the report (`vector_stats`) and the modules it draws on."""
 
 from .report import StatsOptions, vector_stats
+from .schema import StatsReport
 
-__all__ = ["StatsOptions", "vector_stats"]
+__all__ = ["StatsOptions", "StatsReport", "vector_stats"]

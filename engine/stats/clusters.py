@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .schema import Central, Cluster
+
 FIT_SAMPLE = 5_000
 BLOCK = 8192
 EXACT_UP_TO = 2_000  # sets this small run Lloyd to a fixed point, with 10 restarts
@@ -98,7 +100,7 @@ def kmeans(
 
 def describe(
     x: np.ndarray, centres: np.ndarray, labels: np.ndarray, paths: list[str], central: int = 5
-) -> list[dict]:
+) -> list[Cluster]:
     """Size of each cluster and its most central files (highest cosine to the centre)."""
     out = []
     for c in range(len(centres)):
@@ -109,10 +111,6 @@ def describe(
         sims = x[members] @ centre
         order = np.argsort(-sims, kind="stable")[:central]
         out.append(
-            {
-                "id": c,
-                "size": len(members),
-                "central": [{"path": paths[members[i]], "cosine": round(float(sims[i]), 6)} for i in order],
-            }
+            Cluster(c, len(members), [Central(paths[members[i]], round(float(sims[i]), 6)) for i in order])
         )
     return out

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..index import EF_LADDER, VectorIndex
+from .schema import DuplicateGroup, Duplicates, Hub, Hubness, IndexQuality, Outlier
 
 TWONN_MIN_R = 2e-3  # Euclidean distance of unit vectors at cosine 0.999998: float32 noise below that
 
@@ -48,14 +49,14 @@ def knn_distances(knn: Knn) -> np.ndarray:
     return 1.0 - knn.sims[:, -1].astype(np.float64)
 
 
-def outliers(knn: Knn, paths: list[str], top: int = 10) -> list[dict]:
+def outliers(knn: Knn, paths: list[str], top: int = 10) -> list[Outlier]:
     """The queries farthest from their k-th neighbor: files nothing else resembles."""
     dist = knn_distances(knn)
     order = np.argsort(-dist, kind="stable")[:top]
-    return [{"path": paths[knn.queries[i]], "knn_distance": round(float(dist[i]), 6)} for i in order]
+    return [Outlier(paths[knn.queries[i]], round(float(dist[i]), 6)) for i in order]
 
 
-def duplicate_groups(knn: Knn, paths: list[str], threshold: float, top: int = 50) -> dict:
+def duplicate_groups(knn: Knn, paths: list[str], threshold: float, top: int = 50) -> Duplicates:
     """Files joined by a neighbor link at cosine ≥ threshold, grouped by union-find (so a chain of
     near-copies is one group). Largest groups first."""
     parent: dict[int, int] = {}
@@ -82,15 +83,15 @@ def duplicate_groups(knn: Knn, paths: list[str], threshold: float, top: int = 50
         members.setdefault(find(a), []).append(a)
     groups = sorted((sorted(paths[m] for m in ms), low.get(root, 1.0)) for root, ms in members.items())
     groups.sort(key=lambda g: -len(g[0]))
-    return {
-        "threshold": threshold,
-        "files": sum(len(g) for g, _ in groups),
-        "group_count": len(groups),
-        "groups": [{"paths": g, "min_cosine": round(c, 6)} for g, c in groups[:top]],
-    }
+    return Duplicates(
+        threshold=threshold,
+        files=sum(len(g) for g, _ in groups),
+        group_count=len(groups),
+        groups=[DuplicateGroup(g, round(c, 6)) for g, c in groups[:top]],
+    )
 
 
-def hubness(knn: Knn, n: int, paths: list[str], top: int = 10) -> dict:
+def hubness(knn: Knn, n: int, paths: list[str], top: int = 10) -> Hubness:
     """Skewness of the k-occurrence N_k (how often each vector is among others' k nearest): large and
     positive means a few hubs crowd every neighbor list. With sampled queries each N_k is seen thinned
     by the sampling fraction p; its factorial moments E[(N)_r] = E[(Y)_r] / p^r undo that, so the figure
@@ -105,14 +106,12 @@ def hubness(knn: Knn, n: int, paths: list[str], top: int = 10) -> dict:
     third = m3 - 3 * f1 * m2 + 2 * f1**3
     skew = float(third / var**1.5) if var > 1e-12 else 0.0
     order = np.argsort(-counts, kind="stable")[:top]
-    return {
-        "k": int(knn.rows.shape[1]),
-        "skewness": skew,
-        "antihub_share": float(np.mean(counts == 0)) if p == 1.0 else None,
-        "top": [
-            {"path": paths[i], "k_occurrence": round(float(counts[i] / p), 2)} for i in order if counts[i] > 0
-        ],
-    }
+    return Hubness(
+        k=int(knn.rows.shape[1]),
+        skewness=skew,
+        antihub_share=float(np.mean(counts == 0)) if p == 1.0 else None,
+        top=[Hub(paths[i], round(float(counts[i] / p), 2)) for i in order if counts[i] > 0],
+    )
 
 
 def twonn_dimension(knn: Knn) -> float | None:
@@ -130,40 +129,31 @@ def twonn_dimension(knn: Knn) -> float | None:
 
 def index_quality(
     index: VectorIndex, ids: np.ndarray, x: np.ndarray, k: int = 10, target: float = 0.98, sample: int = 200
-) -> dict:
+) -> IndexQuality:
     """Recall@k of the index at its ef against exact search on a sample; when it misses the target, the
     smallest ef up the ladder that meets it, which the index then uses for every later query."""
-    if len(ids) <= 1:
-        return {
-            "k": 0,
-            "ef": index.ef,
-            "recall_at_ef": 1.0,
-            "target": target,
-            "ef_for_target": index.ef,
-            "curve": [],
-            "tuned_recall": index.recall,
-            "queries": 0,
-        }
+    if len(ids) <= 1:  # nothing to search for: the index is trivially exact
+        return IndexQuality(0, index.ef, 1.0, target, index.ef, index.ef, [], index.recall, 0)
     queries, truth, kth, kk = index.probe(sample, k, seed=1, data=(ids, x))
     start_ef = index.ef
     at_ef = index.recall_at(start_ef, queries, truth, kth, kk)
-    curve = [[start_ef, round(at_ef, 4)]]
+    curve = [(start_ef, round(at_ef, 4))]
     found = start_ef if at_ef >= target else None
     for ef in (e for e in EF_LADDER if e > start_ef and found is None):
         recall = index.recall_at(ef, queries, truth, kth, kk)
-        curve.append([ef, round(recall, 4)])
+        curve.append((ef, round(recall, 4)))
         if recall >= target:
             found = ef
     if found is not None:
         index.ef = found
-    return {
-        "k": kk,
-        "ef": start_ef,
-        "recall_at_ef": round(at_ef, 4),
-        "target": target,
-        "ef_for_target": found,
-        "used_ef": index.ef,
-        "curve": curve,
-        "tuned_recall": index.recall,
-        "queries": len(queries),
-    }
+    return IndexQuality(
+        k=kk,
+        ef=start_ef,
+        recall_at_ef=round(at_ef, 4),
+        target=target,
+        ef_for_target=found,
+        used_ef=index.ef,
+        curve=curve,
+        tuned_recall=index.recall,
+        queries=len(queries),
+    )

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..extras import MissingExtra, available, require
+from .schema import Point
 
 METHODS = ("pca", "umap")
 UMAP_PURPOSE = "the UMAP projection"
@@ -46,15 +47,9 @@ def coordinates(x: np.ndarray, mean: np.ndarray, axes: np.ndarray, method: str, 
     raise UserError(f"unknown projection {method!r}; choose one of {', '.join(METHODS)}")
 
 
-def points(coords: np.ndarray, rows: np.ndarray, paths: list[str], clusters: np.ndarray) -> list[dict]:
-    """One JSON record per drawn point: where it is and what colours it (cluster, folder)."""
+def points(coords: np.ndarray, rows: np.ndarray, paths: list[str], clusters: np.ndarray) -> list[Point]:
+    """One record per drawn point: where it is and what colours it (cluster, folder)."""
     return [
-        {
-            "path": paths[r],
-            "x": round(float(c[0]), 6),
-            "y": round(float(c[1]), 6),
-            "cluster": int(clusters[r]),
-            "folder": folder_of(paths[r]),
-        }
+        Point(paths[r], round(float(c[0]), 6), round(float(c[1]), 6), int(clusters[r]), folder_of(paths[r]))
         for r, c in zip(rows.tolist(), coords, strict=False)
     ]

@@ -1,5 +1,5 @@
-"""`vector_stats`: every statistic of one model's vector space in one JSON-able dict (what `vexplore
-stats --json` prints and the TUI stats screen draws). The keys are documented in the README.
+"""`vector_stats`: every statistic of one model's vector space in one StatsReport (schema.py; what
+`vexplore stats --json` prints and the TUI stats screen draws). The keys are documented in the README.
 
 Linear-time figures use every vector. Work that would be quadratic, or too slow on a big store, runs
 on a seeded random sample, and `sampled` names each such figure with the sample size."""
@@ -9,16 +9,32 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import UserError
-from ..index import RECALL_TARGET, normalise
+from ..index import RECALL_TARGET, VectorIndex, normalise
 from ..query import Explorer
+from ..store import ModelRow
 from . import clusters as km
 from . import neighbors as nb
 from . import projection as proj
 from . import space
+from .schema import (
+    Anisotropy,
+    Clusters,
+    Distribution,
+    Duplicates,
+    Hubness,
+    IntrinsicDimension,
+    KnnDistance,
+    Outlier,
+    PerDimension,
+    Projection,
+    Sample,
+    StatsReport,
+)
 
 PAIR_SAMPLE = 2_000  # vectors → ~2M pairwise cosines
 PCA_SAMPLE = 10_000
@@ -69,7 +85,7 @@ def vector_stats(
     model_name: str | None = None,
     opts: StatsOptions | None = None,
     progress: Callable[[str], None] | None = None,
-) -> dict:
+) -> StatsReport:
     """The statistics of one model's vectors (the first indexed model when none is named).
 
     BLAS runs single-threaded here: the matrices are small (d × d, k × d), and threaded BLAS on them
@@ -83,110 +99,165 @@ def vector_stats(
 
 def _vector_stats(
     explorer: Explorer, model_name: str | None, opts: StatsOptions, progress: Callable[[str], None] | None
-) -> dict:
+) -> StatsReport:
+    """The report, section by section; each section's seconds go to `timings`."""
+    _check(opts)
+    started = time.perf_counter()
+    clock = _Clock(progress)
+    clock.step("load")
+    v = _load(explorer, model_name)
+    rng = np.random.default_rng(opts.seed)
+    sampled = _Sampled(v.n)
+    clock.step("space")
+    space_figures = _space(v, rng, sampled)
+    clock.step("pca")
+    pca_rows = _sample(rng, v.n, PCA_SAMPLE)
+    sampled.note("pca", len(pca_rows))
+    pca_mean, eigenvalues, axes = space.principal_axes(v.x[pca_rows])
+    clock.step("index")
+    index = explorer.index(v.model)
+    quality = nb.index_quality(index, v.ids, v.x, opts.k, opts.recall_target, RECALL_QUERIES)
+    clock.step("knn")
+    knn_figures = _neighbor_figures(v, index, rng, opts, sampled)
+    clock.step("clusters")
+    centres, labels, inertia, fitted = km.kmeans(v.x, opts.clusters or km.default_k(v.n), seed=opts.seed)
+    sampled.note("clusters_fit", fitted)
+    clusters = Clusters(len(centres), inertia, km.describe(v.x, centres, labels, v.paths))
+    clock.step("projection")
+    point_rows = _sample(rng, v.n, opts.points)
+    sampled.note("projection", len(point_rows))
+    coords = proj.coordinates(v.x[point_rows], pca_mean, axes, opts.projection, opts.seed)
+    projection = Projection(
+        opts.projection, proj.umap_available(), proj.points(coords, point_rows, v.paths, labels)
+    )
+    clock.step(None)
+    return StatsReport(
+        model=v.model.name,
+        count=v.n,
+        dim=v.model.dim,
+        dtype="float32",
+        modalities=list(v.model.modalities),
+        norms=space_figures.norms,
+        per_dim=space_figures.per_dim,
+        anisotropy=space_figures.anisotropy,
+        pairwise_cosine=space_figures.pairwise_cosine,
+        pca=space.explained_variance(eigenvalues),
+        index=quality,
+        knn=knn_figures.knn,
+        hubness=knn_figures.hubness,
+        duplicates=knn_figures.duplicates,
+        outliers=knn_figures.outliers,
+        intrinsic_dimension=knn_figures.intrinsic_dimension,
+        clusters=clusters,
+        projection=projection,
+        sampled=sampled.figures,
+        timings=clock.timings,
+        seconds=round(time.perf_counter() - started, 4),
+    )
+
+
+def _check(opts: StatsOptions) -> None:
+    """Options a user can get wrong, refused before any work."""
     if opts.projection not in proj.METHODS:
         raise UserError(f"unknown projection {opts.projection!r}; choose one of {', '.join(proj.METHODS)}")
     if opts.projection == "umap" and not proj.umap_available():
         raise UserError("UMAP needs umap-learn: `pip install umap-learn` (PCA works without it)")
     if not 0.0 < opts.duplicate_threshold <= 1.0:
         raise UserError("the duplicate threshold is a cosine in (0, 1]")
-    started = time.perf_counter()
-    clock = _Clock(progress)
-    clock.step("load")
+
+
+@dataclass
+class _Vectors:
+    """One model's stored vectors (unit length), with their file ids, paths and raw norms."""
+
+    model: ModelRow
+    ids: np.ndarray
+    x: np.ndarray
+    paths: list[str]
+    norms: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+
+class _Sampled:
+    """Which figures used a sample, and how big (the report's `sampled`)."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.figures: dict[str, Sample] = {}
+
+    def note(self, figure: str, used: int) -> None:
+        if used < self.n:
+            self.figures[figure] = Sample(int(used), self.n)
+
+
+def _load(explorer: Explorer, model_name: str | None) -> _Vectors:
     model = explorer.model(indexed_name(explorer, model_name)) if model_name else _first_model(explorer)
     store = explorer.store
     ids, rows = store.embedded(model)
-    n = len(ids)
-    if n == 0:
+    if len(ids) == 0:
         raise UserError(f"model {model.name!r} has no vectors yet: run `vexplore index` first")
     x = np.ascontiguousarray(store.vectors(model)[rows])
     if not np.allclose(np.einsum("ij,ij->i", x, x), 1.0, atol=1e-3):  # stored unit-length; others are fixed
         x = normalise(x)
     path_of = store.paths_by_id(ids)
-    paths = [path_of[int(i)] for i in ids]
-    norms = store.raw_norms(model, ids)
-    rng = np.random.default_rng(opts.seed)
-    sampled: dict[str, dict] = {}
+    return _Vectors(model, ids, x, [path_of[int(i)] for i in ids], store.raw_norms(model, ids))
 
-    def note(figure: str, used: int) -> None:
-        if used < n:
-            sampled[figure] = {"n": int(used), "of": n}
 
-    report: dict = {
-        "model": model.name,
-        "count": n,
-        "dim": model.dim,
-        "dtype": "float32",
-        "modalities": list(model.modalities),
-    }
+class _SpaceFigures(NamedTuple):
+    norms: Distribution
+    per_dim: PerDimension
+    anisotropy: Anisotropy
+    pairwise_cosine: Distribution
 
-    clock.step("space")
-    report["norms"] = {"source": "raw (before normalisation)", **space.summary(norms[np.isfinite(norms)])}
-    mean, std = space.mean_std(x)
-    report["per_dim"] = space.per_dimension(mean, std)
-    report["anisotropy"] = space.anisotropy(x, mean)
-    pair_rows = _sample(rng, n, PAIR_SAMPLE)
-    note("pairwise_cosine", len(pair_rows))
-    report["pairwise_cosine"] = space.summary(space.pairwise_cosines(x[pair_rows]))
 
-    clock.step("pca")
-    pca_rows = _sample(rng, n, PCA_SAMPLE)
-    note("pca", len(pca_rows))
-    pca_mean, eigenvalues, axes = space.principal_axes(x[pca_rows])
-    report["pca"] = space.explained_variance(eigenvalues)
+def _space(v: _Vectors, rng: np.random.Generator, sampled: _Sampled) -> _SpaceFigures:
+    """The figures from the vectors alone: norms, per-dimension spread, anisotropy, pairwise cosines."""
+    mean, std = space.mean_std(v.x)
+    pair_rows = _sample(rng, v.n, PAIR_SAMPLE)
+    sampled.note("pairwise_cosine", len(pair_rows))
+    return _SpaceFigures(
+        norms=space.summary(v.norms[np.isfinite(v.norms)]),
+        per_dim=space.per_dimension(mean, std),
+        anisotropy=space.anisotropy(v.x, mean),
+        pairwise_cosine=space.summary(space.pairwise_cosines(v.x[pair_rows])),
+    )
 
-    clock.step("index")
-    index = explorer.index(model)
-    report["index"] = nb.index_quality(index, ids, x, opts.k, opts.recall_target, RECALL_QUERIES)
 
-    clock.step("knn")
-    k = min(opts.k, n - 1)
-    if k >= 1:
-        queries = _sample(rng, n, opts.knn_sample)
-        for figure in ("knn", "hubness", "duplicates", "outliers", "intrinsic_dimension"):
-            note(figure, len(queries))
-        knn = nb.knn_of(index, ids, x, queries, k)
-        report["knn"] = {"k": k, "distance": space.summary(nb.knn_distances(knn))}
-        report["hubness"] = nb.hubness(knn, n, paths)
-        report["duplicates"] = nb.duplicate_groups(knn, paths, opts.duplicate_threshold)
-        report["outliers"] = nb.outliers(knn, paths)
-        report["intrinsic_dimension"] = {"method": "twonn", "value": nb.twonn_dimension(knn)}
-    else:
-        report["knn"] = {"k": 0, "distance": space.summary(np.zeros(0))}
-        report["hubness"] = {"k": 0, "skewness": None, "antihub_share": None, "top": []}
-        report["duplicates"] = {
-            "threshold": opts.duplicate_threshold,
-            "files": 0,
-            "group_count": 0,
-            "groups": [],
-        }
-        report["outliers"] = []
-        report["intrinsic_dimension"] = {"method": "twonn", "value": None}
+class _NeighborFigures(NamedTuple):
+    knn: KnnDistance
+    hubness: Hubness
+    duplicates: Duplicates
+    outliers: list[Outlier]
+    intrinsic_dimension: IntrinsicDimension
 
-    clock.step("clusters")
-    n_clusters = opts.clusters or km.default_k(n)
-    centres, labels, inertia, fitted = km.kmeans(x, n_clusters, seed=opts.seed)
-    note("clusters_fit", fitted)
-    report["clusters"] = {
-        "k": len(centres),
-        "inertia": inertia,
-        "clusters": km.describe(x, centres, labels, paths),
-    }
 
-    clock.step("projection")
-    point_rows = _sample(rng, n, opts.points)
-    note("projection", len(point_rows))
-    coords = proj.coordinates(x[point_rows], pca_mean, axes, opts.projection, opts.seed)
-    report["projection"] = {
-        "method": opts.projection,
-        "umap_available": proj.umap_available(),
-        "points": proj.points(coords, point_rows, paths, labels),
-    }
-    clock.step(None)
-    report["sampled"] = sampled
-    report["timings"] = clock.timings
-    report["seconds"] = round(time.perf_counter() - started, 4)
-    return report
+def _neighbor_figures(
+    v: _Vectors, index: VectorIndex, rng: np.random.Generator, opts: StatsOptions, sampled: _Sampled
+) -> _NeighborFigures:
+    """The figures that need each vector's neighbors (none below two vectors)."""
+    k = min(opts.k, v.n - 1)
+    if k < 1:
+        return _NeighborFigures(
+            knn=KnnDistance(0, space.summary(np.zeros(0))),
+            hubness=Hubness(0, None, None, []),
+            duplicates=Duplicates(opts.duplicate_threshold, 0, 0, []),
+            outliers=[],
+            intrinsic_dimension=IntrinsicDimension("twonn", None),
+        )
+    queries = _sample(rng, v.n, opts.knn_sample)
+    for figure in ("knn", "hubness", "duplicates", "outliers", "intrinsic_dimension"):
+        sampled.note(figure, len(queries))
+    knn = nb.knn_of(index, v.ids, v.x, queries, k)
+    return _NeighborFigures(
+        knn=KnnDistance(k, space.summary(nb.knn_distances(knn))),
+        hubness=nb.hubness(knn, v.n, v.paths),
+        duplicates=nb.duplicate_groups(knn, v.paths, opts.duplicate_threshold),
+        outliers=nb.outliers(knn, v.paths),
+        intrinsic_dimension=IntrinsicDimension("twonn", nb.twonn_dimension(knn)),
+    )
 
 
 def indexed_name(explorer: Explorer, name: str) -> str:
@@ -199,7 +270,7 @@ def indexed_name(explorer: Explorer, name: str) -> str:
     return str(Path(name).expanduser().resolve())
 
 
-def _first_model(explorer: Explorer):
+def _first_model(explorer: Explorer) -> ModelRow:
     models = explorer.models()
     if not models:
         raise UserError("the store holds no vectors yet: run `vexplore index` first")

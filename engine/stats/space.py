@@ -6,45 +6,42 @@ from __future__ import annotations
 
 import numpy as np
 
+from .schema import Anisotropy, Distribution, Histogram, Pca, PerDimension
+
 BINS = 24
 DEAD_STD = 1e-6  # a dimension whose spread is below this (absolute, on unit vectors) carries nothing
 DOMINANT_FACTOR = 10.0  # a dimension with 10× the mean variance, or 10× the mean |mean|, dominates
 PCA_TOP = 20
 
 
-def histogram(values: np.ndarray, bins: int = BINS, lo: float | None = None, hi: float | None = None) -> dict:
-    """{"edges": [bins+1 floats], "counts": [bins ints]} — the shape every histogram in the report has."""
+def histogram(
+    values: np.ndarray, bins: int = BINS, lo: float | None = None, hi: float | None = None
+) -> Histogram:
+    """bins + 1 edges and bins counts: the shape every histogram in the report has."""
     values = np.asarray(values, dtype=np.float64)
     if len(values) == 0:
-        return {"edges": [], "counts": []}
+        return Histogram([], [])
     lo = float(values.min()) if lo is None else lo
     hi = float(values.max()) if hi is None else hi
     if hi <= lo:
         hi = lo + 1e-6
     counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
-    return {"edges": [round(float(e), 6) for e in edges], "counts": counts.tolist()}
+    return Histogram([round(float(e), 6) for e in edges], counts.tolist())
 
 
-def summary(values: np.ndarray, bins: int = BINS) -> dict:
+def summary(values: np.ndarray, bins: int = BINS) -> Distribution:
     """min / mean / median / max / std and a histogram of a set of numbers."""
     values = np.asarray(values, dtype=np.float64)
     if len(values) == 0:
-        return {
-            "min": None,
-            "mean": None,
-            "median": None,
-            "max": None,
-            "std": None,
-            "histogram": histogram(values),
-        }
-    return {
-        "min": float(values.min()),
-        "mean": float(values.mean()),
-        "median": float(np.median(values)),
-        "max": float(values.max()),
-        "std": float(values.std()),
-        "histogram": histogram(values, bins),
-    }
+        return Distribution(None, None, None, None, None, histogram(values))
+    return Distribution(
+        min=float(values.min()),
+        mean=float(values.mean()),
+        median=float(np.median(values)),
+        max=float(values.max()),
+        std=float(values.std()),
+        histogram=histogram(values, bins),
+    )
 
 
 def mean_std(x: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.ndarray]:
@@ -61,23 +58,23 @@ def mean_std(x: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.ndarray]:
     return mean + shift, np.sqrt(np.maximum(squares / len(x) - mean**2, 0.0))
 
 
-def per_dimension(mean: np.ndarray, std: np.ndarray) -> dict:
+def per_dimension(mean: np.ndarray, std: np.ndarray) -> PerDimension:
     """Mean and std of every dimension, and the dimensions that are dead (no spread) or dominant
     (they carry a disproportionate share of the variance or sit far from zero on every vector)."""
     var = std**2
     dead = np.flatnonzero(std < DEAD_STD)
     loud = (var > DOMINANT_FACTOR * var.mean()) | (np.abs(mean) > DOMINANT_FACTOR * np.abs(mean).mean())
-    return {
-        "mean": [round(float(v), 6) for v in mean],
-        "std": [round(float(v), 6) for v in std],
-        "dead": dead.tolist(),
-        "dominant": np.flatnonzero(loud).tolist(),
-        "top_variance": np.argsort(-var, kind="stable")[:5].tolist(),
-        "top_abs_mean": np.argsort(-np.abs(mean), kind="stable")[:5].tolist(),
-    }
+    return PerDimension(
+        mean=[round(float(v), 6) for v in mean],
+        std=[round(float(v), 6) for v in std],
+        dead=dead.tolist(),
+        dominant=np.flatnonzero(loud).tolist(),
+        top_variance=np.argsort(-var, kind="stable")[:5].tolist(),
+        top_abs_mean=np.argsort(-np.abs(mean), kind="stable")[:5].tolist(),
+    )
 
 
-def anisotropy(x: np.ndarray, mean: np.ndarray) -> dict:
+def anisotropy(x: np.ndarray, mean: np.ndarray) -> Anisotropy:
     """How much the vectors share one direction (mean: the per-dimension mean of x). The mean cosine over
     all pairs i≠j is exact in linear time for unit vectors: (‖Σx‖² − Σ‖x‖²) / (n(n−1))."""
     n = len(x)
@@ -87,11 +84,7 @@ def anisotropy(x: np.ndarray, mean: np.ndarray) -> dict:
     centroid = total / max(n, 1)
     c_norm = float(np.linalg.norm(centroid))
     to_centroid = (x @ (centroid / c_norm).astype(np.float32)) if c_norm > 0 else np.zeros(n, np.float32)
-    return {
-        "mean_pairwise_cosine": mean_pair,
-        "centroid_norm": c_norm,
-        "cosine_to_centroid": summary(to_centroid),
-    }
+    return Anisotropy(mean_pair, c_norm, summary(to_centroid))
 
 
 def pairwise_cosines(x: np.ndarray) -> np.ndarray:
@@ -110,12 +103,12 @@ def principal_axes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return mean, np.clip(values[order], 0.0, None), vectors[:, order]
 
 
-def explained_variance(eigenvalues: np.ndarray, top: int = PCA_TOP) -> dict:
+def explained_variance(eigenvalues: np.ndarray, top: int = PCA_TOP) -> Pca:
     total = float(eigenvalues.sum())
     ratio = eigenvalues / total if total > 0 else np.zeros_like(eigenvalues)
     cumulative = np.cumsum(ratio)
-    return {
-        "explained_variance_ratio": [round(float(r), 6) for r in ratio[:top]],
-        "cumulative": [round(float(c), 6) for c in cumulative[:top]],
-        "components_for_90": int(np.searchsorted(cumulative, 0.9 - 1e-9) + 1) if total > 0 else 0,
-    }
+    return Pca(
+        explained_variance_ratio=[round(float(r), 6) for r in ratio[:top]],
+        cumulative=[round(float(c), 6) for c in cumulative[:top]],
+        components_for_90=int(np.searchsorted(cumulative, 0.9 - 1e-9) + 1) if total > 0 else 0,
+    )

@@ -6,7 +6,7 @@ Selecting a file dismisses the screen with its path (None on Escape)."""
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -20,6 +20,9 @@ from vexplore.engine.errors import UserError
 from vexplore.engine.printable import printable
 from vexplore.engine.query_process import QueryProcess
 
+if TYPE_CHECKING:  # the engine's comparison code loads in the query process, not here
+    from vexplore.engine.compare import CompareReport
+
 BAR = 24
 
 
@@ -28,18 +31,16 @@ def bar(value: float) -> str:
     return "█" * filled + "░" * (BAR - filled)
 
 
-def summary_text(r: dict) -> Text:
-    a, b = r["models"]
+def summary_text(r: CompareReport) -> Text:
+    a, b = r.models
     out = Text()
     out.append(
-        f"{r['files']} files embedded by both, k = {r['k']}"
-        + (f" ({r['queries']} sampled)" if r["sampled"] else "")
+        f"{r.files} files embedded by both, k = {r.k}"
+        + (f" ({r.queries} sampled)" if r.sampled else "")
         + "\n"
     )
-    out.append(
-        f"neighbor overlap@{r['k']} (mean Jaccard)  {bar(r['overlap_at_k'])} {r['overlap_at_k']:.3f}\n"
-    )
-    agree = r["label_agreement_at_k"]
+    out.append(f"neighbor overlap@{r.k} (mean Jaccard)  {bar(r.overlap_at_k)} {r.overlap_at_k:.3f}\n")
+    agree = r.label_agreement_at_k
     if agree is None:
         out.append(
             "label agreement: no labelled sub-folders here (put files in one folder per label)\n", style="dim"
@@ -47,13 +48,13 @@ def summary_text(r: dict) -> Text:
     else:
         width = max(len(printable(m)) for m in (a, b))
         for m in (a, b):
-            style = "bold green" if m == r["better_label_agreement"] else ""
+            style = "bold green" if m == r.better_label_agreement else ""
             out.append(
-                f"label agreement@{r['k']} {printable(m):<{width}}  {bar(agree[m])} {agree[m]:.3f}\n", style
+                f"label agreement@{r.k} {printable(m):<{width}}  {bar(agree[m])} {agree[m]:.3f}\n", style
             )
-        if r["better_label_agreement"]:
+        if r.better_label_agreement:
             out.append(
-                f"→ {printable(r['better_label_agreement'])} keeps your labels together better\n",
+                f"→ {printable(r.better_label_agreement)} keeps your labels together better\n",
                 style="bold green",
             )
     return out
@@ -77,7 +78,7 @@ class CompareScreen(Screen[str | None]):
     def __init__(self, queries: QueryProcess, model_a: str, model_b: str, k: int = 10):
         super().__init__()
         self.queries, self.model_a, self.model_b, self.k = queries, model_a, model_b, k
-        self.report: dict | None = None
+        self.report: CompareReport | None = None
         self._row_paths: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
@@ -116,46 +117,44 @@ class CompareScreen(Screen[str | None]):
             Text(f"cannot compare: {printable(message)}", style="bold red")
         )
 
-    def show(self, r: dict) -> None:
+    def show(self, r: CompareReport) -> None:
         self.report = r
         self.query_one(LoadingIndicator).display = False
         self.query_one("#summary", Static).update(summary_text(r))
         table = self.query_one("#different", DataTable)
         table.clear(columns=True)
         table.add_columns("file", "overlap", "label")
-        for i, row in enumerate(r["most_different"]):
+        for i, row in enumerate(r.most_different):
             key = f"different:{i}"
-            self._row_paths[key] = row["path"]
+            self._row_paths[key] = row.path
             table.add_row(
-                Text(printable(row["path"])),
-                f"{row['overlap']:.2f}",
-                Text(printable(row["label"] or "")),
+                Text(printable(row.path)),
+                f"{row.overlap:.2f}",
+                Text(printable(row.label or "")),
                 key=key,
             )
-        if r["most_different"]:
+        if r.most_different:
             self._show_sides(0)
         table.focus()
 
     def _show_sides(self, i: int) -> None:
         assert self.report is not None
-        row = self.report["most_different"][i]
-        a, b = self.report["models"]
-        shared = {h["path"] for h in row["neighbors"][a]} & {h["path"] for h in row["neighbors"][b]}
+        row = self.report.most_different[i]
+        a, b = self.report.models
+        shared = {h.path for h in row.neighbors[a]} & {h.path for h in row.neighbors[b]}
         for side, model in (("a", a), ("b", b)):
             table = self.query_one(f"#side-{side}", DataTable)
             table.clear(columns=True)
             table.add_columns("", "score", "neighbor")
-            for j, hit in enumerate(row["neighbors"][model]):
+            for j, hit in enumerate(row.neighbors[model]):
                 key = f"side-{side}:{i}:{j}"
-                self._row_paths[key] = hit["path"]
-                mark = Text("●", style="green") if hit["path"] in shared else Text("○", style="dim")
-                same_label = (
-                    row["label"] is not None and PurePosixPath(hit["path"]).parent.name == row["label"]
-                )
+                self._row_paths[key] = hit.path
+                mark = Text("●", style="green") if hit.path in shared else Text("○", style="dim")
+                same_label = row.label is not None and PurePosixPath(hit.path).parent.name == row.label
                 table.add_row(
                     mark,
-                    f"{hit['score']:.3f}",
-                    Text(printable(hit["path"]), style="green" if same_label else ""),
+                    f"{hit.score:.3f}",
+                    Text(printable(hit.path), style="green" if same_label else ""),
                     key=key,
                 )
 

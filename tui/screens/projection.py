@@ -14,10 +14,11 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from vexplore.engine.stats.canvas import Scatter
+from vexplore.engine.stats.schema import Point
 
 
 class ProjectionView(Widget, can_focus=True):
-    """Scatter of report["projection"]["points"]; `selected` is the index of the highlighted point."""
+    """Scatter of a report's projection points; `selected` is the index of the highlighted point."""
 
     DEFAULT_CSS = """
     ProjectionView { height: 1fr; min-height: 8; border: round $primary-darken-2; }
@@ -34,7 +35,7 @@ class ProjectionView(Widget, can_focus=True):
     selected: reactive[int | None] = reactive(None)
 
     class Highlighted(Message):
-        def __init__(self, point: dict) -> None:
+        def __init__(self, point: Point) -> None:
             super().__init__()
             self.point = point
 
@@ -45,11 +46,11 @@ class ProjectionView(Widget, can_focus=True):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.points: list[dict] = []
+        self.points: list[Point] = []
         self.groups = np.zeros(0, np.int64)
         self._scatter: Scatter | None = None
 
-    def set_points(self, points: list[dict], groups: np.ndarray) -> None:
+    def set_points(self, points: list[Point], groups: np.ndarray) -> None:
         """New points (or a new colouring): groups[i] picks the colour of points[i]."""
         self.points, self.groups = points, np.asarray(groups, dtype=np.int64)
         self._scatter = None
@@ -63,7 +64,7 @@ class ProjectionView(Widget, can_focus=True):
             max(width, 1),
             max(height, 1),
         ):
-            xy = np.array([[p["x"], p["y"]] for p in self.points]).reshape(-1, 2)
+            xy = np.array([[p.x, p.y] for p in self.points]).reshape(-1, 2)
             self._scatter = Scatter(xy, self.groups, width, height)
         return self._scatter
 
@@ -82,7 +83,7 @@ class ProjectionView(Widget, can_focus=True):
 
     def action_pick(self) -> None:
         if self.selected is not None:
-            self.post_message(self.Picked(self.points[self.selected]["path"]))
+            self.post_message(self.Picked(self.points[self.selected].path))
 
     def on_click(self, event: Click) -> None:
         offset = event.get_content_offset(self)

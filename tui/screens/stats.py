@@ -4,7 +4,7 @@ the screen with its path (`push_screen(StatsScreen(...), callback)` receives it;
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -33,6 +33,7 @@ from vexplore.engine.query_process import QueryProcess
 from vexplore.engine.stats import StatsOptions
 from vexplore.engine.stats.canvas import colour
 from vexplore.engine.stats.projection import umap_available
+from vexplore.engine.stats.schema import Distribution, StatsReport
 
 from .projection import ProjectionView
 
@@ -45,57 +46,45 @@ TABS = (
     ("clusters", "Clusters"),
     ("index", "Index"),
 )
-HISTOGRAMS = (  # (id, title, where in the report)
-    ("norms", "raw norm (before normalisation)", ("norms",)),
-    ("pairwise", "pairwise cosine", ("pairwise_cosine",)),
-    ("centroid", "cosine to the centroid (anisotropy)", ("anisotropy", "cosine_to_centroid")),
-    ("knn", "cosine distance to the k-th neighbor", ("knn", "distance")),
+HISTOGRAMS: tuple[tuple[str, str, Callable[[StatsReport], Distribution]], ...] = (  # (id, title, which)
+    ("norms", "raw norm (before normalisation)", lambda r: r.norms),
+    ("pairwise", "pairwise cosine", lambda r: r.pairwise_cosine),
+    ("centroid", "cosine to the centroid (anisotropy)", lambda r: r.anisotropy.cosine_to_centroid),
+    ("knn", "cosine distance to the k-th neighbor", lambda r: r.knn.distance),
 )
-
-
-def _dig(report: dict, keys: tuple[str, ...]) -> dict:
-    for key in keys:
-        report = report[key]
-    return report
 
 
 def _fmt(v, digits: int = 4) -> str:
     return "—" if v is None else f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 
 
-def figures_table(r: dict) -> Table:
+def figures_table(r: StatsReport) -> Table:
     """The headline numbers, one per line (no file data in here, but Text keeps it literal anyway)."""
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold")
     t.add_column()
-    an, pca, idx = r["anisotropy"], r["pca"], r["index"]
+    an, pca, idx = r.anisotropy, r.pca, r.index
     rows = [
-        ("vectors", f"{r['count']} × {r['dim']} ({r['dtype']})"),
-        ("mean pairwise cosine", _fmt(an["mean_pairwise_cosine"])),
-        ("centroid norm", _fmt(an["centroid_norm"])),
-        ("PCA: components for 90 %", str(pca["components_for_90"])),
-        ("PCA: top ratios", " ".join(f"{v:.3f}" for v in pca["explained_variance_ratio"][:6])),
-        ("intrinsic dimension (TwoNN)", _fmt(r["intrinsic_dimension"]["value"], 2)),
-        (f"hubness (skew of N{r['hubness']['k']})", _fmt(r["hubness"]["skewness"], 3)),
-        ("dead dimensions", str(len(r["per_dim"]["dead"]))),
-        ("dominant dimensions", ", ".join(map(str, r["per_dim"]["dominant"][:10])) or "none"),
-        (
-            "near-duplicate groups",
-            f"{r['duplicates']['group_count']} (cosine ≥ {r['duplicates']['threshold']})",
-        ),
-        ("clusters (k-means)", str(r["clusters"]["k"])),
-        (
-            "index recall@10",
-            f"{_fmt(idx['recall_at_ef'])} at ef {idx['ef']} (ef used: {idx.get('used_ef', idx['ef'])})",
-        ),
-        ("computed in", f"{r['seconds']:.2f} s"),
+        ("vectors", f"{r.count} × {r.dim} ({r.dtype})"),
+        ("mean pairwise cosine", _fmt(an.mean_pairwise_cosine)),
+        ("centroid norm", _fmt(an.centroid_norm)),
+        ("PCA: components for 90 %", str(pca.components_for_90)),
+        ("PCA: top ratios", " ".join(f"{v:.3f}" for v in pca.explained_variance_ratio[:6])),
+        ("intrinsic dimension (TwoNN)", _fmt(r.intrinsic_dimension.value, 2)),
+        (f"hubness (skew of N{r.hubness.k})", _fmt(r.hubness.skewness, 3)),
+        ("dead dimensions", str(len(r.per_dim.dead))),
+        ("dominant dimensions", ", ".join(map(str, r.per_dim.dominant[:10])) or "none"),
+        ("near-duplicate groups", f"{r.duplicates.group_count} (cosine ≥ {r.duplicates.threshold})"),
+        ("clusters (k-means)", str(r.clusters.k)),
+        ("index recall@10", f"{_fmt(idx.recall_at_ef)} at ef {idx.ef} (ef used: {idx.used_ef})"),
+        ("computed in", f"{r.seconds:.2f} s"),
     ]
     for k, v in rows:
         t.add_row(k, Text(v))
-    if r["sampled"]:
+    if r.sampled:
         t.add_row(
             "sampled",
-            Text(", ".join(f"{k} {v['n']}/{v['of']}" for k, v in r["sampled"].items()), style="dim"),
+            Text(", ".join(f"{k} {v.n}/{v.of}" for k, v in r.sampled.items()), style="dim"),
         )
     return t
 
@@ -130,7 +119,7 @@ class StatsScreen(Screen[str | None]):
         super().__init__()
         self.queries, self.model_name = queries, model_name
         self.options = options or StatsOptions()
-        self.report: dict | None = None
+        self.report: StatsReport | None = None
         self.colour_by = "cluster"
         self._row_paths: dict[str, str] = {}
 
@@ -190,58 +179,54 @@ class StatsScreen(Screen[str | None]):
         )
 
     # ---- showing ---------------------------------------------------------------------------------
-    def show(self, r: dict) -> None:
+    def show(self, r: StatsReport) -> None:
         self.report = r
         self.query_one(LoadingIndicator).display = False
         self.query_one(TabbedContent).display = True
         self.query_one("#stats-title", Static).update(
-            Text(f"statistics — {printable(r['model'])}: {r['count']} files, dim {r['dim']}")
+            Text(f"statistics — {printable(r.model)}: {r.count} files, dim {r.dim}")
         )
         self.query_one("#figures", Static).update(figures_table(r))
-        for key, title, where in HISTOGRAMS:
-            s = _dig(r, where)
-            h = s["histogram"]
-            self.query_one(f"#hist-{key}", Sparkline).data = [float(c) for c in h["counts"]]
-            span = (
-                f"  [{h['edges'][0]:.4g} … {h['edges'][-1]:.4g}], mean {_fmt(s['mean'])}"
-                if h["edges"]
-                else ""
-            )
+        for key, title, which in HISTOGRAMS:
+            s = which(r)
+            h = s.histogram
+            self.query_one(f"#hist-{key}", Sparkline).data = [float(c) for c in h.counts]
+            span = f"  [{h.edges[0]:.4g} … {h.edges[-1]:.4g}], mean {_fmt(s.mean)}" if h.edges else ""
             self.query_one(f"#title-{key}", Label).update(Text(title + span))
-        self.query_one("#hist-pca", Sparkline).data = r["pca"]["explained_variance_ratio"]
+        self.query_one("#hist-pca", Sparkline).data = r.pca.explained_variance_ratio
         self._colour_projection()
         self._fill_tables(r)
-        idx = r["index"]
+        idx = r.index
         table = Table(
-            title=f"recall@{idx['k']} against exact search ({idx['queries']} sampled queries)",
+            title=f"recall@{idx.k} against exact search ({idx.queries} sampled queries)",
             title_justify="left",
         )
         table.add_column("ef", justify="right")
         table.add_column("recall", justify="right")
-        for ef, rec in idx["curve"]:
-            table.add_row(str(ef), f"{rec:.4f}", style="bold green" if rec >= idx["target"] else None)
-        met = idx["ef_for_target"]
+        for ef, rec in idx.curve:
+            table.add_row(str(ef), f"{rec:.4f}", style="bold green" if rec >= idx.target else None)
+        met = idx.ef_for_target
         note = (
-            f"target {idx['target']} met at ef {met}; queries use ef {idx.get('used_ef', idx['ef'])}"
+            f"target {idx.target} met at ef {met}; queries use ef {idx.used_ef}"
             if met is not None
-            else f"target {idx['target']} not met on the ef ladder"
+            else f"target {idx.target} not met on the ef ladder"
         )
         self.query_one("#index", Static).update(_stack(table, Text(note)))
 
     def _colour_projection(self) -> None:
         assert self.report is not None
-        pts = self.report["projection"]["points"]
+        pts = self.report.projection.points
         if self.colour_by == "cluster":
-            groups = np.array([p["cluster"] for p in pts], dtype=np.int64)
-            names = {c["id"]: f"cluster {c['id']} ({c['size']})" for c in self.report["clusters"]["clusters"]}
+            groups = np.array([p.cluster for p in pts], dtype=np.int64)
+            names = {c.id: f"cluster {c.id} ({c.size})" for c in self.report.clusters.clusters}
         else:
-            folders = sorted({p["folder"] for p in pts})
+            folders = sorted({p.folder for p in pts})
             index = {f: i for i, f in enumerate(folders)}
-            groups = np.array([index[p["folder"]] for p in pts], dtype=np.int64)
+            groups = np.array([index[p.folder] for p in pts], dtype=np.int64)
             names = {i: f for f, i in index.items()}
         self.query_one(ProjectionView).set_points(pts, groups)
         legend = Text(
-            f"{self.report['projection']['method'].upper()} · colour by {self.colour_by} (c): ",
+            f"{self.report.projection.method.upper()} · colour by {self.colour_by} (c): ",
             no_wrap=True,
             overflow="ellipsis",
         )
@@ -250,11 +235,11 @@ class StatsScreen(Screen[str | None]):
             legend.append(printable(name) + "  ")
         self.query_one("#legend", Static).update(legend)
 
-    def _fill_tables(self, r: dict) -> None:
+    def _fill_tables(self, r: StatsReport) -> None:
         self._row_paths.clear()
 
         def fill(
-            table_id: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]], paths: list[str]
+            table_id: str, columns: tuple[str, ...], rows: Sequence[Sequence[str]], paths: list[str]
         ) -> None:
             table = self.query_one(f"#{table_id}", DataTable)
             table.clear(columns=True)
@@ -265,36 +250,36 @@ class StatsScreen(Screen[str | None]):
                 table.add_row(*(Text(printable(c)) for c in row), key=key)
 
         dup_rows, dup_paths = [], []
-        for g, group in enumerate(r["duplicates"]["groups"], 1):
-            for p in group["paths"]:
-                dup_rows.append((str(g), str(len(group["paths"])), f"{group['min_cosine']:.4f}", p))
+        for g, group in enumerate(r.duplicates.groups, 1):
+            for p in group.paths:
+                dup_rows.append((str(g), str(len(group.paths)), f"{group.min_cosine:.4f}", p))
                 dup_paths.append(p)
         fill("duplicates", ("group", "size", "min cosine", "file"), dup_rows, dup_paths)
         fill(
             "outliers",
             ("k-NN distance", "file"),
-            [(f"{o['knn_distance']:.4f}", o["path"]) for o in r["outliers"]],
-            [o["path"] for o in r["outliers"]],
+            [(f"{o.knn_distance:.4f}", o.path) for o in r.outliers],
+            [o.path for o in r.outliers],
         )
-        hubs = r["hubness"]["top"]
+        hubs = r.hubness.top
         fill(
             "hubs",
             ("k-occurrence", "file"),
-            [(f"{h['k_occurrence']:g}", h["path"]) for h in hubs],
-            [h["path"] for h in hubs],
+            [(f"{h.k_occurrence:g}", h.path) for h in hubs],
+            [h.path for h in hubs],
         )
         c_rows, c_paths = [], []
-        for c in r["clusters"]["clusters"]:
-            for rank, m in enumerate(c["central"]):
+        for c in r.clusters.clusters:
+            for rank, m in enumerate(c.central):
                 c_rows.append(
                     (
-                        str(c["id"]) if rank == 0 else "",
-                        str(c["size"]) if rank == 0 else "",
-                        f"{m['cosine']:.4f}",
-                        m["path"],
+                        str(c.id) if rank == 0 else "",
+                        str(c.size) if rank == 0 else "",
+                        f"{m.cosine:.4f}",
+                        m.path,
                     )
                 )
-                c_paths.append(m["path"])
+                c_paths.append(m.path)
         fill("clusters", ("cluster", "size", "cosine to centre", "most central files"), c_rows, c_paths)
 
     # ---- events ----------------------------------------------------------------------------------
@@ -302,8 +287,7 @@ class StatsScreen(Screen[str | None]):
         p = event.point
         self.query_one("#projection-info", Static).update(
             Text(
-                f"{printable(p['path'])}  (cluster {p['cluster']}, folder {printable(p['folder'])})  "
-                "— Enter opens it"
+                f"{printable(p.path)}  (cluster {p.cluster}, folder {printable(p.folder)})  — Enter opens it"
             )
         )
 
