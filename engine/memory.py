@@ -3,6 +3,8 @@ process) that read big transient blocks: a million rows read for the file list, 
 
 from __future__ import annotations
 
+import contextlib
+
 
 def trim_heap() -> None:
     """Return freed heap pages to the system. glibc keeps them once the process has freed a large block,
@@ -10,7 +12,5 @@ def trim_heap() -> None:
     is no glibc."""
     import ctypes
 
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
-        pass

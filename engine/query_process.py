@@ -17,6 +17,7 @@ UserError arrives as a UserError with the same message (and no traceback)."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import pickle
 import signal
@@ -201,10 +202,8 @@ def _stop(proc: subprocess.Popen) -> int | None:
         if proc.poll() is not None:
             break
         end()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(2)
-        except subprocess.TimeoutExpired:
-            pass
     return proc.returncode
 
 

@@ -197,3 +197,11 @@ def hub_dir(tmp_path_factory) -> Path:
     from tests.image_models import build_hub_dir
 
     return build_hub_dir(tmp_path_factory.mktemp("hub"))
+
+
+@pytest.fixture
+def synthetic(tmp_path: Path) -> Path:
+    """400 files in 16 clusters with clustered vectors in a real store (no model needed)."""
+    from tests.clustered import clustered_store
+
+    return clustered_store(tmp_path / "synthetic")

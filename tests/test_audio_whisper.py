@@ -150,7 +150,8 @@ def test_tiny_en_batches_like_one_at_a_time(tiny_en, tmp_path):
 
 @pytest.mark.slow
 def test_tiny_en_encodes_only_the_audio(tiny_en, tmp_path):
-    """By default the CTranslate2 encoder sees the audio rounded up to whole seconds (at least 5 s), not 30 s."""
+    """By default the CTranslate2 encoder sees the audio rounded up to whole seconds (at least 5 s),
+    not 30 s."""
     parts = [
         tiny_en.decode(write_audio(tmp_path / f"{s}.wav", sine(440.0, s)), "audio").parts[0]
         for s in (1.2, 7.5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import numpy as np
 import pytest
 
@@ -84,6 +86,6 @@ def test_readonly_store_opens_without_writing(tmp_path):
     store, _ = make_store(tmp_path, n=20)
     store.close()
     ro = Store(tmp_path / "root", tmp_path / "store", readonly=True)
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
         ro.db.execute("DELETE FROM files")
     assert len(ro.files()) == 20

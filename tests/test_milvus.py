@@ -3,54 +3,12 @@ only what changed, and neighbor/search queries answered from the collection as f
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pytest
 
+from tests.clustered import DIM, commit_vectors, sync_files
 from vexplore.engine.milvus import MilvusBackend, connect, default_collection, export_milvus
 from vexplore.engine.query import Explorer, open_explorer
-from vexplore.engine.results import EmbeddedFile
-from vexplore.engine.scan import scan
 from vexplore.engine.store import Store
-
-DIM = 32
-
-
-def _sync(store: Store, root: Path) -> None:
-    entries, _ = scan(root, skip_dirs=(store.dir,))
-    store.sync_files(entries, {})
-
-
-def _commit(store: Store, vectors: dict[str, np.ndarray], labels: dict[str, list] | None = None) -> None:
-    """Vectors for files by path, committed the way the pipeline commits them."""
-    model = store.model("synthetic") or store.ensure_model(
-        "synthetic", "test", "test", ("text",), DIM, False, {}
-    )
-    files = store.files()
-    results = [
-        EmbeddedFile(files[p], v / np.linalg.norm(v), 1.0, labels=(labels or {}).get(p))
-        for p, v in vectors.items()
-    ]
-    store.commit_batch(model, results)
-
-
-@pytest.fixture
-def synthetic(tmp_path: Path) -> Path:
-    """400 files in 16 clusters with clustered vectors in a real store (no model needed)."""
-    root = tmp_path / "synthetic"
-    rng = np.random.default_rng(7)
-    centres = rng.normal(size=(16, DIM))
-    vectors = {}
-    for i in range(400):
-        rel = f"c{i % 16:02d}/item{i:03d}.txt"
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(f"item {i}\n")
-        vectors[rel] = centres[i % 16] + 0.6 * rng.normal(size=DIM)
-    with Store(root, root / ".vexplore", create=True) as store:
-        _sync(store, root)
-        _commit(store, vectors, {"c00/item000.txt": [["cat", 0.9], ["dog", 0.1]]})
-    return root
 
 
 def _model(store: Store):
@@ -101,9 +59,9 @@ def test_reexport_sends_only_changes_and_deletes(synthetic, tmp_path):
         (synthetic / "c02/new.txt").write_text("new\n")
         (synthetic / "c03/item003.txt").unlink()
         gone_id = store.file_by_path("c03/item003.txt").id
-        _sync(store, synthetic)
+        sync_files(store, synthetic)
         edited = rng.normal(size=DIM)
-        _commit(store, {"c01/item001.txt": edited, "c02/new.txt": rng.normal(size=DIM)})
+        commit_vectors(store, {"c01/item001.txt": edited, "c02/new.txt": rng.normal(size=DIM)})
         s = export_milvus(store, _model(store), uri)
         assert (s["vectors"], s["upserted"], s["deleted"], s["unchanged"]) == (400, 2, 1, 398)
         again = export_milvus(store, _model(store), uri)

@@ -26,7 +26,6 @@ from vexplore.engine.results import EmbeddedFile
 from vexplore.engine.store import Store, StoreError
 
 from .test_index import make_store
-from .test_milvus import synthetic  # noqa: F401 - a fixture: 400 clustered files in a real store
 
 
 def _stat(pid: int) -> tuple[str, int] | None:

@@ -152,9 +152,11 @@ def test_a_million_rows_cost_about_a_hundred_megabytes(tmp_path):
         import sqlite3, sys
         from vexplore.engine.table import FileTable
         db = sqlite3.connect({str(tmp_path / "big.sqlite")!r})
-        db.execute("CREATE TABLE files (id INTEGER PRIMARY KEY, path TEXT UNIQUE, modality TEXT, size INT, mtime_ns INT)")
+        db.execute("CREATE TABLE files (id INTEGER PRIMARY KEY, path TEXT UNIQUE, modality TEXT, "
+                   "size INT, mtime_ns INT)")
         db.executemany("INSERT INTO files VALUES (?,?,?,?,?)",
-                       ((i, f"d{{i % 997:04d}}/file{{i:07d}}.txt", "text", i * 7, 1_700_000_000_000_000_000 + i)
+                       ((i, f"d{{i % 997:04d}}/file{{i:07d}}.txt", "text", i * 7,
+                         1_700_000_000_000_000_000 + i)
                         for i in range(1, 1_000_001)))
         db.commit()
         def rss():

@@ -12,14 +12,21 @@ TEXTS = {
     "space/orbit.txt": "The rocket launched the satellite into orbit around the Earth last night.",
     "space/planets.md": "# Planets\n\nJupiter and Saturn are gas giants orbiting the Sun far beyond Mars.",
     "space/telescope.txt": "Astronomers pointed the telescope at a distant galaxy full of young stars.",
-    "kitchen/bread.txt": "Knead the dough with flour, water, salt and yeast, then bake the bread for an hour.",
+    "kitchen/bread.txt": (
+        "Knead the dough with flour, water, salt and yeast, then bake the bread for an hour."
+    ),
     "kitchen/soup.txt": "Simmer the tomato soup with garlic, onions and basil; season it with pepper.",
     "kitchen/cake.md": "Whisk eggs and sugar, fold in the flour and butter, and bake the sponge cake.",
     "animals/cats.txt": "The kitten chased a ball of yarn, then the old cat purred on the sofa.",
     "animals/dogs.txt": "Puppies love to fetch sticks in the park and bark at the mail carrier.",
-    "code/fib.py": 'def fib(n: int) -> int:\n    """Fibonacci numbers, slowly."""\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n',
+    "code/fib.py": (
+        'def fib(n: int) -> int:\n    """Fibonacci numbers, slowly."""\n'
+        "    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+    ),
     # The relative path is `[bold red]x[/].txt`: a folder `[bold red]x[` holding `].txt`.
-    "[bold red]x[/].txt": "hello [bold red]markup[/] and \x1b[31mescape\x1b[0m and [link=http://e.vil]a link[/link]\n",
+    "[bold red]x[/].txt": (
+        "hello [bold red]markup[/] and \x1b[31mescape\x1b[0m and [link=http://e.vil]a link[/link]\n"
+    ),
     "\x1b[31mred.txt": "A file whose name starts with a terminal escape sequence.\n",
 }
 BROKEN = "broken.txt"  # NUL bytes in a .txt: recorded as failed with a reason

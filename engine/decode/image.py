@@ -86,10 +86,11 @@ def read_image(path: Path | str, target: int | None = 224) -> tuple[Any, dict]:
                 img.draft("RGB", _draft_size((w, h), target))
             img.seek(0)
             img.load()
+            upright: Image.Image = img
             if orientation not in (None, 1):
-                img = ImageOps.exif_transpose(img)
+                upright = ImageOps.exif_transpose(img)
                 meta["exif_rotated"] = True
-            rgb = _to_rgb(img)
+            rgb = _to_rgb(upright)
             rgb.load()
             return rgb, meta
     except DecodeError:
