@@ -8,13 +8,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from .errors import UserError
 from .index import VectorIndex
 from .store import ModelRow, Store
+
+if TYPE_CHECKING:
+    from .models.base import Adapter
 
 
 @dataclass
@@ -47,7 +50,7 @@ class Explorer:
         self.reopen_after = reopen_after
         self._indexes: dict[str, VectorIndex] = {}
         self._opened: dict[str, float] = {}
-        self._adapters: dict[str, object] = {}
+        self._adapters: dict[str, Adapter] = {}  # loaded for text queries, by model name
         self.notices: list[str] = []  # an index found missing or damaged and rebuilt: for the user to see
 
     def models(self) -> list[ModelRow]:
@@ -182,7 +185,7 @@ class Explorer:
             # only the text tower of a two-tower model
             adapter.load_for_queries(pick_device(device, adapter.needs_torch))
             self._adapters[model.name] = adapter
-        return adapter.embed_text([query])[0]  # type: ignore[attr-defined]
+        return adapter.embed_text([query])[0]
 
 
 def open_explorer(root: Path, store: str | Path | None = None, backend: Backend | None = None) -> Explorer:

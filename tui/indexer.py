@@ -146,7 +146,7 @@ class IndexRun:
             os.environ, PYTHONUNBUFFERED="1", HF_HUB_DISABLE_PROGRESS_BARS="1", TOKENIZERS_PARALLELISM="false"
         )
         try:
-            self.proc = await asyncio.create_subprocess_exec(
+            self.proc = proc = await asyncio.create_subprocess_exec(
                 *index_command(self.root, self.store_dir, self.models, self.extra),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
@@ -160,8 +160,9 @@ class IndexRun:
             self.on_change(self.state)
             return self.state
         self.on_change(self.state)
-        stdout = asyncio.ensure_future(self.proc.stdout.read())  # type: ignore[union-attr]
-        async for raw in self.proc.stderr:  # type: ignore[union-attr]
+        assert proc.stdout is not None and proc.stderr is not None  # both are pipes (above)
+        stdout = asyncio.ensure_future(proc.stdout.read())
+        async for raw in proc.stderr:
             line = raw.decode("utf-8", errors="replace").rstrip("\n")
             event = from_json(line)
             if event is not None:
@@ -169,7 +170,7 @@ class IndexRun:
                 self.on_change(self.state)
             elif line.strip():
                 self._tail = (self._tail + [line])[-20:]
-        code = await self.proc.wait()
+        code = await proc.wait()
         await stdout
         if self.state.summary is None:
             self.state.phase = "cancelled" if code in (130, -signal.SIGINT) else "failed"
