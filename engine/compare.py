@@ -4,13 +4,13 @@ groups the user's own labelled folders better? This answers "which embedding is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
 
 from .errors import UserError
 from .index import normalise
+from .labels import folder_labels
 from .plain import record
 from .query import Explorer
 from .stats.report import indexed_name
@@ -19,7 +19,6 @@ from .store import ModelRow
 SAMPLE = 5_000  # query files; every common file when there are no more
 TOP = 10
 MAX_EXTRA = 256
-MIN_LABEL_SHARE = 0.9  # files inside labelled sub-folders, for the folder to count as labelled
 
 
 @dataclass(frozen=True)
@@ -55,22 +54,6 @@ class CompareReport:
 
     def to_json(self) -> dict[str, Any]:
         return record(self)
-
-
-def folder_labels(paths: list[str]) -> list[str | None] | None:
-    """ImageFolder-style labels (the parent folder's name) when the folder is laid out that way: nearly
-    every file sits in a sub-folder and there are at least two of them, each holding at least two files.
-    None otherwise (a flat folder has no labels to agree with)."""
-    labels = [PurePosixPath(p).parent.name or None for p in paths]
-    named = [lab for lab in labels if lab is not None]
-    if not paths or len(named) < MIN_LABEL_SHARE * len(paths):
-        return None
-    sizes: dict[str, int] = {}
-    for lab in named:
-        sizes[lab] = sizes.get(lab, 0) + 1
-    if sum(1 for s in sizes.values() if s >= 2) < 2:
-        return None
-    return labels
 
 
 def _neighbors(

@@ -10,8 +10,9 @@ import pytest
 
 from tests.clirun import run_cli
 from tests.stats_corpus import exact_knn, raw_vectors, synthetic_store
-from vexplore.engine.compare import compare_models, folder_labels
+from vexplore.engine.compare import compare_models
 from vexplore.engine.errors import UserError
+from vexplore.engine.labels import folder_labels
 from vexplore.engine.query import open_explorer
 
 pytestmark = pytest.mark.slow
