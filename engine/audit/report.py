@@ -8,7 +8,7 @@ from typing import Any
 
 from ..plain import record
 
-KINDS = ("mislabeled", "leaks", "duplicates", "outliers")  # what --fail-on accepts
+KINDS = ("mislabeled", "leaks", "duplicates")  # what --fail-on accepts
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,6 @@ class AuditReport:
             "mislabeled": len(self.mislabeled),
             "leaks": len(self.leaks),
             "duplicates": len(self.duplicates.groups),
-            "outliers": len(self.outliers),
         }[kind]
 
     def to_json(self) -> dict[str, Any]:
