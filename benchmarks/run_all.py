@@ -36,6 +36,10 @@ def scale_args() -> tuple[list[str], str]:
 
 # Small sizes per script for `make bench`: (arguments, note) or a function returning them.
 QUICK = {
+    "bench_audit": (
+        ["--sizes", "10000", "30000", "--audit-n", "100000"],
+        "graph at 10k and 30k, the whole audit at 100k; stores cached in /tmp after the first run",
+    ),
     "bench_text": (["--docs", "1000", "--repeat", "1"], "1,000 documents, one run per side"),
     "bench_stats": ([], "100k store, cached in /tmp after the first run"),
     "bench_scale": scale_args,

@@ -16,12 +16,13 @@ import numpy as np
 
 from ..index import EF_LADDER, TIE, VectorIndex
 
-# Above this many vectors the index answers: exact search costs n² dot products, the index about n log n
-# (benchmarks/bench_audit.py measures both; benchmarks/README.md has the crossover).
-EXACT_MAX = 20_000
+# Above this many vectors the index answers: exact search costs n² dot products, the index about n log n.
+# Up to here the exact graph costs at most about twice the index's (benchmarks/bench_audit.py measures
+# both; benchmarks/README.md has the figures), a price worth paying for an answer with no misses.
+EXACT_MAX = 30_000
 BLOCK_BYTES = 1 << 26  # similarities one worker holds at once in exact search
 CHUNK = 32  # columns per group when bounding a row's k-th best from below (see _top_k)
-GRAPH_RECALL = 0.99  # recall@k the index must reach on a sample before it supplies the graph
+GRAPH_RECALL = 0.99  # recall@k the index must reach (lower confidence bound on a sample) for the graph
 RECALL_SAMPLE = 1000  # queries in that sample
 QUERY_BATCH = 16_384  # queries per hnswlib call
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
@@ -124,17 +125,19 @@ def exact_knn(
 @contextmanager
 def graph_ef(index: VectorIndex, ids: np.ndarray, x: np.ndarray, k: int) -> Iterator[int]:
     """Raise the index's ef, for the duration of the graph build only, to the smallest ef up the ladder
-    whose recall@k against exact search on a sample reaches GRAPH_RECALL; what the index saves and what a
-    single neighbor query uses stay as tuned. Yields the ef used."""
-    saved = index.ef
-    if index.hnsw is None or len(ids) <= k + 1:
+    whose recall@k against exact search on a sample reaches GRAPH_RECALL with two standard errors to
+    spare (the sample's figure alone would miss the target over every file about half the time); what the
+    index saves and what a single neighbor query uses stay as tuned. Yields the ef used."""
+    saved, hnsw = getattr(index, "ef", 0), getattr(index, "hnsw", None)
+    if hnsw is None or len(ids) <= k + 1:  # e.g. a Milvus collection: used as it is
         yield saved
         return
     pick = np.sort(np.random.default_rng(7).choice(len(ids), min(RECALL_SAMPLE, len(ids)), replace=False))
     truth, kth = exact_knn(x, k, queries=pick)
     chosen = EF_LADDER[-1]
     for ef in [saved, *(e for e in EF_LADDER if e > saved)]:
-        if graph_recall(index, ids, x, pick, truth, kth[:, -1], ef) >= GRAPH_RECALL:
+        found = graph_recall(index, ids, x, pick, truth, kth[:, -1], ef)
+        if found - 2 * np.sqrt(found * (1 - found) / truth.size) >= GRAPH_RECALL:
             chosen = ef
             break
     index.ef = max(saved, chosen)
@@ -142,7 +145,7 @@ def graph_ef(index: VectorIndex, ids: np.ndarray, x: np.ndarray, k: int) -> Iter
         yield index.ef
     finally:
         index.ef = saved
-        index.hnsw.set_ef(saved)
+        hnsw.set_ef(saved)
 
 
 def graph_recall(
