@@ -47,8 +47,23 @@ BATCH = 20_000
 AUDIT = r"""
 import json, sys, time
 from pathlib import Path
-from vexplore.engine.audit import run
+from contextlib import contextmanager
+from vexplore.engine.audit import graph, run
 from vexplore.engine.query import open_explorer
+
+efs, ticks = [], []
+graph_ef = graph.graph_ef
+@contextmanager
+def noted_ef(*args, **kwargs):
+    with graph_ef(*args, **kwargs) as ef:
+        efs.append(ef)
+        yield ef
+graph.graph_ef = noted_ef
+knn_graph = run.knn_graph
+def tick(done, total):  # the graph's progress, as audit() would pass it on: shown live on stderr
+    ticks.append(done)
+    print(f"\r  neighbors {done:,}/{total:,} at {time.perf_counter() - t0:.0f} s", end="", file=sys.stderr)
+run.knn_graph = lambda *args, **kwargs: knn_graph(*args, progress=tick, **kwargs)
 
 graph_s = []
 neighbor_graph = run.neighbor_graph
@@ -66,7 +81,8 @@ report = run.audit(open_explorer(Path(sys.argv[1])), progress=say)
 wall = time.perf_counter() - t0
 fields = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
 print(json.dumps({"wall": wall, "graph": graph_s[0][0], "exact": graph_s[0][1], "count": report.count,
-                  "peak_mb": int(fields["VmHWM"].split()[0]) / 1024, "steps": steps}))
+                  "peak_mb": int(fields["VmHWM"].split()[0]) / 1024, "steps": steps,
+                  "graph_ef": efs[0] if efs else None, "progress_events": len(ticks)}))
 """
 
 
@@ -142,8 +158,9 @@ def whole_audit(root: Path) -> dict:
     """`audit()` in a fresh process: wall seconds, the graph's seconds, peak RSS."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     done = subprocess.run(
-        [sys.executable, "-c", AUDIT, str(root)], capture_output=True, text=True, check=True, env=env
+        [sys.executable, "-c", AUDIT, str(root)], stdout=subprocess.PIPE, text=True, check=True, env=env
     )
+    print(file=sys.stderr)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -175,12 +192,14 @@ def main() -> None:
     result: dict = {"graph": {r["n"]: [r["exact_graph_s"], r["index_graph_s"], r["recall"]] for r in rows}}
     if args.audit_n:
         audit = whole_audit(args.dir / f"store-{args.audit_n}x{args.dim}")
+        how = "exact" if audit["exact"] else f"index at ef {audit['graph_ef']}"
         print(
             f"audit() of {audit['count']:,} × {args.dim} in a fresh process: {audit['wall']:.1f} s "
-            f"(graph {audit['graph']:.1f} s, {'exact' if audit['exact'] else 'index'}), "
+            f"(graph {audit['graph']:.1f} s, {how}"
+            f", {audit['progress_events']} progress events), "
             f"peak RSS {audit['peak_mb']:.0f} MB; steps {audit['steps']}"
         )
-        result["audit"] = {k: audit[k] for k in ("count", "wall", "graph", "exact", "peak_mb")}
+        result["audit"] = {k: audit[k] for k in ("count", "wall", "graph", "exact", "graph_ef", "peak_mb")}
     print(f"load average after {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     print(json.dumps(result))
 
