@@ -48,6 +48,17 @@ def test_exact_matches_brute_force_with_ties(n, workers):
         assert rows[c, :6].tolist() == [o for o in copies if o != c]
 
 
+@pytest.mark.parametrize("k", [2, 5])  # k 2: ties over more groups than WIDE_TIE × k, so rows are sorted
+def test_a_block_of_copies_takes_the_lowest_rows(k):
+    x = np.ones((700, 8), np.float32)  # every pair ties: each file's neighbors are the lowest other rows
+    x[600:] = np.eye(8)[np.arange(100) % 8]
+    rows, sims = exact_knn(x, k, block_bytes=4 * 700 * 50)
+    want_rows, want_sims = brute(x, k)
+    np.testing.assert_array_equal(rows, want_rows)
+    np.testing.assert_array_equal(sims, want_sims.astype(np.float32))
+    assert rows[0].tolist() == [1, 2, 3, 4, 5][:k] and rows[7].tolist() == [0, 1, 2, 3, 4][:k]
+
+
 def test_exact_on_unit_vectors_and_small_stores():
     rng = np.random.default_rng(3)
     x = normalise(rng.normal(size=(8, 64))[rng.integers(0, 8, 1500)] + 0.3 * rng.normal(size=(1500, 64)))

@@ -24,6 +24,7 @@ BLOCK_BYTES = 1 << 26  # similarities one worker holds at once in exact search
 CHUNK = 32  # columns per group when bounding a row's k-th best from below (see _top_k)
 GRAPH_RECALL = 0.99  # recall@k the index must reach (lower confidence bound on a sample) for the graph
 RECALL_SAMPLE = 1000  # queries in that sample
+WIDE_TIE = 8  # more than this many times k candidate groups a row on average: a block of copies
 QUERY_BATCH = 16_384  # queries per hnswlib call
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
 
@@ -53,24 +54,25 @@ def _top_k(s: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     so the order is exact."""
     b, n = s.shape
     groups = n // CHUNK
-    if groups < k:  # too few columns to group: every entry is a candidate
-        r, c = np.nonzero(np.ones(s.shape, bool))
-    else:
+    if groups >= k:
         maxima = s[:, : groups * CHUNK].reshape(b, CHUNK, groups).max(axis=1)
         bound = np.partition(maxima, groups - k, axis=1)[:, groups - k]
         rg, g = np.nonzero(maxima >= bound[:, None])
-        r = np.repeat(rg, CHUNK)
-        c = (g[:, None] + groups * np.arange(CHUNK)).ravel()
-        tr, tc = np.nonzero(s[:, groups * CHUNK :] >= bound[:, None])  # the columns no group holds
-        r, c = np.concatenate([r, tr]), np.concatenate([c, tc + groups * CHUNK])
-        hit = s[r, c] >= bound[r]
-        r, c = r[hit], c[hit]
-    v = s[r, c]
-    order = np.lexsort((c, -v, r))
-    r, c, v = r[order], c[order], v[order]
-    starts = np.searchsorted(r, np.arange(b))
-    keep = np.arange(len(r)) - starts[r] < k
-    return c[keep].reshape(b, k).astype(np.int64), v[keep].reshape(b, k).astype(np.float32)
+        if len(rg) <= WIDE_TIE * k * b:
+            r = np.repeat(rg, CHUNK)
+            c = (g[:, None] + groups * np.arange(CHUNK)).ravel()
+            tr, tc = np.nonzero(s[:, groups * CHUNK :] >= bound[:, None])  # the columns no group holds
+            r, c = np.concatenate([r, tr]), np.concatenate([c, tc + groups * CHUNK])
+            hit = s[r, c] >= bound[r]
+            r, c = r[hit], c[hit]
+            v = s[r, c]
+            order = np.lexsort((c, -v, r))
+            r, c, v = r[order], c[order], v[order]
+            keep = np.arange(len(r)) - np.searchsorted(r, np.arange(b))[r] < k
+            return c[keep].reshape(b, k).astype(np.int64), v[keep].reshape(b, k).astype(np.float32)
+    # Too few columns to group, or a tie spread over many groups (many exact copies): sort whole rows.
+    top = np.argsort(-s, axis=1, kind="stable")[:, :k]
+    return top.astype(np.int64), np.take_along_axis(s, top, axis=1).astype(np.float32)
 
 
 def _block(x: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
