@@ -134,3 +134,14 @@ def test_index_graph_reaches_the_recall_target_and_leaves_ef_alone(tmp_path):
     low = graph.graph_recall(index, ids, x, np.arange(len(ids)), truth.rows, truth.sims[:, -1], 11)
     assert low < graph.GRAPH_RECALL <= found.mean()
     assert index.ef == 11
+
+
+def test_an_index_out_of_step_with_the_vectors_is_refused(tmp_path):
+    store, _ = clustered_store(tmp_path, n=600)
+    model = store.models()[0]
+    index = VectorIndex(store, model).open(persist=False)
+    ids, rows = store.embedded(model)
+    x = np.asarray(store.vectors(model)[rows])
+    keep = np.arange(len(ids)) % 3 != 0  # the index holds files these vectors leave out
+    with pytest.raises(RuntimeError, match="out of step"):
+        graph.index_knn(index, ids[keep], x[keep], 10)

@@ -196,7 +196,11 @@ def index_knn(
         drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), k)
         keep = np.ones(labels.shape, bool)
         keep[np.arange(len(part)), drop] = False
-        rows[start : start + len(part)] = np.searchsorted(ids, labels[keep].reshape(len(part), k))
+        found = labels[keep].reshape(len(part), k)
+        at = np.minimum(np.searchsorted(ids, found), n - 1)
+        if not (ids[at] == found).all():
+            raise RuntimeError("the index holds files the store's vectors do not: it is out of step")
+        rows[start : start + len(part)] = at
         sims[start : start + len(part)] = scores[keep].reshape(len(part), k)
         if progress is not None:
             progress(start + len(part), len(q))
