@@ -6,32 +6,44 @@ files with one content hash, never from all cross-split pairs, so the cost grows
 The rule, in the order it is applied to each candidate pair (a non-train file, a file of another split):
 - the same content hash: a leak, whatever the vectors say;
 - cosine at or above the cut-off: a leak, unless content evidence flatly disagrees;
-- cosine in the band below it (at least as close as a file's typical nearest same-split neighbor): a leak
-  only when content evidence says copy.
+- cosine in the band below it (up to BAND of the median nearest same-split distance): a leak only when
+  content evidence says copy.
 The cut-off comes from the data: a copy must be closer than files of one split normally are to their
 nearest neighbor (see `cutoff`). Content evidence (evidence.py): text by the estimated Jaccard overlap of
-character shingles, pictures and videos by the perceptual hash (DCT) of the stored thumbnails. Sounds have
-none unless the store holds their transcript, so they are judged by the embedding alone."""
+character shingles, pictures and videos by the perceptual hash (DCT) of the stored thumbnails, sounds by
+a band-energy print read from the file (and a stored transcript, as text, where the store holds one)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..store import Store
-from .evidence import hamming, jaccard_estimate, minhash, phash, shingles, text_signature
+from .evidence import (
+    hamming,
+    jaccard_estimate,
+    minhash,
+    phash,
+    shingles,
+    sound_distance,
+    sound_print,
+    text_signature,
+)
 from .graph import KnnGraph
 from .report import Leak, LeakMatch, LeakThreshold
 from .run import AuditData
 
 NEAR = 0.5  # a copy is at most this share of the median nearest same-split distance away
+BAND = 0.75  # pairs up to this share of it away are copies when their content agrees
 MIN_SAMPLE = 5  # same-split nearest neighbors needed for the median; fewer: every file's nearest
 TEXT_COPY = 0.5  # estimated shingle Jaccard at or above which two texts are copies
 TEXT_DIFFERENT = 0.1  # below which they flatly disagree
 PHASH_COPY = 12  # bits (of 64) within which two thumbnails are copies
 PHASH_DIFFERENT = 24  # bits from which they flatly disagree (unrelated pictures differ by about 32)
+SOUND_COPY = 0.25  # share of differing sound-print bits up to which two sounds are copies
+SOUND_DIFFERENT = 0.33  # from which they flatly disagree (unrelated sounds differ in about half)
 MAX_MATCHES = 10  # matches listed per leaking file, best first
 
 
@@ -92,8 +104,8 @@ def hash_codes(hashes: list[str | None]) -> np.ndarray:
 
 def cutoff(graph: KnnGraph, code: np.ndarray, digest: np.ndarray) -> Cutoff:
     """1 - NEAR × the median distance from a file to its nearest neighbor in its own split (exact copies
-    within a split left out, so they cannot drag the median to zero). The band below it reaches down to
-    the median itself: a pair at least as close as a typical nearest neighbor."""
+    within a split left out, so they cannot drag the median to zero). The band where content decides
+    reaches down to 1 - BAND × that median."""
     rows, sims = graph.rows, graph.sims
     if rows.shape[1] == 0:
         return Cutoff(1.0, 1.0, 0.0, 0, False)
@@ -107,7 +119,7 @@ def cutoff(graph: KnnGraph, code: np.ndarray, digest: np.ndarray) -> Cutoff:
     if not same_split:
         d = 1.0 - sims[:, 0].astype(np.float64)
     median = float(np.median(d)) if len(d) else 0.0
-    return Cutoff(1.0 - NEAR * median, 1.0 - median, median, len(d), same_split)
+    return Cutoff(1.0 - NEAR * median, 1.0 - BAND * median, median, len(d), same_split)
 
 
 def describe(cut: Cutoff) -> str:
@@ -116,10 +128,12 @@ def describe(cut: Cutoff) -> str:
         f"cosine >= {cut.value:.4f}: 1 - {NEAR} x the median distance (1 - cosine, {cut.median:.4f}) from a "
         f"file to {whose}, over {cut.sample:,} files, so a copy across splits is at least "
         f"{1 / NEAR:g} times closer than files of one split usually are to each other. Pairs from cosine "
-        f"{cut.lower:.4f} up to the cut-off count when their content agrees (texts: estimated Jaccard of "
-        f"character shingles >= {TEXT_COPY}; pictures: thumbnails' pHash within {PHASH_COPY} of 64 bits); "
-        f"pairs above it are dropped when their content flatly disagrees (Jaccard < {TEXT_DIFFERENT}; "
-        f"pHash {PHASH_DIFFERENT} bits or more apart). Files with the same content hash always count."
+        f"{cut.lower:.4f} (1 - {BAND} x the median) up to the cut-off count when their content agrees "
+        f"(texts: estimated Jaccard of character shingles >= {TEXT_COPY}; pictures: thumbnails' pHash "
+        f"within {PHASH_COPY} of 64 bits; sounds: band-energy prints differing in <= {SOUND_COPY:.0%} of "
+        f"bits); pairs above it are dropped when their content flatly disagrees (Jaccard < "
+        f"{TEXT_DIFFERENT}; pHash {PHASH_DIFFERENT} bits or more apart; prints {SOUND_DIFFERENT:.0%} or "
+        f"more apart). Files with the same content hash always count."
     )
 
 
@@ -166,53 +180,76 @@ def same_hash_pairs(
     return np.array(a_out, np.int64), np.array(b_out, np.int64)
 
 
+@dataclass
+class Content:
+    """Evidence per row, for the rows a finder asked about: text signatures, picture hashes, sound prints."""
+
+    text: dict[int, np.ndarray] = field(default_factory=dict)
+    picture: dict[int, int] = field(default_factory=dict)
+    sound: dict[int, np.ndarray] = field(default_factory=dict)
+
+
 def content_verdict(store: Store, data: AuditData, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Per pair: 1 where the content says copy, -1 where it flatly disagrees, 0 where there is no
-    evidence (a sound, a vectors-file item, an unreadable file)."""
-    files = np.unique(np.concatenate([a, b]))
-    signature, picture = content_of(store, data, files)
+    evidence (a vectors-file item, an unreadable file, a picture without a thumbnail)."""
+    content = content_of(store, data, np.unique(np.concatenate([a, b])))
     out = np.zeros(len(a), np.int8)
-    if signature:
-        has = np.array([int(i) in signature and int(j) in signature for i, j in zip(a, b, strict=True)], bool)
-        if has.any():
-            sa = np.stack([signature[int(i)] for i in a[has]])
-            sb = np.stack([signature[int(j)] for j in b[has]])
-            j = jaccard_estimate(sa, sb)
-            out[has] = np.where(j >= TEXT_COPY, 1, np.where(j < TEXT_DIFFERENT, -1, 0))
-    if picture:
-        has = np.array([int(i) in picture and int(j) in picture for i, j in zip(a, b, strict=True)], bool)
-        if has.any():
-            bits = hamming(
-                np.array([picture[int(i)] for i in a[has]], np.uint64),
-                np.array([picture[int(j)] for j in b[has]], np.uint64),
-            )
-            out[has] = np.where(bits <= PHASH_COPY, 1, np.where(bits >= PHASH_DIFFERENT, -1, 0))
+    has = _both(content.text, a, b)
+    if has.any():
+        j = jaccard_estimate(
+            np.stack([content.text[int(i)] for i in a[has]]), np.stack([content.text[int(i)] for i in b[has]])
+        )
+        out[has] = np.where(j >= TEXT_COPY, 1, np.where(j < TEXT_DIFFERENT, -1, 0))
+    has = _both(content.picture, a, b)
+    if has.any():
+        bits = hamming(
+            np.array([content.picture[int(i)] for i in a[has]], np.uint64),
+            np.array([content.picture[int(i)] for i in b[has]], np.uint64),
+        )
+        out[has] = np.where(bits <= PHASH_COPY, 1, np.where(bits >= PHASH_DIFFERENT, -1, 0))
+    has = _both(content.sound, a, b)
+    if has.any():
+        apart = np.array(
+            [
+                sound_distance(content.sound[int(i)], content.sound[int(j)])
+                for i, j in zip(a[has], b[has], strict=True)
+            ]
+        )
+        out[has] = np.where(apart <= SOUND_COPY, 1, np.where(apart >= SOUND_DIFFERENT, -1, 0))
     return out
 
 
-def content_of(
-    store: Store, data: AuditData, files: np.ndarray
-) -> tuple[dict[int, np.ndarray], dict[int, int]]:
-    """Text signatures and picture hashes of the given rows: a text file's text read from disk, a stored
-    text (a transcript) otherwise; the stored thumbnail of a picture or video."""
+def _both(known: dict, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if not known:
+        return np.zeros(len(a), bool)
+    rows = np.fromiter(known, np.int64, len(known))
+    return np.isin(a, rows) & np.isin(b, rows)
+
+
+def content_of(store: Store, data: AuditData, rows: np.ndarray) -> Content:
+    """Evidence of the given rows: a text file's text read from disk (a stored text, a transcript, for
+    other files), the stored thumbnail of a picture or video, a sound's print from its file."""
     root = Path(store.root)
-    signature: dict[int, np.ndarray] = {}
-    picture: dict[int, int] = {}
-    for row in files.tolist():
-        modality = data.modalities[row]
+    content = Content()
+    for row in rows.tolist():
+        modality, path = data.modalities[row], root / data.paths[row]
         if modality == "text":
-            sig = text_signature(root / data.paths[row])
+            sig = text_signature(path)
             if sig is not None:
-                signature[row] = sig
+                content.text[row] = sig
             continue
+        if modality == "audio":
+            heard = sound_print(path)
+            if heard is not None:
+                content.sound[row] = heard
         thumb, text = store.extras(int(data.ids[row]))
         if modality in ("image", "video") and thumb:
             h = phash(thumb)
             if h is not None:
-                picture[row] = h
+                content.picture[row] = h
         elif text and text.strip():
-            signature[row] = minhash(shingles(text))
-    return signature, picture
+            content.text[row] = minhash(shingles(text))
+    return content
 
 
 def leaks_of(data: AuditData, splits: list[str | None], pairs: Pairs) -> list[Leak]:
