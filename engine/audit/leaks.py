@@ -152,9 +152,17 @@ def candidates(
     keep = tested[a] & (code[b] >= 0) & (code[a] != code[b])
     key = np.unique(a[keep] * n + b[keep])
     a, b = key // n, key % n
-    cos = np.einsum("ij,ij->i", x[a], x[b]) if len(a) else np.zeros(0, np.float32)
     exact = (digest[a] == digest[b]) & (digest[a] >= 0)
-    return Pairs(a, b, cos.astype(np.float64), exact)
+    return Pairs(a, b, pair_cosines(x, a, b), exact)
+
+
+def pair_cosines(x: np.ndarray, a: np.ndarray, b: np.ndarray, block: int = 65_536) -> np.ndarray:
+    """Cosines of the pairs (a[i], b[i]), a block at a time: never a copy of the vectors per pair."""
+    out = np.empty(len(a), np.float64)
+    for start in range(0, len(a), block):
+        ra, rb = a[start : start + block], b[start : start + block]
+        out[start : start + block] = np.einsum("ij,ij->i", x[ra], x[rb])
+    return out
 
 
 def same_hash_pairs(
