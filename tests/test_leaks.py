@@ -139,6 +139,24 @@ def test_exact_copies_are_found_when_the_graph_misses_them(leaky):
 
 
 @pytest.mark.fast
+def test_leaks_in_the_report_json(leaky):
+    import json
+
+    from vexplore.engine.audit.report import AuditReport, Duplicates
+
+    explorer, truth = leaky
+    data, (leaks, threshold) = _audit(explorer, "toy-image")
+    report = AuditReport(
+        "toy-image", len(data.ids), None, ["test", "train"], [], leaks, threshold, Duplicates(1.0, []), [], []
+    )
+    out = json.loads(json.dumps(report.to_json()))
+    assert {leak["path"] for leak in out["leaks"]} == truth["image"]
+    assert set(out["leaks"][0]) == {"path", "split", "matches"}
+    assert set(out["leaks"][0]["matches"][0]) == {"path", "split", "score", "exact"}
+    assert set(out["leak_threshold"]) == {"value", "method"}
+
+
+@pytest.mark.fast
 def test_no_splits_no_leaks(leaky):
     explorer, _ = leaky
     data = load(explorer, "toy", AuditOptions())

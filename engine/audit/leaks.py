@@ -1,7 +1,8 @@
 """Leakage between splits: every file of a non-train split with an exact or near copy in another split.
 
-Candidates come only from the neighbor graph (k per file, read in both directions) and from groups of
-files with one content hash, never from all cross-split pairs, so the cost grows with n·k.
+Files outside any split folder are neither flagged nor matched. Candidates come only from the neighbor
+graph (k per file, read in both directions) and from groups of files with one content hash, never from
+all cross-split pairs, so the cost grows with n·k; content is read for at most EVIDENCE_PAIRS of them.
 
 The rule, in the order it is applied to each candidate pair (a non-train file, a file of another split):
 - the same content hash: a leak, whatever the vectors say;
@@ -36,10 +37,11 @@ from .report import Leak, LeakMatch, LeakThreshold
 from .run import AuditData
 
 NEAR = 0.5  # a copy is at most this share of the median nearest same-split distance away
-BAND = 0.75  # pairs up to this share of it away are copies when their content agrees
+BAND = 1.0  # pairs up to this share of it away are copies when their content agrees
+EVIDENCE_PAIRS = 200_000  # most pairs whose content is read (the closest): bounds the reading at scale
 MIN_SAMPLE = 5  # same-split nearest neighbors needed for the median; fewer: every file's nearest
 TEXT_COPY = 0.5  # estimated shingle Jaccard at or above which two texts are copies
-TEXT_DIFFERENT = 0.1  # below which they flatly disagree
+TEXT_DIFFERENT = 0.2  # below which they flatly disagree (an edit of a few words keeps over half)
 PHASH_COPY = 12  # bits (of 64) within which two thumbnails are copies
 PHASH_DIFFERENT = 24  # bits from which they flatly disagree (unrelated pictures differ by about 32)
 SOUND_COPY = 0.25  # share of differing sound-print bits up to which two sounds are copies
@@ -79,11 +81,17 @@ def find_leaks(store: Store, data: AuditData, graph: KnnGraph) -> tuple[list[Lea
     cut = cutoff(graph, code, digest)
     tested = np.array([s is not None and s.lower() != "train" for s in splits], bool)
     pairs = candidates(graph, data.x, code, digest, tested)
-    near = ~pairs.exact & (pairs.cos >= cut.lower)
+    near = np.flatnonzero(~pairs.exact & (pairs.cos >= cut.lower))
+    capped = len(near) > EVIDENCE_PAIRS
+    if capped:  # the closest pairs only: the ones above the cut-off are among them
+        near = near[np.argsort(-pairs.cos[near], kind="stable")[:EVIDENCE_PAIRS]]
     verdict = np.zeros(len(pairs.a), np.int8)
     verdict[near] = content_verdict(store, data, pairs.a[near], pairs.b[near])
-    keep = pairs.exact | ((pairs.cos >= cut.value) & (verdict >= 0)) | (near & (verdict > 0))
-    return leaks_of(data, splits, pairs.take(keep)), LeakThreshold(round(cut.value, 4), describe(cut))
+    judged = np.zeros(len(pairs.a), bool)
+    judged[near] = True
+    keep = pairs.exact | ((pairs.cos >= cut.value) & (verdict >= 0)) | (judged & (verdict > 0))
+    threshold = LeakThreshold(round(cut.value, 4), describe(cut, capped))
+    return leaks_of(data, splits, pairs.take(keep)), threshold
 
 
 def split_codes(splits: list[str | None]) -> np.ndarray:
@@ -122,18 +130,19 @@ def cutoff(graph: KnnGraph, code: np.ndarray, digest: np.ndarray) -> Cutoff:
     return Cutoff(1.0 - NEAR * median, 1.0 - BAND * median, median, len(d), same_split)
 
 
-def describe(cut: Cutoff) -> str:
+def describe(cut: Cutoff, capped: bool = False) -> str:
     whose = "its nearest neighbor in its own split" if cut.same_split else "its nearest neighbor"
     return (
         f"cosine >= {cut.value:.4f}: 1 - {NEAR} x the median distance (1 - cosine, {cut.median:.4f}) from a "
         f"file to {whose}, over {cut.sample:,} files, so a copy across splits is at least "
         f"{1 / NEAR:g} times closer than files of one split usually are to each other. Pairs from cosine "
-        f"{cut.lower:.4f} (1 - {BAND} x the median) up to the cut-off count when their content agrees "
+        f"{cut.lower:.4f} (1 - {BAND:g} x the median) up to the cut-off count when their content agrees "
         f"(texts: estimated Jaccard of character shingles >= {TEXT_COPY}; pictures: thumbnails' pHash "
         f"within {PHASH_COPY} of 64 bits; sounds: band-energy prints differing in <= {SOUND_COPY:.0%} of "
         f"bits); pairs above it are dropped when their content flatly disagrees (Jaccard < "
         f"{TEXT_DIFFERENT}; pHash {PHASH_DIFFERENT} bits or more apart; prints {SOUND_DIFFERENT:.0%} or "
         f"more apart). Files with the same content hash always count."
+        + (f" Content was read for the {EVIDENCE_PAIRS:,} closest pairs only." if capped else "")
     )
 
 
