@@ -254,3 +254,41 @@ def test_minilm_finds_the_edited_texts(tmp_path):
     found = {leak.path for leak in judged}
     assert _precision_recall(found, truth["text"]) == (1.0, 1.0)
     assert {leak.path for leak in plain} <= found
+
+
+@pytest.mark.fast
+def test_same_hash_pairs_span_splits_and_stop_at_max_matches(monkeypatch):
+    from vexplore.engine.audit.leaks import same_hash_pairs
+
+    digest = np.array([0, 0, 0, 1, 1, -1, 2, 2, 2, 2])
+    code = np.array([0, 1, 2, 0, 0, 1, 1, 0, 0, 0])  # 0 is train
+    tested = code != 0
+    a, b = same_hash_pairs(digest, code, tested)
+    assert sorted(zip(a.tolist(), b.tolist(), strict=True)) == [
+        (1, 0),
+        (1, 2),
+        (2, 0),
+        (2, 1),
+        (6, 7),
+        (6, 8),
+        (6, 9),
+    ]
+    monkeypatch.setattr(leaks_module, "MAX_MATCHES", 2)
+    a, b = same_hash_pairs(digest, code, tested)
+    assert sorted(zip(a.tolist(), b.tolist(), strict=True)) == [
+        (1, 0),
+        (1, 2),
+        (2, 0),
+        (2, 1),
+        (6, 7),
+        (6, 8),
+    ]
+
+
+@pytest.mark.fast
+def test_capped_evidence_says_so_and_keeps_the_closest_pairs(leaky, monkeypatch):
+    explorer, truth = leaky
+    monkeypatch.setattr(leaks_module, "EVIDENCE_PAIRS", 3)
+    _, (leaks, threshold) = _audit(explorer, "toy-image")
+    assert threshold is not None and "3 closest pairs only" in threshold.method
+    assert truth["image"] <= {leak.path for leak in leaks}  # copies are the closest: all still judged
