@@ -30,9 +30,8 @@ from .options import model_option, store_option
 @click.option(
     "--threshold",
     type=click.FloatRange(0, 1, min_open=True),
-    default=0.95,
-    show_default=True,
-    help="Cosine at or above which two files are near copies (duplicates).",
+    default=None,
+    help="Cosine at or above which two files are near copies (default: from the data, ≥ 0.95).",
 )
 @click.option(
     "--fail-on",

@@ -13,7 +13,8 @@ import numpy as np
 
 from .graph import KnnGraph
 
-DUPLICATE_THRESHOLD = 0.95  # cosine, as `vexplore stats` uses: near copies, not merely similar files
+DUPLICATE_FLOOR = 0.95  # cosine, as `vexplore stats` uses: never call files below it near copies
+NEAR_SHARE = 0.13  # of the median nearest-neighbor distance (cleanlab's near-duplicate radius)
 OUTLIERS = 20
 
 
@@ -22,6 +23,15 @@ class Group:
     rows: list[int]  # ascending
     min_cosine: float  # the weakest link that joined the group
     exact: bool  # every member has the same content hash
+
+
+def derived_threshold(graph: KnnGraph) -> float:
+    """The cosine above which two files are near copies *for this data*: within NEAR_SHARE of the median
+    distance from a file to its nearest neighbor (tight data gets a stricter cut), never below the floor."""
+    if graph.k == 0:
+        return DUPLICATE_FLOOR
+    median = float(np.median(1.0 - graph.sims[:, 0].astype(np.float64)))
+    return round(max(DUPLICATE_FLOOR, 1.0 - NEAR_SHARE * median), 4)
 
 
 def hash_edges(hashes: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
@@ -56,7 +66,7 @@ def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def duplicate_groups(
-    graph: KnnGraph, x: np.ndarray, hashes: Sequence[str | None], threshold: float = DUPLICATE_THRESHOLD
+    graph: KnnGraph, x: np.ndarray, hashes: Sequence[str | None], threshold: float
 ) -> list[Group]:
     """Groups of two files or more, largest first, then by first row."""
     n = len(graph.ids)

@@ -16,7 +16,7 @@ from ..labels import Layout, layout
 from ..query import Explorer
 from ..stats.report import indexed_name
 from ..store import ModelRow
-from .duplicates import DUPLICATE_THRESHOLD, OUTLIERS, duplicate_groups, top_outliers
+from .duplicates import OUTLIERS, derived_threshold, duplicate_groups, top_outliers
 from .graph import KnnGraph, knn_graph
 from .mislabel import find_mislabeled
 from .report import AuditReport, DuplicateGroup, Duplicates, Mislabeled, Outlier
@@ -29,7 +29,7 @@ class AuditOptions:
     k: int = 10  # neighbors per file in the graph every finder reads
     splits: tuple[str, ...] | None = None  # split folder names (None: train, test, val, …)
     clusters: int | None = None  # None: chosen from the store's size
-    duplicate_threshold: float = DUPLICATE_THRESHOLD  # cosine at or above which files are near copies
+    duplicate_threshold: float | None = None  # near-copy cosine (None: derived, duplicates.py)
     outliers: int = OUTLIERS  # how many of the most isolated files the report lists
 
 
@@ -95,9 +95,10 @@ def audit(
         for f in find_mislabeled(graph, data.layout.labels)
     ]
     say("duplicates and outliers")
-    groups = duplicate_groups(graph, data.x, data.hashes, opts.duplicate_threshold)
+    threshold = opts.duplicate_threshold or derived_threshold(graph)
+    groups = duplicate_groups(graph, data.x, data.hashes, threshold)
     duplicates = Duplicates(
-        threshold=opts.duplicate_threshold,
+        threshold=threshold,
         groups=[DuplicateGroup([paths[r] for r in g.rows], g.min_cosine, g.exact) for g in groups],
     )
     outliers = [Outlier(paths[row], score) for row, score in top_outliers(graph, opts.outliers)]
