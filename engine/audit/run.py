@@ -16,8 +16,10 @@ from ..labels import Layout, layout
 from ..query import Explorer
 from ..stats.report import indexed_name
 from ..store import ModelRow
+from .duplicates import OUTLIERS, derived_threshold, duplicate_groups, top_outliers
 from .graph import KnnGraph, knn_graph
-from .report import AuditReport, Duplicates
+from .mislabel import find_mislabeled
+from .report import AuditReport, DuplicateGroup, Duplicates, Mislabeled, Outlier
 
 Progress = Callable[[str], None]
 
@@ -27,6 +29,8 @@ class AuditOptions:
     k: int = 10  # neighbors per file in the graph every finder reads
     splits: tuple[str, ...] | None = None  # split folder names (None: train, test, val, …)
     clusters: int | None = None  # None: chosen from the store's size
+    duplicate_threshold: float | None = None  # near-copy cosine (None: derived, duplicates.py)
+    outliers: int = OUTLIERS  # how many of the most isolated files the report lists
 
 
 @dataclass(frozen=True)
@@ -84,16 +88,33 @@ def audit(
     data = load(explorer, model_name, opts)
     say(f"neighbors of {len(data.ids):,} files")
     graph = neighbor_graph(explorer, data, opts.k)
+    say("likely mislabelled files")
+    paths = data.paths
+    mislabeled = [
+        Mislabeled(paths[f.row], f.label, f.suggested, f.score)
+        for f in find_mislabeled(graph, data.layout.labels)
+    ]
+    say("duplicates and outliers")
+    threshold = opts.duplicate_threshold or derived_threshold(graph)
+    groups = duplicate_groups(graph, data.x, data.hashes, threshold)
+    duplicates = Duplicates(
+        threshold=threshold,
+        groups=[DuplicateGroup([paths[r] for r in g.rows], g.min_cosine, g.exact) for g in groups],
+    )
+    outliers = [Outlier(paths[row], score) for row, score in top_outliers(graph, opts.outliers)]
+    # At merge, the lead enables these two call sites (engine/audit/leaks.py and clusters.py):
+    # leaks, leak_threshold = find_leaks(explorer.store, data, graph)
+    # clusters = named_clusters(explorer.store, data, graph, opts.clusters)
     return AuditReport(
         model=data.model.name,
         count=len(data.ids),
         labels=data.layout.label_names(),
         splits=data.layout.split_names(),
-        mislabeled=[],
+        mislabeled=mislabeled,
         leaks=[],
         leak_threshold=None,
-        duplicates=Duplicates(threshold=1.0, groups=[]),
-        outliers=[],
+        duplicates=duplicates,
+        outliers=outliers,
         clusters=[],
         exact=graph.exact,
         seconds=round(time.monotonic() - started, 3),
