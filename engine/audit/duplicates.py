@@ -101,6 +101,13 @@ def outlier_scores(graph: KnnGraph) -> np.ndarray:
     return 1.0 - graph.sims.astype(np.float64).mean(axis=1)
 
 
+def outlier_fence(scores: np.ndarray) -> float:
+    """Tukey's upper fence over the scores (Q3 + 1.5 IQR): a file above it is far more isolated than
+    this data's files usually are, whatever the model's scale of distances."""
+    q1, q3 = np.percentile(scores, [25, 75])
+    return float(q3 + 1.5 * (q3 - q1))
+
+
 def top_outliers(graph: KnnGraph, top: int = OUTLIERS) -> list[tuple[int, float]]:
     """(row, score) of the most isolated files, most isolated first (ties by row)."""
     scores = outlier_scores(graph)

@@ -74,7 +74,8 @@ def audit_view(r: AuditReport) -> Group:
             len(r.duplicates.groups),
         ),
         _table(
-            "outliers (mean cosine distance to the nearest neighbors)",
+            "outliers (mean cosine distance to the nearest neighbors"
+            + (f", above the fence {r.outlier_fence:.4f})" if r.outlier_fence is not None else ")"),
             ("score", "path"),
             [(f"{o.score:.4f}", o.path) for o in r.outliers],
             len(r.outliers),

@@ -16,7 +16,14 @@ from ..labels import Layout, layout
 from ..query import Explorer
 from ..stats.report import indexed_name
 from ..store import ModelRow
-from .duplicates import OUTLIERS, derived_threshold, duplicate_groups, top_outliers
+from .duplicates import (
+    OUTLIERS,
+    derived_threshold,
+    duplicate_groups,
+    outlier_fence,
+    outlier_scores,
+    top_outliers,
+)
 from .graph import KnnGraph, knn_graph
 from .mislabel import find_mislabeled
 from .report import AuditReport, DuplicateGroup, Duplicates, Mislabeled, Outlier
@@ -101,7 +108,12 @@ def audit(
         threshold=threshold,
         groups=[DuplicateGroup([paths[r] for r in g.rows], g.min_cosine, g.exact) for g in groups],
     )
-    outliers = [Outlier(paths[row], score) for row, score in top_outliers(graph, opts.outliers)]
+    fence = outlier_fence(outlier_scores(graph)) if len(data.ids) > 1 else None
+    outliers = [
+        Outlier(paths[row], score)
+        for row, score in top_outliers(graph, opts.outliers)
+        if fence is not None and score > fence
+    ]
     # At merge, the lead enables these two call sites (engine/audit/leaks.py and clusters.py):
     # leaks, leak_threshold = find_leaks(explorer.store, data, graph)
     # clusters = named_clusters(explorer.store, data, graph, opts.clusters)
@@ -115,6 +127,7 @@ def audit(
         leak_threshold=None,
         duplicates=duplicates,
         outliers=outliers,
+        outlier_fence=None if fence is None else round(fence, 6),
         clusters=[],
         exact=graph.exact,
         seconds=round(time.monotonic() - started, 3),
