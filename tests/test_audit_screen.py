@@ -199,6 +199,8 @@ async def test_audit_key_runs_the_real_audit_in_the_query_process(toy_ui_root):
         browse = app.screen
         assert isinstance(browse, BrowseScreen)
         await wait_for(pilot, lambda: browse.files.total > 0, what="the file list")
+        commands = {c.title: c for c in app.get_system_commands(browse)}
+        assert "(a)" in commands["Audit"].help and "(F)" in commands["All files"].help
         await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(app.screen, AuditScreen), what="the audit screen")
         screen = app.screen

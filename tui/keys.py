@@ -46,6 +46,7 @@ BROWSE: list[BindingType] = [
         "a",
         "audit",
         "Audit",
+        show=False,
         tooltip="mislabelled files, leaks between splits, duplicates, outliers, clusters",
     ),
     Binding("c", "compare", "Compare models", show=False, tooltip="how two models see the same files"),
