@@ -24,6 +24,7 @@ from vexplore.engine.audit.report import (
 from vexplore.engine.query_process import QueryProcess
 from vexplore.tui import graphics
 from vexplore.tui.app import VexploreApp
+from vexplore.tui.screens import audit as audit_screen
 from vexplore.tui.screens.audit import AuditScreen, count, kind_paths
 from vexplore.tui.screens.browse import BrowseScreen
 from vexplore.tui.widgets.file_list import Only
@@ -265,3 +266,21 @@ async def test_picked_file_and_cluster_filter_reach_the_browse_list(toy_ui_root)
         await wait_for(pilot, lambda: browse.current == "code/fib.py", what="the outlier")
         assert browse.files.only is None and browse.files.current.path == "code/fib.py"
         await wait_for(pilot, lambda: browse.neighbors.hits, what="the outlier's neighbors")
+
+
+async def test_a_long_tab_lists_its_first_rows_and_f_still_narrows_to_all(monkeypatch):
+    monkeypatch.setattr(audit_screen, "ROWS_SHOWN", 2)
+    screen = AuditScreen(None, "toy", report=report())
+    app = Host(screen)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        out = cells(screen.query_one("#outliers", DataTable))
+        assert [row[1] for row in out[:2]] == ["code/fib.py", "\\x1b[31mred.txt"] and len(out) == 3
+        assert "first 2 rows only" in out[2][1]
+        assert screen.query_one(TabbedContent).get_tab("tab-outliers").label.plain == "4 Outliers (3)"
+        await pilot.press("4", "down", "down", "enter")  # the note row opens nothing
+        await pilot.pause()
+        assert app.results == []
+        await pilot.press("f")
+        await pilot.pause()
+    assert app.results == [(None, Only("outliers", frozenset({"code/fib.py", ESCAPED, HOSTILE})))]

@@ -6,7 +6,9 @@ neighbors); `f` also narrows the browse list to the row's cluster, or to every f
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import ClassVar
 
 from rich.text import Text
@@ -40,6 +42,7 @@ COLUMNS = {
     "clusters": ("cluster", "size", "name · keywords", "labels", "central files"),
 }
 
+ROWS_SHOWN = 2000  # per tab; the tab's title has the full count, and `f` narrows to every file
 Pick = tuple[str | None, Only | None]  # (a file to show with its neighbors, files to narrow the list to)
 
 
@@ -48,7 +51,7 @@ class Row:
     """What a table row stands for: the file Enter opens, and the set `f` narrows the file list to."""
 
     path: str | None
-    only: Only
+    only: Only | None  # None: nothing to narrow to (the clusters tab's last line)
 
 
 def kind_paths(report: AuditReport, kind: str) -> frozenset[str]:
@@ -184,34 +187,41 @@ class AuditScreen(Screen[Pick | None]):
             table = self.query_one(f"#{key}", DataTable)
             table.clear(columns=True)
             table.add_columns(*COLUMNS[key])
-            kind = Only(key, kind_paths(r, key)) if key != "clusters" else Only(key, frozenset())
-            for i, (cells, path, only) in enumerate(self._lines(r, key)):
+            kind = Only(key, kind_paths(r, key)) if key != "clusters" else None
+            for i, (cells, path, only) in enumerate(islice(self._lines(r, key), ROWS_SHOWN + 1)):
                 row_key = f"{key}:{i}"
+                if i == ROWS_SHOWN:  # a table of a million rows would take the UI minutes to build
+                    more = "f narrows the file list to all of them" if kind else "the CLI's --json has all"
+                    cells = [Text("")] * (len(COLUMNS[key]) - 1)
+                    cells.append(Text(f"… the first {ROWS_SHOWN:,} rows only: {more}", style="dim"))
+                    path, only = None, None
                 self._rows[row_key] = Row(path, only or kind)
                 table.add_row(*cells, key=row_key)
 
-    def _lines(self, r: AuditReport, key: str) -> list[tuple[list[Text], str | None, Only | None]]:
-        """(cells, the file Enter opens, the cluster `f` narrows to) for each row of tab key."""
-        out: list[tuple[list[Text], str | None, Only | None]] = []
+    @staticmethod
+    def _lines(r: AuditReport, key: str) -> Iterator[tuple[list[Text], str | None, Only | None]]:
+        """(cells, the file Enter opens, the cluster `f` narrows to) for each row of tab key, made only
+        as far as they are read."""
         if key == "mislabeled":
             for m in r.mislabeled:
                 cells = [Text(f"{m.score:.3f}"), literal(m.label), literal(m.suggested), literal(m.path)]
-                out.append((cells, m.path, None))
+                yield cells, m.path, None
         elif key == "leaks":
             for leak in r.leaks:
                 for j, match in enumerate(leak.matches):
                     how = "exact" if match.exact else f"{match.score:.4f}"
                     mine = [literal(leak.split), literal(leak.path)] if j == 0 else [Text(""), Text("")]
                     cells = [*mine, Text(how), literal(match.path), literal(match.split)]
-                    out.append((cells, leak.path, None))
+                    yield cells, leak.path, None
         elif key == "duplicates":
             for g, group in enumerate(r.duplicates.groups, 1):
                 cosine = "exact" if group.exact else f"{group.min_cosine:.4f}"
                 for j, p in enumerate(group.paths):
                     head = [Text(str(g)), Text(str(len(group.paths))), Text(cosine)] if j == 0 else []
-                    out.append(([*(head or [Text("")] * 3), literal(p)], p, None))
+                    yield [*(head or [Text("")] * 3), literal(p)], p, None
         elif key == "outliers":
-            out = [([Text(f"{o.score:.4f}"), literal(o.path)], o.path, None) for o in r.outliers]
+            for o in r.outliers:
+                yield [Text(f"{o.score:.4f}"), literal(o.path)], o.path, None
         else:
             for c in r.clusters:
                 only = Only(f"cluster {c.id}", frozenset(c.paths))
@@ -221,8 +231,7 @@ class AuditScreen(Screen[Pick | None]):
                 name = f"{c.name} · {', '.join(c.keywords)}" if c.keywords else c.name
                 for j, p in enumerate(c.central or c.paths[:1]):
                     head = [Text(str(c.id)), Text(str(c.size)), literal(name), literal(labels)]
-                    out.append(([*(head if j == 0 else [Text("")] * 4), literal(p)], p, only))
-        return out
+                    yield [*(head if j == 0 else [Text("")] * 4), literal(p)], p, only
 
     # ---- events ----------------------------------------------------------------------------------
     def _highlighted(self) -> Row | None:
@@ -241,7 +250,7 @@ class AuditScreen(Screen[Pick | None]):
     def action_narrow(self) -> None:
         """Narrow the browse list to the highlighted row's cluster, or to every file of this tab's kind."""
         row = self._highlighted()
-        if row is None:
+        if row is None or row.only is None:
             self.notify("nothing here to filter to")
             return
         self.dismiss((row.path, row.only))
