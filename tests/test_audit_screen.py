@@ -70,6 +70,7 @@ def report() -> AuditReport:
             ],
         ),
         outliers=[Outlier("code/fib.py", 0.8), Outlier(ESCAPED, 0.6), Outlier(HOSTILE, 0.4)],
+        outlier_fence=0.3,
         clusters=[
             NamedCluster(
                 0,
