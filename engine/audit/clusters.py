@@ -2,7 +2,8 @@
 
 k-means (stats/clusters.py) over all vectors: fitted on a bounded sample, then every file assigned, in
 blocks, so memory stays bounded at a million files. Without a given number, k is the one with the best
-silhouette on a sample (CHOOSE_SAMPLE files) among 2..min(K_MAX, sqrt(n)).
+silhouette on a sample (CHOOSE_SAMPLE files) among the candidates up to min(K_MAX, sqrt(n)): every k
+up to EVERY_K, then spaced geometrically.
 
 Stability: the rows are taken in path order, so neither the store's file ids nor its row order change the
 answer; clusters are numbered by size, then by their first member's path."""
@@ -22,8 +23,10 @@ from .report import NamedCluster
 from .run import AuditData
 
 K_MAX = 30
-CHOOSE_SAMPLE = 1_500
-CHOOSE_RESTARTS = 3
+CHOOSE_SAMPLE = 1_000
+CHOOSE_RESTARTS = 2
+EVERY_K = 12
+WIDE_CANDIDATES = 8  # values of k tried above EVERY_K
 CENTRAL = 5
 SEED = 0
 BLOCK = 65_536
@@ -57,7 +60,7 @@ def silhouette(x: np.ndarray, labels: np.ndarray) -> float:
 
 
 def choose_k(x: np.ndarray, order: np.ndarray) -> int:
-    """The k in 2..min(K_MAX, sqrt(n)) with the best silhouette on a sample drawn in path order."""
+    """The candidate k with the best silhouette on a sample drawn in path order (the smaller on a tie)."""
     n = len(order)
     if n < 4:
         return 1
@@ -65,7 +68,9 @@ def choose_k(x: np.ndarray, order: np.ndarray) -> int:
     rows = order if n <= CHOOSE_SAMPLE else order[np.sort(rng.choice(n, CHOOSE_SAMPLE, replace=False))]
     sample = x[rows]
     best_k, best = 2, -np.inf
-    for k in range(2, min(K_MAX, int(np.sqrt(n)), len(sample) - 1) + 1):
+    hi = max(2, min(K_MAX, int(np.sqrt(n)), len(sample) - 1))
+    wide = np.geomspace(EVERY_K, hi, WIDE_CANDIDATES) if hi > EVERY_K else np.zeros(0)
+    for k in sorted({*range(2, min(hi, EVERY_K) + 1), *(int(round(w)) for w in wide)}):
         _, labels, _, _ = km.kmeans(sample, k, seed=SEED, n_init=CHOOSE_RESTARTS)
         score = silhouette(sample, labels)
         if score > best + 1e-9:
