@@ -34,7 +34,7 @@ BLOCK = 65_536
 
 @dataclass(frozen=True)
 class Partition:
-    """Clusters in id order: each one's rows nearest the centroid first (ties by path), and its size."""
+    """Clusters in id order: each one's rows nearest the centroid first (ties by path), and in path order."""
 
     central: list[np.ndarray]  # rows of data.x, nearest the centroid first
     members: list[np.ndarray]  # the same rows in path order
