@@ -18,9 +18,9 @@ import numpy as np
 from ..stats import clusters as km
 from ..store import Store
 from . import naming
+from .data import AuditData
 from .graph import KnnGraph
 from .report import NamedCluster
-from .run import AuditData
 
 K_MAX = 30
 CHOOSE_SAMPLE = 1_000
