@@ -4,9 +4,13 @@ CI guard."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from rich.text import Text
 
 from vexplore.engine.audit.report import KINDS
 
@@ -34,6 +38,12 @@ from .options import model_option, store_option
     help="Cosine at or above which two files are near copies (default: from the data, ≥ 0.95).",
 )
 @click.option(
+    "--clusters",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="How many named clusters (default: chosen from the data).",
+)
+@click.option(
     "--fail-on",
     "fail_on",
     type=click.Choice(KINDS),
@@ -41,7 +51,7 @@ from .options import model_option, store_option
     help="Exit 1 when any problem of this kind is found (repeatable).",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout (keys in the README).")
-def audit(path, model, store, k, splits, threshold, fail_on, as_json) -> None:
+def audit(path, model, store, k, splits, threshold, clusters, fail_on, as_json) -> None:
     """Audit one model's files: likely mislabelled files, leaks between splits, duplicates and outliers
     over every file, and clusters with names."""
     from vexplore.engine.audit.run import AuditOptions
@@ -54,8 +64,9 @@ def audit(path, model, store, k, splits, threshold, fail_on, as_json) -> None:
         if not names:
             fail("--splits takes folder names separated by commas, e.g. --splits train,test")
     explorer = guarded(open_explorer, Path(path), store)
-    opts = AuditOptions(k=k, splits=names, duplicate_threshold=threshold)
-    report = guarded(run_audit, explorer, model, opts)
+    opts = AuditOptions(k=k, splits=names, clusters=clusters, duplicate_threshold=threshold)
+    with progress_line() as say:
+        report = guarded(run_audit, explorer, model, opts, say)
     if as_json:
         json_line(report.to_json())
     else:
@@ -66,3 +77,16 @@ def audit(path, model, store, k, splits, threshold, fail_on, as_json) -> None:
     if found:
         click.echo(f"vexplore: audit found {', '.join(found)}", err=True)
         raise SystemExit(1)
+
+
+@contextmanager
+def progress_line() -> Iterator[Callable[[str], None]]:
+    """The audit's current step on a terminal's stderr (a spinner that leaves nothing behind); silent
+    when stderr is a file or a pipe, so logs and JSON consumers see only the report."""
+    if not sys.stderr.isatty():
+        yield lambda message: None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status("auditing…") as status:
+        yield lambda message: status.update(Text(f"auditing: {message}…"))
