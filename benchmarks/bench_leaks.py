@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from vexplore.engine.audit.data import AuditData
 from vexplore.engine.audit.graph import KnnGraph
 from vexplore.engine.audit.leaks import find_leaks
-from vexplore.engine.audit.run import AuditData
 from vexplore.engine.labels import layout
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from tests.leak_corpus import write_leaky
 from vexplore.engine.audit import leaks as leaks_module
+from vexplore.engine.audit.data import AuditData, AuditOptions, load
 from vexplore.engine.audit.evidence import (
     hamming,
     jaccard_estimate,
@@ -24,7 +25,7 @@ from vexplore.engine.audit.evidence import (
 )
 from vexplore.engine.audit.graph import KnnGraph, knn_graph
 from vexplore.engine.audit.leaks import find_leaks
-from vexplore.engine.audit.run import AuditData, AuditOptions, load, neighbor_graph
+from vexplore.engine.audit.run import neighbor_graph
 from vexplore.engine.labels import Layout
 from vexplore.engine.query import Explorer
 from vexplore.engine.store import Store, find_store_dir
@@ -147,7 +148,17 @@ def test_leaks_in_the_report_json(leaky):
     explorer, truth = leaky
     data, (leaks, threshold) = _audit(explorer, "toy-image")
     report = AuditReport(
-        "toy-image", len(data.ids), None, ["test", "train"], [], leaks, threshold, Duplicates(1.0, []), [], []
+        model="toy-image",
+        count=len(data.ids),
+        labels=None,
+        splits=["test", "train"],
+        mislabeled=[],
+        leaks=leaks,
+        leak_threshold=threshold,
+        duplicates=Duplicates(1.0, []),
+        outliers=[],
+        outlier_fence=None,
+        clusters=[],
     )
     out = json.loads(json.dumps(report.to_json()))
     assert {leak["path"] for leak in out["leaks"]} == truth["image"]

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..store import Store
+from .data import AuditData
 from .evidence import (
     hamming,
     jaccard_estimate,
@@ -34,7 +35,6 @@ from .evidence import (
 )
 from .graph import KnnGraph
 from .report import Leak, LeakMatch, LeakThreshold
-from .run import AuditData
 
 NEAR = 0.5  # a copy is at most this share of the median nearest same-split distance away
 BAND = 1.0  # pairs up to this share of it away are copies when their content agrees
