@@ -140,31 +140,23 @@ def test_exact_copies_are_found_when_the_graph_misses_them(leaky):
 
 
 @pytest.mark.fast
-def test_leaks_in_the_report_json(leaky):
+def test_audit_reports_the_leaks_and_fails_on_them(leaky):
+    """End to end: `vexplore audit --json --fail-on leaks` on the leaky folder exits 1 with every planted
+    picture copy in the report, in the documented shape; without --fail-on it exits 0."""
     import json
 
-    from vexplore.engine.audit.report import AuditReport, Duplicates
+    from tests.clirun import invoke
 
     explorer, truth = leaky
-    data, (leaks, threshold) = _audit(explorer, "toy-image")
-    report = AuditReport(
-        model="toy-image",
-        count=len(data.ids),
-        labels=None,
-        splits=["test", "train"],
-        mislabeled=[],
-        leaks=leaks,
-        leak_threshold=threshold,
-        duplicates=Duplicates(1.0, []),
-        outliers=[],
-        outlier_fence=None,
-        clusters=[],
-    )
-    out = json.loads(json.dumps(report.to_json()))
-    assert {leak["path"] for leak in out["leaks"]} == truth["image"]
+    root = explorer.store.root
+    run = invoke("audit", root, "--model", "toy-image", "--json", "--fail-on", "leaks", expect=1)
+    out = json.loads(run.stdout)
+    assert out["splits"] == ["test", "train"] and {leak["path"] for leak in out["leaks"]} == truth["image"]
     assert set(out["leaks"][0]) == {"path", "split", "matches"}
     assert set(out["leaks"][0]["matches"][0]) == {"path", "split", "score", "exact"}
-    assert set(out["leak_threshold"]) == {"value", "method"}
+    assert set(out["leak_threshold"]) == {"value", "method"} and "median" in out["leak_threshold"]["method"]
+    assert "leaks" in run.stderr
+    invoke("audit", root, "--model", "toy-image", "--json", expect=0)
 
 
 @pytest.mark.fast

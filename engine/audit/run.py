@@ -18,6 +18,7 @@ from .duplicates import (
     top_outliers,
 )
 from .graph import KnnGraph, knn_graph
+from .leaks import find_leaks
 from .mislabel import find_mislabeled
 from .report import AuditReport, DuplicateGroup, Duplicates, Mislabeled, Outlier
 
@@ -57,8 +58,8 @@ def audit(
         for row, score in top_outliers(graph, opts.outliers)
         if fence is not None and score > fence
     ]
-    # At merge, the lead enables these two call sites (engine/audit/leaks.py and clusters.py):
-    # leaks, leak_threshold = find_leaks(explorer.store, data, graph)
+    say("leaks between splits")
+    leaks, leak_threshold = find_leaks(explorer.store, data, graph)
     say("clusters and their names")
     clusters = named_clusters(explorer.store, data, graph, opts.clusters)
     return AuditReport(
@@ -67,8 +68,8 @@ def audit(
         labels=data.layout.label_names(),
         splits=data.layout.split_names(),
         mislabeled=mislabeled,
-        leaks=[],
-        leak_threshold=None,
+        leaks=leaks,
+        leak_threshold=leak_threshold,
         duplicates=duplicates,
         outliers=outliers,
         outlier_fence=None if fence is None else round(fence, 6),
