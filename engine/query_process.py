@@ -12,7 +12,7 @@ user's script without a main guard), and also starts a resource-tracker process;
 
 Protocol: the parent first sends (root, store_dir, backend), then (operation, args) per request; the child
 answers ("ok", result, notices) or ("error", exception, notices), after any number of ("progress", step,
-[]) for a long request (statistics). Exceptions travel pickled, so a
+[]) for a long request (statistics, the audit). Exceptions travel pickled, so a
 UserError arrives as a UserError with the same message (and no traceback)."""
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ from .query import Backend, Explorer, Hit
 from .store import ModelRow, Store
 
 if TYPE_CHECKING:  # the reports' modules load with the first report, not with the explorer
+    from .audit.report import AuditReport
+    from .audit.run import AuditOptions
     from .compare import CompareReport
     from .stats import StatsOptions
     from .stats.schema import StatsReport
@@ -86,6 +88,15 @@ class QueryProcess:
         """engine.stats.vector_stats over the child's open index (no second copy of it in this process);
         progress is called with each step's name as the child reaches it."""
         return self._call("stats", model_name, options, progress=progress)
+
+    def audit(
+        self,
+        model_name: str | None,
+        options: AuditOptions | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> AuditReport:
+        """engine.audit.audit in the child, over its open index, with progress as stats has it."""
+        return self._call("audit", model_name, options, progress=progress)
 
     def compare(self, model_a: str, model_b: str, k: int = 10) -> CompareReport:
         """engine.compare.compare_models, in the child."""
@@ -239,6 +250,17 @@ def _stats(
         _release(ex)
 
 
+def _audit(
+    ex: Explorer, model_name: str | None, options: AuditOptions | None, progress: Callable[[str], None]
+) -> AuditReport:
+    from .audit.run import audit
+
+    try:
+        return audit(ex, model_name, options, progress=progress)
+    finally:
+        _release(ex)
+
+
 def _compare(ex: Explorer, model_a: str, model_b: str, k: int) -> CompareReport:
     from .compare import compare_models
 
@@ -264,9 +286,10 @@ OPERATIONS: dict[str, Callable[..., Any]] = {
     "neighbors": _neighbors,
     "nearest": _nearest,
     "stats": _stats,
+    "audit": _audit,
     "compare": _compare,
 }
-REPORTS_PROGRESS = {"stats"}  # operations that take a progress callback as their last argument
+REPORTS_PROGRESS = {"stats", "audit"}  # operations that take a progress callback as their last argument
 
 
 def main() -> None:

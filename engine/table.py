@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -140,6 +140,13 @@ class FileTable:
         order, sorted_ids = self._by_id
         at = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
         return np.where(sorted_ids[at] == ids, order[at], -1)
+
+    def holding(self, paths: Iterable[str]) -> np.ndarray:
+        """Per row: is its path one of paths? (paths the table lacks are skipped)"""
+        keep = np.zeros(len(self), bool)
+        rows = [at for path in paths if (at := self.position(path)) is not None]
+        keep[np.asarray(rows, np.int64)] = True
+        return keep
 
     def marks(self, ids: np.ndarray, values: np.ndarray) -> np.ndarray:
         """values (one per id in ids) laid out by row: 0 for the rows that ids leaves out."""

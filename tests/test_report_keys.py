@@ -1,6 +1,6 @@
-"""`vexplore stats --json` and `compare --json` print exactly the keys the README documents: its key tables
-(and the shapes written in them, like `{"k", "inertia", "clusters": [{"id", ...}]}`) are parsed and held
-against what the commands print for a small store."""
+"""`vexplore stats --json`, `compare --json` and `audit --json` print exactly the keys the README
+documents: its key tables (and the shapes written in them, like `{"k", "inertia", "clusters": [{"id",
+...}]}`) are parsed and held against what the commands print for a small store."""
 
 from __future__ import annotations
 
@@ -167,3 +167,9 @@ def test_compare_json_has_the_documented_keys(store):
     _check_table(doc, "### `compare --json` keys")
     assert doc["models"] == ["first", "second"] and set(doc["label_agreement_at_k"]) == {"first", "second"}
     assert doc["most_different"] and doc["most_different"][0]["neighbors"]["second"]
+
+
+def test_audit_json_has_the_documented_keys(store):
+    doc = _json("audit", str(store), "--model", "first", "-k", "5")
+    _check_table(doc, "### `audit --json` keys")
+    assert doc["sampled"] == {} and doc["count"] == 60 and doc["outlier_fence"] > 0

@@ -27,7 +27,8 @@ from .messages import IndexFolder, OpenFolder
 from .reader import Reader
 from .screens.browse import BrowseScreen
 
-NEEDS_STORE = frozenset({"models", "errors", "index", "stats", "compare"})  # palette: only with a store
+# palette: only with a store
+NEEDS_STORE = frozenset({"models", "errors", "index", "stats", "audit", "compare"})
 
 
 class VexploreApp(App):

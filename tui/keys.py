@@ -26,6 +26,7 @@ BROWSE: list[BindingType] = [
         tooltip="by meaning: free text → nearest text files (and images with a CLIP model)",
     ),
     Binding("f", "filter", "Filter", tooltip="the file list by name"),
+    Binding("F", "all_files", "All files", show=False, tooltip="undo the audit's filter: every file again"),
     Binding("left_square_bracket,alt+left", "back", "Back", tooltip="to the file before this jump"),
     Binding("right_square_bracket,alt+right", "forward", "Forward", show=False, tooltip="undo a back"),
     Binding("plus,equals_sign", "more", "More neighbors", show=False, tooltip="raise k"),
@@ -41,6 +42,13 @@ BROWSE: list[BindingType] = [
         tooltip="stop after the current batch (twice: at once); finished batches are kept",
     ),
     Binding("t", "stats", "Stats", tooltip="norms, hubness, duplicates, clusters of a model's space"),
+    Binding(
+        "a",
+        "audit",
+        "Audit",
+        show=False,
+        tooltip="mislabelled files, leaks between splits, duplicates, outliers, clusters",
+    ),
     Binding("c", "compare", "Compare models", show=False, tooltip="how two models see the same files"),
     Binding("m", "cycle_modality", "Kind of files", show=False, tooltip="only text, image, audio or video"),
     Binding("s", "cycle_sort", "Sort files", show=False, tooltip="by name, kind, size or most recent"),
@@ -52,9 +60,9 @@ GROUPS = ("Browse", "Find", "Index", "Screens")
 OTHER = "On this screen"  # the group of an action GROUP_OF does not name (a statistics tab, say)
 GROUP_OF: dict[str, str] = {
     **dict.fromkeys(("back", "forward", "more", "fewer", "focus_neighbors", "escape"), "Browse"),
-    **dict.fromkeys(("search", "filter", "cycle_modality", "cycle_sort"), "Find"),
+    **dict.fromkeys(("search", "filter", "all_files", "cycle_modality", "cycle_sort"), "Find"),
     **dict.fromkeys(("index", "cancel_index", "errors", "models"), "Index"),
-    **dict.fromkeys(("stats", "compare", "help", "quit"), "Screens"),
+    **dict.fromkeys(("stats", "audit", "compare", "help", "quit"), "Screens"),
 }
 
 

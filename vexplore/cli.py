@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from .audit_command import audit
 from .exits import finished, guarded
 from .index_command import index
 from .inspect_commands import compare, export, models, stats
@@ -48,7 +49,7 @@ def open_cmd(path: str, store: str | None, backend, milvus_uri, collection) -> N
     guarded(run_app, Path(path), store, **({"backend": chosen} if chosen else {}))
 
 
-for command in (index, search, neighbors, models, export, stats, compare):
+for command in (index, search, neighbors, models, export, stats, compare, audit):
     main.add_command(command)
 
 

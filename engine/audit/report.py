@@ -88,6 +88,7 @@ class AuditReport:
     leak_threshold: LeakThreshold | None  # None: no splits, so nothing can leak
     duplicates: Duplicates
     outliers: list[Outlier]
+    outlier_fence: float | None  # the score a listed outlier exceeds: Q3 + 1.5 IQR of every file's score
     clusters: list[NamedCluster]
     sampled: dict[str, Any] = field(default_factory=dict)  # {}: every file was looked at
     exact: bool = True  # the neighbor graph was exact (else from the hnswlib index)

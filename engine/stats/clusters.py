@@ -77,12 +77,17 @@ def kmeans(
     iters: int = 50,
     n_init: int | None = None,
     fit_sample: int = FIT_SAMPLE,
+    order: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float, int]:
     """(centres [k, d], label of every row, inertia over all rows, rows used to fit). Cluster 0 is the
-    largest, so colours and ids stay in a readable order."""
+    largest, so colours and ids stay in a readable order. `order` (a permutation of the rows, e.g. by
+    path) makes the fit independent of the rows' order in the store: the sample is drawn over it."""
     rng = np.random.default_rng(seed)
     k = max(1, min(k, len(x)))
-    fit = x if len(x) <= fit_sample else x[np.sort(rng.choice(len(x), fit_sample, replace=False))]
+    rows = np.arange(len(x)) if order is None else order
+    if len(x) > fit_sample:
+        rows = rows[np.sort(rng.choice(len(x), fit_sample, replace=False))]
+    fit = x if order is None and len(x) <= fit_sample else x[rows]
     best: tuple[np.ndarray, float] | None = None
     if n_init is None:  # restarts are cheap on small sets, where one bad seeding shows most
         n_init = 10 if len(fit) <= EXACT_UP_TO else 3
@@ -92,10 +97,10 @@ def kmeans(
             best = (centres, inertia)
     assert best is not None
     labels, dist = _nearest(x, best[0])
-    order = np.argsort(-np.bincount(labels, minlength=k), kind="stable")
+    by_size = np.argsort(-np.bincount(labels, minlength=k), kind="stable")
     rank = np.empty(k, np.int64)
-    rank[order] = np.arange(k)
-    return best[0][order], rank[labels], float(dist.sum()), len(fit)
+    rank[by_size] = np.arange(k)
+    return best[0][by_size], rank[labels], float(dist.sum()), len(fit)
 
 
 def describe(

@@ -24,7 +24,7 @@ from ..indexer import RunState
 from ..messages import FilesListed
 from ..reader import Reader
 from ..search import search_groups
-from ..widgets.file_list import MODALITIES, SORTS, FileList
+from ..widgets.file_list import MODALITIES, SORTS, FileList, Only
 from ..widgets.index_panel import IndexPanel
 from ..widgets.neighbors import NeighborList, NeighborsPane
 from ..widgets.preview import PreviewPane
@@ -162,10 +162,11 @@ class BrowseScreen(Screen):
         files = self.files
         label = "all" if files.modality is None else files.modality
         loading = "" if files.complete else " (reading…)"
+        only = "" if files.only is None else f" · only {printable(files.only.name)} (F: all)"
         self._titles(
             self.query_one("#files-pane"),
             f"Files {files.shown}/{files.total}{loading}",
-            f"m {label} · s {files.sort}",
+            f"m {label} · s {files.sort}{only}",
         )
         self.query_one(TopBar).show(
             self.reader.root.resolve().name,
@@ -202,9 +203,11 @@ class BrowseScreen(Screen):
         if (self.files.current is None or self.files.current.path != path) and not self.files.select_path(
             path
         ):
-            self.files.set_filter("", None)  # a jump to a file the filter hides: show everything
+            self.files.set_filter("", None)  # a jump to a file the filters hide: show everything
             self.query_one("#filter", Input).value = ""
-            self.files.select_path(path)
+            if not self.files.select_path(path):
+                self.files.set_only(None)
+                self.files.select_path(path)
         if path == self.current and self.neighbors.mode == "neighbors":
             self._update_titles()
             return
@@ -313,6 +316,10 @@ class BrowseScreen(Screen):
     def action_filter(self) -> None:
         self.set_focus(self.query_one("#filter", Input))
 
+    def action_all_files(self) -> None:
+        self.files.set_only(None)
+        self._update_titles()
+
     def action_focus_neighbors(self) -> None:
         self.query_one(NeighborList).focus()
 
@@ -371,6 +378,24 @@ class BrowseScreen(Screen):
         if models:
             name = app.model_name or self.neighbor_model or models[0].name
             app.push_screen(StatsScreen(self.reader.queries, name), self._picked)
+
+    async def action_audit(self) -> None:
+        from .audit import AuditScreen
+
+        app = explorer(self)
+        models = await app.indexed_models()
+        if models:
+            name = app.model_name or self.neighbor_model or models[0].name
+            app.push_screen(AuditScreen(self.reader.queries, name), self._audited)
+
+    def _audited(self, pick: tuple[str | None, Only | None] | None) -> None:
+        """The audit's choice: (a file to show with its neighbors, a set of files to narrow the list to)."""
+        path, only = pick or (None, None)
+        if only is not None:
+            self.files.set_only(only)
+            self._update_titles()
+        if path:
+            self.jump(path)
 
     async def action_compare(self) -> None:
         from .compare import CompareScreen

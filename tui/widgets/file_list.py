@@ -7,6 +7,7 @@ filtering and sorting stay quick."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 from typing import ClassVar
 
@@ -35,6 +36,15 @@ MODALITY_MARK = {
 STATE_MARK = {1: ("●", "green"), 0: ("○", "bright_black"), -1: ("✗", "red")}
 SORTS = ORDERS
 MODALITIES = (None, "text", "image", "audio", "video")
+
+
+@dataclass(frozen=True)
+class Only:
+    """A set of files the list is narrowed to (the audit's cluster or kind of problem), with its name for
+    the pane's title."""
+
+    name: str
+    paths: frozenset[str]
 
 
 class Keep(Enum):
@@ -95,11 +105,13 @@ class FileList(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self.table = FileTable()  # the store's files in path order
         self._shown = np.zeros(0, np.int64)  # rows of the table, filtered and sorted
-        self._shown_for: tuple | None = None  # (sort, modality, needle) that _shown answers
+        self._shown_for: tuple | None = None  # (sort, modality, only, needle) that _shown answers
         self._states: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int8))
         self._marks = np.zeros(0, np.int8)  # per table row: 1 embedded, -1 failed, 0 not yet
         self.needle = ""
         self.modality: str | None = None
+        self.only: Only | None = None  # a path-set filter on top of the others
+        self._only_rows: np.ndarray | None = None  # per table row: in self.only?
         self.sort = "name"
         self._quiet = False
         self._current_path: str | None = None  # survives a refresh that rebuilds the table
@@ -141,6 +153,7 @@ class FileList(ScrollView, can_focus=True):
         self.table = table
         self._total = total
         self._marks = table.marks(*self._states)
+        self._only_rows = None if self.only is None else table.holding(self.only.paths)
         self._shown_for = None
         self._apply()
 
@@ -159,19 +172,28 @@ class FileList(ScrollView, can_focus=True):
             self.modality = modality
         self._apply()
 
+    def set_only(self, only: Only | None) -> None:
+        """Show only only's files (None: every file again), the other filters kept."""
+        self.only = only
+        self._only_rows = None if only is None else self.table.holding(only.paths)
+        self._apply()
+
     def set_sort(self, sort: str) -> None:
         self.sort = sort
         self._apply()
 
     def _apply(self) -> None:
         """Filter and sort again, keeping the cursor on its file; announce only a change of file."""
-        table, before, key = self.table, self._shown_for, (self.sort, self.modality, self.needle)
-        if before is not None and before[:2] == key[:2] and key[2].lower().startswith(before[2].lower()):
+        table, before = self.table, self._shown_for
+        key = (self.sort, self.modality, self.only, self.needle)
+        if before is not None and before[:3] == key[:3] and key[3].lower().startswith(before[3].lower()):
             rows = self._shown  # typing on: every match of the longer text is among the last matches
         else:
             rows = table.order(self.sort)
             if self.modality is not None:
                 rows = rows[table.kinds[rows] == KINDS.index(self.modality)]
+            if self._only_rows is not None:
+                rows = rows[self._only_rows[rows]]
         self._shown = table.matching(rows, self.needle.lower().split())
         self._shown_for = key
         self._lines.clear()

@@ -1,0 +1,66 @@
+"""What every finder of the audit reads: one model's files in file-id order, with each file's path,
+content hash, modality, label and split, and the options the audit runs with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UserError
+from ..index import normalise
+from ..labels import Layout, layout
+from ..query import Explorer
+from ..stats.report import indexed_name
+from ..store import ModelRow
+from .duplicates import OUTLIERS
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    k: int = 10  # neighbors per file in the graph every finder reads
+    splits: tuple[str, ...] | None = None  # split folder names (None: train, test, val, …)
+    clusters: int | None = None  # None: chosen from the store's size
+    duplicate_threshold: float | None = None  # near-copy cosine (None: derived, duplicates.py)
+    outliers: int = OUTLIERS  # how many of the most isolated files the report lists
+
+
+@dataclass(frozen=True)
+class AuditData:
+    """One model's files in file-id order: what every finder reads (row i of each is the same file)."""
+
+    model: ModelRow
+    ids: np.ndarray  # [n] file ids, ascending
+    x: np.ndarray  # [n, dim] unit vectors
+    paths: list[str]
+    hashes: list[str | None]  # content hashes (blake2b-128) from the catalog
+    modalities: list[str]
+    layout: Layout
+
+
+def load(explorer: Explorer, model_name: str | None, opts: AuditOptions) -> AuditData:
+    models = explorer.models()
+    if not models:
+        raise UserError("the store holds no vectors yet: run `vexplore index` first")
+    model = explorer.model(indexed_name(explorer, model_name)) if model_name else models[0]
+    store = explorer.store
+    ids, rows = store.embedded(model)
+    if len(ids) == 0:
+        raise UserError(f"model {model.name!r} has no vectors yet: run `vexplore index` first")
+    x = np.ascontiguousarray(store.vectors(model)[rows])
+    if not np.allclose(np.einsum("ij,ij->i", x, x), 1.0, atol=1e-3):
+        x = normalise(x)
+    facts = {
+        fid: (path, digest, modality)
+        for fid, path, digest, modality in store.db.execute("SELECT id, path, hash, modality FROM files")
+    }
+    paths = [facts[int(i)][0] for i in ids]
+    return AuditData(
+        model,
+        ids,
+        x,
+        paths,
+        [facts[int(i)][1] for i in ids],
+        [facts[int(i)][2] for i in ids],
+        layout(paths, opts.splits),
+    )
