@@ -59,12 +59,6 @@ def noted_ef(*args, **kwargs):
         efs.append(ef)
         yield ef
 graph.graph_ef = noted_ef
-knn_graph = run.knn_graph
-def tick(done, total):  # the graph's progress, as audit() would pass it on: shown live on stderr
-    ticks.append(done)
-    print(f"\r  neighbors {done:,}/{total:,} at {time.perf_counter() - t0:.0f} s", end="", file=sys.stderr)
-run.knn_graph = lambda *args, **kwargs: knn_graph(*args, progress=tick, **kwargs)
-
 graph_s = []
 neighbor_graph = run.neighbor_graph
 def timed(*args, **kwargs):
@@ -75,8 +69,12 @@ def timed(*args, **kwargs):
 run.neighbor_graph = timed
 steps = []
 t0 = time.perf_counter()
-def say(message):
-    steps.append((round(time.perf_counter() - t0, 2), message))
+def say(message):  # the graph's progress is shown live on stderr, the other steps kept
+    if message.startswith("neighbors of") and "done" in message:
+        ticks.append(message)
+        print(f"\r  {message} at {time.perf_counter() - t0:.0f} s", end="", file=sys.stderr)
+    else:
+        steps.append((round(time.perf_counter() - t0, 2), message))
 report = run.audit(open_explorer(Path(sys.argv[1])), progress=say)
 wall = time.perf_counter() - t0
 fields = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)

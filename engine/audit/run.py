@@ -38,7 +38,7 @@ def audit(
     say("reading vectors")
     data = load(explorer, model_name, opts)
     say(f"neighbors of {len(data.ids):,} files")
-    graph = neighbor_graph(explorer, data, opts.k)
+    graph = neighbor_graph(explorer, data, opts.k, say)
     say("likely mislabelled files")
     paths = data.paths
     mislabeled = [
@@ -79,9 +79,13 @@ def audit(
     )
 
 
-def neighbor_graph(explorer: Explorer, data: AuditData, k: int) -> KnnGraph:
-    """Exact where that is cheap; the model's hnswlib index above the crossover (graph.EXACT_MAX)."""
+def neighbor_graph(explorer: Explorer, data: AuditData, k: int, say: Progress | None = None) -> KnnGraph:
+    """Exact where that is cheap; the model's hnswlib index above the crossover (graph.EXACT_MAX). The
+    graph is most of the audit's time at a million files, so its progress is said as it goes."""
     from .graph import EXACT_MAX
 
     index = explorer.index(data.model) if len(data.ids) > EXACT_MAX else None
-    return knn_graph(data.ids, data.x, k, index)
+    tell = say or (lambda message: None)
+    return knn_graph(
+        data.ids, data.x, k, index, lambda done, total: tell(f"neighbors of {total:,} files: {done:,} done")
+    )
