@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from .audit.graph import EXACT_MAX
 from .errors import UserError
 from .index import VectorIndex
 from .store import ModelRow, Store
@@ -51,6 +52,7 @@ class Explorer:
         self._indexes: dict[str, VectorIndex] = {}
         self._opened: dict[str, float] = {}
         self._adapters: dict[str, Adapter] = {}  # loaded for text queries, by model name
+        self._exact: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}  # model -> (generation, ids, x)
         self.notices: list[str] = []  # an index found missing or damaged and rebuilt: for the user to see
 
     def models(self) -> list[ModelRow]:
@@ -140,9 +142,29 @@ class Explorer:
         return model, self.nearest(model, vector, k, exclude=f.id)
 
     def nearest(self, model: ModelRow, vector: np.ndarray, k: int, exclude: int | None = None) -> list[Hit]:
-        """The k files nearest to any vector of the model's space (a file's, a query's), minus exclude."""
-        ids, scores = self.index(model).knn(vector, k + (exclude is not None))
-        return self._hits(model, ids[0], scores[0], exclude, k)
+        """The k files nearest to any vector of the model's space (a file's, a query's), minus exclude:
+        exact where the model holds few enough files for that to be cheap, else from the index."""
+        index = self.index(model)  # opened either way: a missing or damaged one is mended, with a notice
+        exact = self._exact_space(model) if self.backend is None else None
+        if exact is not None:
+            ids, scores = exact_nearest(*exact, vector, k + (exclude is not None))
+        else:
+            got, sims = index.knn(vector, k + (exclude is not None))
+            ids, scores = got[0], sims[0]
+        return self._hits(model, ids, scores, exclude, k)
+
+    def _exact_space(self, model: ModelRow) -> tuple[np.ndarray, np.ndarray] | None:
+        """(file ids, their vectors) of a model small enough for exact search, read once per commit."""
+        current = self.store.model(model.name) or model
+        if current.rows > EXACT_MAX:  # rows count window vectors too: a bound that is never too low
+            cached = None
+        else:
+            cached = self._exact.get(model.name)
+            if cached is None or cached[0] != current.generation:
+                ids, rows = self.store.embedded(current)
+                cached = (current.generation, ids, np.asarray(self.store.vectors(current)[rows]))
+                self._exact[model.name] = cached
+        return None if cached is None else (cached[1], cached[2])
 
     def all_neighbors(
         self, k: int = 10, model_name: str | None = None
@@ -154,6 +176,10 @@ class Explorer:
             if not len(ids):
                 continue
             index = self.index(model)
+            exact = self._exact_space(model) if self.backend is None else None
+            if exact is not None:
+                yield from self._all_exact(model, *exact, k)
+                continue
             paths = self.store.paths_by_id(ids)
             vectors = self.store.vectors(model)
             for start in range(0, len(ids), 512):
@@ -161,6 +187,17 @@ class Explorer:
                 got, scores = index.knn(np.asarray(vectors[rows[start : start + 512]]), k + 1)
                 for fid, g, s in zip(chunk_ids, got, scores, strict=False):
                     yield paths[int(fid)], model.name, self._hits(model, g, s, int(fid), k)
+
+    def _all_exact(
+        self, model: ModelRow, ids: np.ndarray, x: np.ndarray, k: int
+    ) -> Iterator[tuple[str, str, list[Hit]]]:
+        """Every file's exact neighbors, from the graph the audit builds (blocks of bounded memory)."""
+        from .audit.graph import knn_graph
+
+        graph = knn_graph(ids, x, k)
+        paths = self.store.paths_by_id(ids)
+        for i, fid in enumerate(ids.tolist()):
+            yield paths[fid], model.name, self._hits(model, ids[graph.rows[i]], graph.sims[i], fid, k)
 
     def search(
         self, query: str, k: int = 10, model_name: str | None = None, device: str = "auto"
@@ -202,3 +239,16 @@ def _writable(directory: Path) -> bool:
     import os
 
     return os.access(directory, os.W_OK)
+
+
+def exact_nearest(
+    ids: np.ndarray, x: np.ndarray, vector: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k rows of x (unit length) nearest to vector by cosine, as (file ids, scores),
+    nearest first, ties by file id: the answer an index approximates."""
+    q = np.asarray(vector, np.float32).reshape(-1)
+    scores = x @ (q / max(float(np.linalg.norm(q)), 1e-12))  # a text tower's query is not unit length
+    k = min(k, len(ids))
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
+    top = top[np.lexsort((ids[top], -scores[top]))]
+    return ids[top], scores[top]

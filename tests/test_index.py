@@ -89,3 +89,28 @@ def test_readonly_store_opens_without_writing(tmp_path):
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         ro.db.execute("DELETE FROM files")
     assert len(ro.files()) == 20
+
+
+@pytest.mark.fast
+def test_small_stores_answer_exactly(synthetic):
+    """Below the crossover (audit/graph.EXACT_MAX) a file's neighbors, one at a time or all at once, are
+    exactly the nearest by cosine, ties by file id: what the index only approximates."""
+    from vexplore.engine.query import open_explorer
+
+    explorer = open_explorer(synthetic)
+    model = explorer.model("synthetic")
+    ids, rows = explorer.store.embedded(model)
+    x = np.asarray(explorer.store.vectors(model))[rows]
+    sims = x @ x.T
+    np.fill_diagonal(sims, -np.inf)
+    order = np.lexsort((np.broadcast_to(ids, sims.shape), -sims), axis=1)[:, :10]
+    paths = explorer.store.paths_by_id(ids)
+    want = {paths[int(f)]: [paths[int(ids[j])] for j in order[i]] for i, f in enumerate(ids)}
+    for path in list(want)[::37]:
+        _, hits = explorer.neighbors(path, k=10)
+        assert [h.path for h in hits] == want[path], path
+    every = {path: [h.path for h in hits] for path, _, hits in explorer.all_neighbors(k=10)}
+    assert every == want
+    # A query vector of any length (a text tower's is not unit) scores as its cosine.
+    hits = explorer.nearest(model, 3.0 * x[0], k=3)
+    assert hits[0].path == paths[int(ids[0])] and abs(hits[0].score - 1.0) < 1e-5
