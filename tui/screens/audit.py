@@ -15,7 +15,6 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, LoadingIndicator, Static, TabbedContent, TabPane
 
 from vexplore.engine.audit.report import AuditReport
@@ -26,6 +25,7 @@ from vexplore.engine.query_process import QueryProcess
 
 from ..literal import literal
 from ..widgets.file_list import Only
+from .computed import ComputedReportScreen, Progress
 
 TABS = (
     ("mislabeled", "Mislabeled"),
@@ -94,9 +94,11 @@ def summary(r: AuditReport) -> Text:
     return text
 
 
-class AuditScreen(Screen[Pick | None]):
+class AuditScreen(ComputedReportScreen[Pick | None, AuditReport]):
     """The audit of one model, computed in the query process while this screen shows its progress; or a
     report given ready (tests, a report computed elsewhere)."""
+
+    TITLE_ID = "audit-title"
 
     DEFAULT_CSS = """
     AuditScreen #audit-title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
@@ -146,32 +148,18 @@ class AuditScreen(Screen[Pick | None]):
     # ---- computing -------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="audit")
     def compute(self) -> None:
-        """In the explorer's query process (it holds the index the neighbor graph may come from); this
-        worker thread only waits for it."""
+        self.fetch_and_show()
+
+    def fetch(self, progress: Progress) -> AuditReport:
         if self.queries is None:
-            self.app.call_from_thread(self._failed, "no query process to compute the audit in")
-            return
-        try:
-            report = self.queries.audit(
-                self.model_name,
-                self.options,
-                progress=lambda step: self.app.call_from_thread(self._progress, step),
-            )
-        except (UserError, RuntimeError) as exc:  # RuntimeError: a failure the query process could only name
-            self.app.call_from_thread(self._failed, str(exc))
-            return
-        self.app.call_from_thread(self.show, report)
+            raise UserError("no query process to compute the audit in")
+        return self.queries.audit(self.model_name, self.options, progress=progress)
 
-    def _progress(self, step: str) -> None:
-        self.query_one("#audit-title", Static).update(
-            Text(f"audit — {printable(self.model_name or 'first model')}: {printable(step)} …")
-        )
+    def progress_text(self, step: str) -> Text:
+        return Text(f"audit — {printable(self.model_name or 'first model')}: {printable(step)} …")
 
-    def _failed(self, message: str) -> None:
-        self.query_one(LoadingIndicator).display = False
-        self.query_one("#audit-title", Static).update(
-            Text(f"cannot audit: {printable(message)}", style="bold red")
-        )
+    def failure_text(self, message: str) -> Text:
+        return Text(f"cannot audit: {printable(message)}", style="bold red")
 
     # ---- showing ---------------------------------------------------------------------------------
     def show(self, r: AuditReport) -> None:

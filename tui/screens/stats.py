@@ -14,7 +14,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import (
     DataTable,
     Footer,
@@ -26,7 +25,6 @@ from textual.widgets import (
     TabPane,
 )
 
-from vexplore.engine.errors import UserError
 from vexplore.engine.extras import missing_message
 from vexplore.engine.printable import printable
 from vexplore.engine.query_process import QueryProcess
@@ -35,6 +33,7 @@ from vexplore.engine.stats.canvas import colour
 from vexplore.engine.stats.projection import umap_available
 from vexplore.engine.stats.schema import Distribution, StatsReport
 
+from .computed import ComputedReportScreen, Progress
 from .projection import ProjectionView
 
 TABS = (
@@ -89,8 +88,10 @@ def figures_table(r: StatsReport) -> Table:
     return t
 
 
-class StatsScreen(Screen[str | None]):
+class StatsScreen(ComputedReportScreen[str | None, StatsReport]):
     """Statistics of one model, computed in a worker thread so the UI stays live."""
+
+    TITLE_ID = "stats-title"
 
     DEFAULT_CSS = """
     StatsScreen #stats-title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
@@ -153,30 +154,16 @@ class StatsScreen(Screen[str | None]):
     # ---- computing -------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="stats")
     def compute(self) -> None:
-        """Computed by the explorer's query process, over the index it already holds (this process never
-        loads an index: hnswlib would hold the GIL, and a second copy of a big index the memory); this
-        worker thread only waits for it."""
-        try:
-            report = self.queries.stats(
-                self.model_name,
-                self.options,
-                progress=lambda step: self.app.call_from_thread(self._progress, step),
-            )
-        except (UserError, RuntimeError) as exc:  # RuntimeError: a failure the query process could only name
-            self.app.call_from_thread(self._failed, str(exc))
-            return
-        self.app.call_from_thread(self.show, report)
+        self.fetch_and_show()
 
-    def _progress(self, step: str) -> None:
-        self.query_one("#stats-title", Static).update(
-            Text(f"statistics — {printable(self.model_name or 'first model')}: computing {step} …")
-        )
+    def fetch(self, progress: Progress) -> StatsReport:
+        return self.queries.stats(self.model_name, self.options, progress=progress)
 
-    def _failed(self, message: str) -> None:
-        self.query_one(LoadingIndicator).display = False
-        self.query_one("#stats-title", Static).update(
-            Text(f"cannot compute statistics: {printable(message)}", style="bold red")
-        )
+    def progress_text(self, step: str) -> Text:
+        return Text(f"statistics — {printable(self.model_name or 'first model')}: computing {step} …")
+
+    def failure_text(self, message: str) -> Text:
+        return Text(f"cannot compute statistics: {printable(message)}", style="bold red")
 
     # ---- showing ---------------------------------------------------------------------------------
     def show(self, r: StatsReport) -> None:
