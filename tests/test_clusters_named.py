@@ -15,6 +15,7 @@ from tests.clustered import DIM, commit_vectors
 from tests.conftest import TOPICS
 from vexplore.engine.audit.clusters import choose_k, named_clusters, path_order, silhouette
 from vexplore.engine.audit.ctfidf import class_counts, class_tfidf, tokens
+from vexplore.engine.audit.naming import unique_names
 from vexplore.engine.audit.report import NamedCluster
 from vexplore.engine.audit.run import AuditOptions, load, neighbor_graph
 from vexplore.engine.query import Explorer
@@ -236,9 +237,10 @@ def test_names_stay_unique_and_tiny_stores_work(tmp_path):
     check_partition(clusters, set(vectors))
     assert [c.name for c in clusters] == [
         "same (100%): alpha, beta, gamma",
-        "same (100%): alpha, beta, gamma #1",
-        "same (100%): alpha, beta, gamma #2",
+        "same (100%): alpha, beta, gamma · near f7.txt",  # words run out: the file nearest its centre
+        "same (100%): alpha, beta, gamma · near f8.txt",
     ]
+    assert unique_names(["a", "a"], [[], []], [None, None], [0, 1]) == ["a", "a #1"]  # nothing else left
     assert clusters_of(tmp_path, n_clusters=50)  # more clusters asked than files: as many as there are
 
 

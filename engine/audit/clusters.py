@@ -132,17 +132,16 @@ def named_clusters(
     ]
     words = naming.text_terms(store, members)
     tags = naming.tag_terms(store, data.model, members)
-    out, names, candidates, mixes = [], [], [], []
+    out, names, candidates, mixes, nears = [], [], [], [], []
     for c, (m, central) in enumerate(zip(members, parts.central, strict=True)):
         terms = [t for t, _ in words.top(c, naming.CANDIDATES)] or [
             t for t, _ in tags.top(c, naming.CANDIDATES)
         ]
         mixes.append(naming.dominant(m.labels))
         candidates.append(terms)
-        names.append(
-            naming.name_of(mixes[-1], terms, f"near {data.paths[int(central[0])].rsplit('/', 1)[-1]}")
-        )
-    names = naming.unique_names(names, candidates, mixes, list(range(len(members))))
+        nears.append(f"near {data.paths[int(central[0])].rsplit('/', 1)[-1]}")
+        names.append(naming.name_of(mixes[-1], terms, nears[-1]))
+    names = naming.unique_names(names, candidates, mixes, list(range(len(members))), nears)
     for c, (m, rows) in enumerate(zip(members, parts.members, strict=True)):
         out.append(
             NamedCluster(

@@ -120,16 +120,23 @@ def name_of(mix: str | None, words: Sequence[str], fallback: str, count: int = N
 
 
 def unique_names(
-    names: list[str], candidates: list[list[str]], mixes: list[str | None], ids: list[int]
+    names: list[str],
+    candidates: list[list[str]],
+    mixes: list[str | None],
+    ids: list[int],
+    nears: list[str] | None = None,
 ) -> list[str]:
-    """Later clusters (by id) whose name is taken get their next keywords, then their id."""
+    """Later clusters (by id) whose name is taken get their next keywords, then the file nearest their
+    centre ("audio (100%) · near rain.wav"), then their id."""
     seen: set[str] = set()
     out = []
-    for name, words, mix, cid in zip(names, candidates, mixes, ids, strict=True):
+    for at, (name, words, mix, cid) in enumerate(zip(names, candidates, mixes, ids, strict=True)):
         extra = NAME_WORDS
         while name in seen and extra < len(words):
             extra += 1
             name = name_of(mix, words, name, extra)
+        if name in seen and nears is not None and nears[at] not in name:
+            name = f"{name} · {nears[at]}"
         if name in seen:
             name = f"{name} #{cid}"
         seen.add(name)
