@@ -370,23 +370,23 @@ class BrowseScreen(Screen):
             self._refresh_current()
 
     # ---- the statistics and comparison screens: a file picked there becomes the current one ----
+    async def _report_model(self) -> str | None:
+        """The model a report is about: the one chosen, else the current file's, else the first."""
+        app = explorer(self)
+        models = await app.indexed_models()
+        return (app.model_name or self.neighbor_model or models[0].name) if models else None
+
     async def action_stats(self) -> None:
         from .stats import StatsScreen  # numpy-heavy statistics: loaded when first asked for
 
-        app = explorer(self)
-        models = await app.indexed_models()
-        if models:
-            name = app.model_name or self.neighbor_model or models[0].name
-            app.push_screen(StatsScreen(self.reader.queries, name), self._picked)
+        if name := await self._report_model():
+            self.app.push_screen(StatsScreen(self.reader.queries, name), self._picked)
 
     async def action_audit(self) -> None:
         from .audit import AuditScreen
 
-        app = explorer(self)
-        models = await app.indexed_models()
-        if models:
-            name = app.model_name or self.neighbor_model or models[0].name
-            app.push_screen(AuditScreen(self.reader.queries, name), self._audited)
+        if name := await self._report_model():
+            self.app.push_screen(AuditScreen(self.reader.queries, name), self._audited)
 
     def _audited(self, pick: tuple[str | None, Only | None] | None) -> None:
         """The audit's choice: (a file to show with its neighbors, a set of files to narrow the list to)."""
