@@ -83,3 +83,17 @@ def test_modules_and_functions_stay_small(path):
         and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
     ]
     assert long == [], f"{path.relative_to(REPO)}: functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+def test_every_package_folder_is_in_the_distribution():
+    """A package folder missing from pyproject's list works in the editable install and is absent from
+    the wheel: the audit's folder once was."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join([*PACKAGES[folder].split("."), *init.parent.relative_to(REPO / folder).parts])
+        for folder in PACKAGES
+        for init in (REPO / folder).rglob("__init__.py")
+    }
+    assert found == listed
