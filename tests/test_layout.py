@@ -14,7 +14,7 @@ pytestmark = pytest.mark.fast
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = {"engine": "vexplore.engine", "tui": "vexplore.tui", "vexplore": "vexplore"}
 HEAVY = ("torch", "transformers", "sentence_transformers")
-MAX_MODULE_LINES = 450
+MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 
 

@@ -12,7 +12,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from vexplore.engine.printable import printable
@@ -29,12 +28,13 @@ from ..widgets.index_panel import IndexPanel
 from ..widgets.neighbors import NeighborList, NeighborsPane
 from ..widgets.preview import PreviewPane
 from ..widgets.topbar import TopBar
+from .reports import ReportActions
 
 K_STEPS = (1, 3, 5, 10, 20, 50, 100)
 POLL_SECONDS = 0.5
 
 
-class BrowseScreen(Screen):
+class BrowseScreen(ReportActions):
     """Browse a folder's store: select a file, see what is near it, jump, go back, search."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
@@ -317,7 +317,11 @@ class BrowseScreen(Screen):
         self.set_focus(self.query_one("#filter", Input))
 
     def action_all_files(self) -> None:
-        self.files.set_only(None)
+        self.narrow(None)
+
+    def narrow(self, only: Only | None) -> None:
+        """Show only a set of files (an audit's cluster or problems), or all of them again."""
+        self.files.set_only(only)
         self._update_titles()
 
     def action_focus_neighbors(self) -> None:
@@ -368,49 +372,3 @@ class BrowseScreen(Screen):
             self.run_search(query)
         else:
             self._refresh_current()
-
-    # ---- the statistics and comparison screens: a file picked there becomes the current one ----
-    async def _report_model(self) -> str | None:
-        """The model a report is about: the one chosen, else the current file's, else the first."""
-        app = explorer(self)
-        models = await app.indexed_models()
-        return (app.model_name or self.neighbor_model or models[0].name) if models else None
-
-    async def action_stats(self) -> None:
-        from .stats import StatsScreen  # numpy-heavy statistics: loaded when first asked for
-
-        if name := await self._report_model():
-            self.app.push_screen(StatsScreen(self.reader.queries, name), self._picked)
-
-    async def action_audit(self) -> None:
-        from .audit import AuditScreen
-
-        if name := await self._report_model():
-            self.app.push_screen(AuditScreen(self.reader.queries, name), self._audited)
-
-    def _audited(self, pick: tuple[str | None, Only | None] | None) -> None:
-        """The audit's choice: (a file to show with its neighbors, a set of files to narrow the list to)."""
-        path, only = pick or (None, None)
-        if only is not None:
-            self.files.set_only(only)
-            self._update_titles()
-        if path:
-            self.jump(path)
-
-    async def action_compare(self) -> None:
-        from .compare import CompareScreen
-        from .models import compare_pair
-
-        app = explorer(self)
-        models = await app.indexed_models()
-        if not models:
-            return
-        pair = compare_pair(models, app.model_name)
-        if pair is None:
-            app.notify("comparing needs two indexed models: index the folder with a second model")
-            return
-        app.push_screen(CompareScreen(self.reader.queries, *pair), self._picked)
-
-    def _picked(self, path: str | None) -> None:
-        if path:
-            self.jump(path)
