@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..stats.neighbors import components
 from .graph import KnnGraph
 
 DUPLICATE_FLOOR = 0.95  # cosine, as `vexplore stats` uses: never call files below it near copies
@@ -46,23 +47,6 @@ def hash_edges(hashes: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
     head = known[order][np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))]
     members = known[order]
     return head[~first], members[~first]
-
-
-def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Component label (its smallest row) of each of n rows under the undirected edges a-b."""
-    comp = np.arange(n)
-    while True:
-        low = np.minimum(comp[a], comp[b])
-        before = comp.copy()
-        np.minimum.at(comp, a, low)
-        np.minimum.at(comp, b, low)
-        while True:  # pointer jumping: every row points at its label's label
-            jumped = comp[comp]
-            if np.array_equal(jumped, comp):
-                break
-            comp = jumped
-        if np.array_equal(comp, before):
-            return comp
 
 
 def duplicate_groups(

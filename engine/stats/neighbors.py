@@ -56,32 +56,36 @@ def outliers(knn: Knn, paths: list[str], top: int = 10) -> list[Outlier]:
     return [Outlier(paths[knn.queries[i]], round(float(dist[i]), 6)) for i in order]
 
 
+def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Component label (its smallest row) of each of n rows under the undirected edges a-b."""
+    comp = np.arange(n)
+    while True:
+        low = np.minimum(comp[a], comp[b])
+        before = comp.copy()
+        np.minimum.at(comp, a, low)
+        np.minimum.at(comp, b, low)
+        while True:  # pointer jumping: every row points at its label's label
+            jumped = comp[comp]
+            if np.array_equal(jumped, comp):
+                break
+            comp = jumped
+        if np.array_equal(comp, before):
+            return comp
+
+
 def duplicate_groups(knn: Knn, paths: list[str], threshold: float, top: int = 50) -> Duplicates:
-    """Files joined by a neighbor link at cosine ≥ threshold, grouped by union-find (so a chain of
-    near-copies is one group). Largest groups first."""
-    parent: dict[int, int] = {}
-
-    def find(a: int) -> int:
-        parent.setdefault(a, a)
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    low: dict[int, float] = {}
+    """Files joined by a neighbor link at cosine ≥ threshold, grouped transitively (so a chain of
+    near-copies is one group). Largest groups first, then by their paths."""
     qi, ki = np.nonzero(knn.sims >= threshold)
-    for i, j in zip(qi.tolist(), ki.tolist(), strict=False):
-        a, b = int(knn.queries[i]), int(knn.rows[i, j])
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[rb] = ra
-    for i, j in zip(qi.tolist(), ki.tolist(), strict=False):
-        root = find(int(knn.queries[i]))
-        low[root] = min(low.get(root, 1.0), float(knn.sims[i, j]))
-    members: dict[int, list[int]] = {}
-    for a in parent:
-        members.setdefault(find(a), []).append(a)
-    groups = sorted((sorted(paths[m] for m in ms), low.get(root, 1.0)) for root, ms in members.items())
+    a, b = knn.queries[qi].astype(np.int64), knn.rows[qi, ki].astype(np.int64)
+    comp = components(len(paths), a, b)
+    low = np.full(len(paths), 1.0)
+    np.minimum.at(low, comp[a], knn.sims[qi, ki].astype(np.float64))
+    touched = np.unique(np.r_[a, b])
+    members: dict[int, list[str]] = {}
+    for row in touched.tolist():
+        members.setdefault(int(comp[row]), []).append(paths[row])
+    groups = sorted((sorted(ps), float(low[root])) for root, ps in members.items())
     groups.sort(key=lambda g: -len(g[0]))
     return Duplicates(
         threshold=threshold,
