@@ -7,11 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import UserError
-from ..index import normalise
 from ..labels import Layout, layout
 from ..query import Explorer
-from ..stats.report import indexed_name
+from ..stats.report import model_vectors
 from ..store import ModelRow
 from .duplicates import OUTLIERS
 
@@ -39,17 +37,8 @@ class AuditData:
 
 
 def load(explorer: Explorer, model_name: str | None, opts: AuditOptions) -> AuditData:
-    models = explorer.models()
-    if not models:
-        raise UserError("the store holds no vectors yet: run `vexplore index` first")
-    model = explorer.model(indexed_name(explorer, model_name)) if model_name else models[0]
+    model, ids, x = model_vectors(explorer, model_name)
     store = explorer.store
-    ids, rows = store.embedded(model)
-    if len(ids) == 0:
-        raise UserError(f"model {model.name!r} has no vectors yet: run `vexplore index` first")
-    x = np.ascontiguousarray(store.vectors(model)[rows])
-    if not np.allclose(np.einsum("ij,ij->i", x, x), 1.0, atol=1e-3):
-        x = normalise(x)
     facts = {
         fid: (path, digest, modality)
         for fid, path, digest, modality in store.db.execute("SELECT id, path, hash, modality FROM files")

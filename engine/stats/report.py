@@ -193,17 +193,23 @@ class _Sampled:
             self.figures[figure] = Sample(int(used), self.n)
 
 
-def _load(explorer: Explorer, model_name: str | None) -> _Vectors:
+def model_vectors(explorer: Explorer, model_name: str | None) -> tuple[ModelRow, np.ndarray, np.ndarray]:
+    """(model, file ids ascending, their unit vectors in RAM) of the model named (the first indexed one
+    when none is): what the statistics and the audit read."""
     model = explorer.model(indexed_name(explorer, model_name)) if model_name else _first_model(explorer)
-    store = explorer.store
-    ids, rows = store.embedded(model)
+    ids, rows = explorer.store.embedded(model)
     if len(ids) == 0:
         raise UserError(f"model {model.name!r} has no vectors yet: run `vexplore index` first")
-    x = np.ascontiguousarray(store.vectors(model)[rows])
+    x = np.ascontiguousarray(explorer.store.vectors(model)[rows])
     if not np.allclose(np.einsum("ij,ij->i", x, x), 1.0, atol=1e-3):  # stored unit-length; others are fixed
         x = normalise(x)
-    path_of = store.paths_by_id(ids)
-    return _Vectors(model, ids, x, [path_of[int(i)] for i in ids], store.raw_norms(model, ids))
+    return model, ids, x
+
+
+def _load(explorer: Explorer, model_name: str | None) -> _Vectors:
+    model, ids, x = model_vectors(explorer, model_name)
+    path_of = explorer.store.paths_by_id(ids)
+    return _Vectors(model, ids, x, [path_of[int(i)] for i in ids], explorer.store.raw_norms(model, ids))
 
 
 class _SpaceFigures(NamedTuple):
