@@ -6,10 +6,9 @@ browse screen, and `f` narrowing the browse list to a cluster or to one kind of 
 from __future__ import annotations
 
 import pytest
-from textual.app import App
 from textual.widgets import DataTable, Static, TabbedContent
 
-from tests.tui_corpus import BROKEN, TEXTS, wait_for
+from tests.tui_corpus import BROKEN, TEXTS, Host, wait_for
 from vexplore.engine.audit.report import (
     AuditReport,
     DuplicateGroup,
@@ -98,18 +97,6 @@ def report() -> AuditReport:
 
 def cells(table: DataTable) -> list[list[str]]:
     return [[str(getattr(c, "plain", c)) for c in table.get_row_at(r)] for r in range(table.row_count)]
-
-
-class Host(App):
-    """Pushes one screen and records what it was dismissed with."""
-
-    def __init__(self, screen):
-        super().__init__()
-        self.child = screen
-        self.results: list = []
-
-    def on_mount(self) -> None:
-        self.push_screen(self.child, self.results.append)
 
 
 async def test_every_kind_rendered_with_counts_and_literal_file_data():

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from textual.app import App
 from textual.widgets import DataTable, Sparkline, Static, TabbedContent
 
 from tests import stats_corpus
+from tests.tui_corpus import Host
 from vexplore.engine.query_process import QueryProcess
 from vexplore.engine.store import find_store_dir
 from vexplore.tui.screens.compare import CompareScreen
@@ -22,18 +22,6 @@ from vexplore.tui.screens.projection import ProjectionView
 from vexplore.tui.screens.stats import StatsScreen
 
 pytestmark = pytest.mark.slow
-
-
-class Host(App):
-    """Pushes one screen and records what it was dismissed with."""
-
-    def __init__(self, screen):
-        super().__init__()
-        self.child = screen
-        self.results: list = []
-
-    def on_mount(self) -> None:
-        self.push_screen(self.child, self.results.append)
 
 
 @contextlib.asynccontextmanager

@@ -8,6 +8,8 @@ import io
 import time
 from pathlib import Path
 
+from textual.app import App
+
 TEXTS = {
     "space/orbit.txt": "The rocket launched the satellite into orbit around the Earth last night.",
     "space/planets.md": "# Planets\n\nJupiter and Saturn are gas giants orbiting the Sun far beyond Mars.",
@@ -114,3 +116,15 @@ def screen_text(app) -> str:
     )
     console.print(app.screen._compositor.render_update(full=True))
     return console.export_text(styles=False)
+
+
+class Host(App):
+    """Pushes one screen and records what it was dismissed with."""
+
+    def __init__(self, screen):
+        super().__init__()
+        self.child = screen
+        self.results: list = []
+
+    def on_mount(self) -> None:
+        self.push_screen(self.child, self.results.append)
