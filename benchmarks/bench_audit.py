@@ -1,5 +1,5 @@
 """The audit's neighbor graph, exact against the hnswlib index, at several store sizes (the crossover that
-sets engine/audit/graph.py's EXACT_MAX), and the whole `audit()` at one size in a fresh process.
+sets engine/index.py's EXACT_MAX), and the whole `audit()` at one size in a fresh process.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_audit.py [--sizes 10000 20000 30000 100000]
         [--audit-n 100000] [--dim 384] [--k 10] [--exact-up-to 100000] [--dir /tmp/vexplore-bench-audit]

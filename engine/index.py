@@ -33,6 +33,11 @@ RECALL_TARGET = 0.98
 RETUNE_SHARE = 0.01
 TIE = 1e-5  # cosines this close count as equal when scoring recall (float32 rounding differs by path)
 EF_LADDER = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+# Up to this many vectors neighbors are exact (the query's single look-ups and the audit's graph); above
+# it the index answers. Exact search costs n² dot products, the index about n log n; up to here the exact
+# graph costs at most about twice the index's (benchmarks/bench_audit.py measures both, and
+# benchmarks/README.md has the figures), a price worth paying for an answer with no misses.
+EXACT_MAX = 30_000
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:

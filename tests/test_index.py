@@ -93,7 +93,7 @@ def test_readonly_store_opens_without_writing(tmp_path):
 
 @pytest.mark.fast
 def test_small_stores_answer_exactly(synthetic):
-    """Below the crossover (audit/graph.EXACT_MAX) a file's neighbors, one at a time or all at once, are
+    """Below the crossover (index.EXACT_MAX) a file's neighbors, one at a time or all at once, are
     exactly the nearest by cosine, ties by file id: what the index only approximates."""
     from vexplore.engine.query import open_explorer
 

@@ -14,12 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..index import EF_LADDER, TIE, VectorIndex
+from ..index import EF_LADDER, EXACT_MAX, TIE, VectorIndex
 
-# Above this many vectors the index answers: exact search costs n² dot products, the index about n log n.
-# Up to here the exact graph costs at most about twice the index's (benchmarks/bench_audit.py measures
-# both; benchmarks/README.md has the figures), a price worth paying for an answer with no misses.
-EXACT_MAX = 30_000
 BLOCK_BYTES = 1 << 26  # similarities one worker holds at once in exact search
 CHUNK = 32  # columns per group when bounding a row's k-th best from below (see _top_k)
 GRAPH_RECALL = 0.99  # recall@k the index must reach (lower confidence bound on a sample) for the graph

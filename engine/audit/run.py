@@ -80,9 +80,9 @@ def audit(
 
 
 def neighbor_graph(explorer: Explorer, data: AuditData, k: int, say: Progress | None = None) -> KnnGraph:
-    """Exact where that is cheap; the model's hnswlib index above the crossover (graph.EXACT_MAX). The
+    """Exact where that is cheap; the model's hnswlib index above the crossover (index.EXACT_MAX). The
     graph is most of the audit's time at a million files, so its progress is said as it goes."""
-    from .graph import EXACT_MAX
+    from ..index import EXACT_MAX
 
     index = explorer.index(data.model) if len(data.ids) > EXACT_MAX else None
     tell = say or (lambda message: None)
