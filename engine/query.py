@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from .audit.graph import EXACT_MAX
 from .errors import UserError
-from .index import VectorIndex
+from .index import EXACT_MAX, VectorIndex
 from .store import ModelRow, Store
 
 if TYPE_CHECKING:
