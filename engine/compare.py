@@ -67,7 +67,7 @@ def _neighbors(
     vectors = normalise(store.vectors(model)[rows[np.searchsorted(ids, common[queries])]])
     extra = len(ids) - len(common)
     want = min(len(ids), k + 1 + min(extra, MAX_EXTRA))
-    got, scores = explorer.index(model).knn(vectors, want)
+    got, scores = explorer.knn(model, vectors, want)
     pos = np.full((len(queries), k), -1, np.int64)
     sims = np.full((len(queries), k), np.nan, np.float32)
     for i, (labels, row_scores) in enumerate(zip(got, scores, strict=False)):

@@ -141,16 +141,19 @@ class Explorer:
         return model, self.nearest(model, vector, k, exclude=f.id)
 
     def nearest(self, model: ModelRow, vector: np.ndarray, k: int, exclude: int | None = None) -> list[Hit]:
-        """The k files nearest to any vector of the model's space (a file's, a query's), minus exclude:
-        exact where the model holds few enough files for that to be cheap, else from the index."""
+        """The k files nearest to any vector of the model's space (a file's, a query's), minus exclude."""
+        ids, scores = self.knn(model, vector, k + (exclude is not None))
+        return self._hits(model, ids[0], scores[0], exclude, k)
+
+    def knn(self, model: ModelRow, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """([m, k] file ids, [m, k] cosines) of the files nearest each of m vectors (any length), nearest
+        first: exact where the model holds few enough vectors for that to be cheap (ties by file id),
+        else from the index. Every caller that asks for neighbors asks here."""
         index = self.index(model)  # opened either way: a missing or damaged one is mended, with a notice
         exact = self._exact_space(model) if self.backend is None else None
-        if exact is not None:
-            ids, scores = exact_nearest(*exact, vector, k + (exclude is not None))
-        else:
-            got, sims = index.knn(vector, k + (exclude is not None))
-            ids, scores = got[0], sims[0]
-        return self._hits(model, ids, scores, exclude, k)
+        if exact is None:
+            return index.knn(vectors, k)
+        return exact_knn_of(*exact, np.atleast_2d(np.asarray(vectors, np.float32)), k)
 
     def _exact_space(self, model: ModelRow) -> tuple[np.ndarray, np.ndarray] | None:
         """(file ids, their vectors) of a model small enough for exact search, read once per commit."""
@@ -174,29 +177,13 @@ class Explorer:
             ids, rows = self.store.embedded(model)
             if not len(ids):
                 continue
-            index = self.index(model)
-            exact = self._exact_space(model) if self.backend is None else None
-            if exact is not None:
-                yield from self._all_exact(model, *exact, k)
-                continue
             paths = self.store.paths_by_id(ids)
             vectors = self.store.vectors(model)
             for start in range(0, len(ids), 512):
                 chunk_ids = ids[start : start + 512]
-                got, scores = index.knn(np.asarray(vectors[rows[start : start + 512]]), k + 1)
+                got, scores = self.knn(model, np.asarray(vectors[rows[start : start + 512]]), k + 1)
                 for fid, g, s in zip(chunk_ids, got, scores, strict=False):
                     yield paths[int(fid)], model.name, self._hits(model, g, s, int(fid), k)
-
-    def _all_exact(
-        self, model: ModelRow, ids: np.ndarray, x: np.ndarray, k: int
-    ) -> Iterator[tuple[str, str, list[Hit]]]:
-        """Every file's exact neighbors, from the graph the audit builds (blocks of bounded memory)."""
-        from .audit.graph import knn_graph
-
-        graph = knn_graph(ids, x, k)
-        paths = self.store.paths_by_id(ids)
-        for i, fid in enumerate(ids.tolist()):
-            yield paths[fid], model.name, self._hits(model, ids[graph.rows[i]], graph.sims[i], fid, k)
 
     def search(
         self, query: str, k: int = 10, model_name: str | None = None, device: str = "auto"
@@ -240,14 +227,22 @@ def _writable(directory: Path) -> bool:
     return os.access(directory, os.W_OK)
 
 
-def exact_nearest(
-    ids: np.ndarray, x: np.ndarray, vector: np.ndarray, k: int
+def exact_knn_of(
+    ids: np.ndarray, x: np.ndarray, queries: np.ndarray, k: int, block_bytes: int = 1 << 26
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The k rows of x (unit length) nearest to vector by cosine, as (file ids, scores),
-    nearest first, ties by file id: the answer an index approximates."""
-    q = np.asarray(vector, np.float32).reshape(-1)
-    scores = x @ (q / max(float(np.linalg.norm(q)), 1e-12))  # a text tower's query is not unit length
+    """The k rows of x (unit length) nearest each query by cosine, as (file ids, scores), nearest first,
+    ties by file id: the answer an index approximates. Queries need not be unit length (a text tower's
+    is not); similarities are held one block of queries at a time."""
+    q = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
     k = min(k, len(ids))
-    top = np.argpartition(-scores, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
-    top = top[np.lexsort((ids[top], -scores[top]))]
-    return ids[top], scores[top]
+    out_ids = np.empty((len(q), k), ids.dtype)
+    out_scores = np.empty((len(q), k), np.float32)
+    step = max(1, block_bytes // (4 * max(len(ids), 1)))
+    for start in range(0, len(q), step):
+        scores = q[start : start + step] @ x.T
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < len(ids) else np.argsort(-scores, axis=1)
+        part = np.take_along_axis(scores, top, axis=1)
+        order = np.lexsort((ids[top], -part), axis=1)
+        out_ids[start : start + step] = ids[np.take_along_axis(top, order, axis=1)]
+        out_scores[start : start + step] = np.take_along_axis(part, order, axis=1)
+    return out_ids, out_scores
