@@ -62,10 +62,17 @@ class Batch:
 
 
 class VectorSource(ABC):
-    """A reader of one kind of source. Construct with the location and the chosen `Columns`; raise
-    `UserError` with one clear line for a missing file, an unknown column or a missing extra."""
+    """A reader of one kind of source: `Reader(location, columns, table=None)`, where `table` names the
+    LanceDB table, Milvus collection, llm collection or dataset split when the location holds several.
+    Raise `UserError` with one clear line for a missing file, an unknown column, an ambiguous table or a
+    missing extra (`extras.require`)."""
 
     kind: str
+
+    @classmethod
+    @abstractmethod
+    def sniff(cls, location: str) -> bool:
+        """Whether the location looks like this kind of source (cheap: a suffix, a marker file, a header)."""
 
     @abstractmethod
     def describe(self) -> SourceInfo:
