@@ -17,6 +17,9 @@ from .index import EXACT_MAX, VectorIndex
 from .store import ModelRow, Store
 
 if TYPE_CHECKING:
+    from .audit.graph import Progress
+    from .audit.graphfile import StoredGraph
+    from .audit.graphstore import Graph
     from .models.base import Adapter
 
 
@@ -53,6 +56,8 @@ class Explorer:
         self._adapters: dict[str, Adapter] = {}  # loaded for text queries, by model name
         self._exact: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}  # model -> (generation, ids, x)
         self.notices: list[str] = []  # an index found missing or damaged and rebuilt: for the user to see
+        self._graphs: dict[str, StoredGraph] = {}  # model -> its neighbor graph of one generation
+        self._graph_read: dict[str, int] = {}  # model -> the generation whose saved graph was last looked for
 
     def models(self) -> list[ModelRow]:
         return [m for m in self.store.models() if m.rows > 0]
@@ -138,7 +143,49 @@ class Explorer:
             raise UserError(
                 f"{path}: has no vector for model {model.name!r}" + (f" ({reason})" if reason else "")
             )
-        return model, self.nearest(model, vector, k, exclude=f.id)
+        hits = self._graph_hits(model, f.id, k) if self.backend is None else None
+        return model, hits if hits is not None else self.nearest(model, vector, k, exclude=f.id)
+
+    def neighbor_graph(
+        self,
+        model: ModelRow,
+        ids: np.ndarray,
+        x: np.ndarray,
+        k: int,
+        progress: Progress | None = None,
+        build: bool = True,
+    ) -> Graph | None:
+        """Every file's k nearest (ids ascending, x their unit vectors, model as read before them): the
+        store's saved graph when current, else updated or built and saved (audit/graphstore.py). Kept here
+        too, so single-file neighbors come from it while the catalog stays at this generation."""
+        from .audit.graphstore import model_graph, stored
+
+        got = model_graph(self.store, model, ids, x, k, lambda: self.index(model), progress, build=build)
+        if got is not None:
+            self._graphs[model.name] = stored(got.graph, model.generation, np.zeros(0, np.uint64), got.ef)
+        return got
+
+    def _graph_hits(self, model: ModelRow, file_id: int, k: int) -> list[Hit] | None:
+        """A file's k nearest from a graph of the catalog's current generation (held, or saved in the
+        store), when it is wide enough; None sends the query to exact search or the index."""
+        from .audit import graphfile
+
+        self.index(
+            model
+        )  # opened as for any neighbor query: a missing or damaged one is mended, with a notice
+        now = (self.store.model(model.name) or model).generation
+        held = self._graphs.get(model.name)
+        if (held is None or held.generation != now) and self._graph_read.get(model.name) != now:
+            self._graph_read[model.name] = now
+            saved, _problem = graphfile.read(self.store.model_dir(model))
+            if saved is not None and saved.generation == now:
+                self._graphs[model.name] = held = saved
+        if held is None or held.generation != now or k > held.k:
+            return None
+        at = int(np.searchsorted(held.ids, file_id))
+        if at >= len(held.ids) or held.ids[at] != file_id:
+            return None
+        return self._hits(model, held.neighbors[at, :k], held.sims[at, :k], None, k)
 
     def nearest(self, model: ModelRow, vector: np.ndarray, k: int, exclude: int | None = None) -> list[Hit]:
         """The k files nearest to any vector of the model's space (a file's, a query's), minus exclude."""

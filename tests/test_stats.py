@@ -189,9 +189,13 @@ def test_sampled_knn_figures_estimate_the_full_ones(tmp_path):
     x = centres[rng.integers(0, 6, 3000)] + 0.7 * rng.normal(size=(3000, 24))
     root = synthetic_store(tmp_path / "s", x)
     explorer = open_explorer(root)
-    full = vector_stats(explorer, "synthetic", StatsOptions(knn_sample=None))
-    part = vector_stats(explorer, "synthetic", StatsOptions(knn_sample=1000))
+    part = vector_stats(explorer, "synthetic", StatsOptions(knn_sample=1000))  # no graph saved yet
+    full = vector_stats(explorer, "synthetic", StatsOptions(knn_sample=None))  # builds and saves the graph
     assert "knn" not in full.sampled and full.hubness.antihub_share is not None
+    # Once the store holds a current graph, the sample is not needed: every file's row is read from it.
+    again = vector_stats(explorer, "synthetic", StatsOptions(knn_sample=1000))
+    assert "knn" not in again.sampled and "hubness" not in again.sampled
+    assert again.knn == full.knn and again.hubness == full.hubness and again.duplicates == full.duplicates
     for key in (
         "knn",
         "hubness",
