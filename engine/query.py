@@ -287,9 +287,21 @@ def exact_knn_of(
     step = max(1, block_bytes // (4 * max(len(ids), 1)))
     for start in range(0, len(q), step):
         scores = q[start : start + step] @ x.T
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < len(ids) else np.argsort(-scores, axis=1)
-        part = np.take_along_axis(scores, top, axis=1)
-        order = np.lexsort((ids[top], -part), axis=1)
-        out_ids[start : start + step] = ids[np.take_along_axis(top, order, axis=1)]
-        out_scores[start : start + step] = np.take_along_axis(part, order, axis=1)
+        out_ids[start : start + step], out_scores[start : start + step] = _best(scores, ids, k)
     return out_ids, out_scores
+
+
+def _best(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k best columns as (ids, scores), ties by id, a tie at the k-th place included: every
+    column that reaches the row's k-th score is a candidate, so which tied files make the cut is the
+    rule's choice, not the partition's (the neighbor graph breaks ties the same way)."""
+    b = len(scores)
+    if k == 0:
+        return np.zeros((b, 0), ids.dtype), np.zeros((b, 0), np.float32)
+    kth = np.partition(scores, len(ids) - k, axis=1)[:, len(ids) - k]
+    r, c = np.nonzero(scores >= kth[:, None])
+    v = scores[r, c]
+    order = np.lexsort((ids[c], -v, r))
+    r, c, v = r[order], c[order], v[order]
+    keep = np.arange(len(r)) - np.searchsorted(r, np.arange(b))[r] < k
+    return ids[c[keep]].reshape(b, k), v[keep].reshape(b, k).astype(np.float32)
