@@ -177,8 +177,8 @@ class Explorer:
         held = self._graphs.get(model.name)
         if (held is None or held.generation != now) and self._graph_read.get(model.name) != now:
             self._graph_read[model.name] = now
-            saved, _problem = graphfile.read(self.store.model_dir(model))
-            if saved is not None and saved.generation == now:
+            saved, _problem = graphfile.read(self.store.model_dir(model), now)
+            if saved is not None:
                 self._graphs[model.name] = held = saved
         if held is None or held.generation != now or k > held.k:
             return None

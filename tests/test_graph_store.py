@@ -188,3 +188,27 @@ def test_index_regime_updates_through_the_index(tmp_path):
     found = (updated.graph.rows[:, :, None] == truth.rows[:, None, :]).any(axis=2)
     found |= updated.graph.sims >= truth.sims[:, -1:] - 1e-5
     assert found.mean() >= 0.99
+
+
+def test_stats_above_the_sample_size_read_every_file_from_a_saved_graph(tmp_path, monkeypatch):
+    from vexplore.engine.stats import report
+
+    monkeypatch.setattr(report, "KNN_SAMPLE", 500)  # the default sample, scaled down with the store
+    rng = np.random.default_rng(12)
+    root = synthetic_store(
+        tmp_path / "s", rng.normal(size=(6, 16))[rng.integers(0, 6, 800)] + rng.normal(size=(800, 16))
+    )
+    opts = report.StatsOptions(knn_sample=report.KNN_SAMPLE)
+    before = report.vector_stats(open_explorer(root), None, opts)
+    assert before.sampled["knn"].n == 500 and before.sampled["hubness"].n == 500  # no graph: a sample
+    explorer = open_explorer(root)
+    model, ids, x = model_vectors(explorer, None)
+    full = knn_graph(ids, x, 10)
+    explorer.neighbor_graph(model, ids, x, 10)  # what an audit leaves in the store
+    after = report.vector_stats(open_explorer(root), None, opts)
+    for figure in ("knn", "hubness", "duplicates", "outliers", "intrinsic_dimension"):
+        assert figure not in after.sampled
+    assert after.hubness.antihub_share is not None
+    far = 1.0 - full.sims[:, -1].astype(np.float64)  # every file's distance to its 10th, directly
+    assert after.knn.distance.mean == pytest.approx(far.mean(), rel=1e-6)
+    assert after.outliers[0].knn_distance == pytest.approx(far.max(), abs=1e-6)

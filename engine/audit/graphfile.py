@@ -89,8 +89,9 @@ def save(folder: Path, graph: StoredGraph) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def read(folder: Path) -> tuple[StoredGraph | None, str | None]:
-    """(the saved graph, None), or (None, what is wrong with it): None, None when there is none."""
+def read(folder: Path, generation: int | None = None) -> tuple[StoredGraph | None, str | None]:
+    """(the saved graph, None), or (None, what is wrong with it): None, None when there is none, or when
+    generation is given and the graph is of another (its arrays are then never read)."""
     path = graph_path(folder)
     if not path.exists():
         return None, None
@@ -99,6 +100,8 @@ def read(folder: Path) -> tuple[StoredGraph | None, str | None]:
             header = json.loads(zf.read("header.json"))
             if header.get("format") != FORMAT:
                 return None, f"has format {header.get('format')!r}, not {FORMAT}"
+            if generation is not None and header.get("generation") != generation:
+                return None, None
             arrays = {
                 name: np.lib.format.read_array(io.BytesIO(zf.read(f"{name}.npy")), allow_pickle=False)
                 for name in ARRAYS

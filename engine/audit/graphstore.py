@@ -75,6 +75,8 @@ def model_graph(
     if current(saved, model, ids, k):
         assert saved is not None
         return Graph(as_graph(saved, kk), "saved", saved.ef)
+    if saved is None and not build:
+        return None
     exact_now = open_index is None or n <= exact_max
     prints = graphfile.fingerprints(x)
     got: Graph | None = None
@@ -100,14 +102,23 @@ def _updated(
     progress: Progress | None,
 ) -> Graph | None:
     """The saved graph brought up to date in its own regime: exact rows stay exact; an index graph
-    searches its changed rows through the index at the ef that meets the graph's recall."""
+    searches its changed rows through the index at the ef the graph was built with (measured then to
+    meet the graph's recall; a few changed files leave that as it was, and measuring it again would cost
+    more than the update), or the index's own when that is higher."""
     k = min(saved.k, len(ids) - 1)
     if saved.exact or open_index is None:
         got = update(saved, ids, x, prints, lambda q: exact_knn(x, k, progress, queries=q), saved.exact)
         return None if got is None else Graph(got, "updated", None)
     index = open_index()
-    with graph_ef(index, ids, x, k) as ef:
+    kept: int | None = getattr(index, "ef", None)  # None: another backend's (Milvus), used as it is
+    ef = None if kept is None else max(kept, saved.ef or 0)
+    if ef is not None:
+        index.ef = ef
+    try:
         got = update(saved, ids, x, prints, lambda q: index_knn(index, ids, x, k, progress, queries=q), False)
+    finally:
+        if kept is not None:
+            index.ef = kept
     return None if got is None else Graph(got, "updated", ef)
 
 
