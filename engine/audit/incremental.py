@@ -63,7 +63,8 @@ def offer(
     x: np.ndarray, change: Change, k: int, block_bytes: int = BLOCK_BYTES
 ) -> tuple[np.ndarray, np.ndarray]:
     """The kept rows' lists after the fresh rows are offered to them: a block of kept rows against every
-    fresh row at a time (bounded memory), each row's best k of those merged with its saved k."""
+    fresh row at a time (bounded memory). Only a row whose best fresh similarity reaches its k-th (a tie
+    may win on file id) can change; its best k fresh ones are merged with its saved k."""
     rows, sims = change.keep_rows.copy(), change.keep_sims.copy()
     fresh = change.fresh
     if not len(fresh) or not len(change.keep):
@@ -71,13 +72,17 @@ def offer(
     xf = x[fresh]
     step = max(1, block_bytes // (4 * len(fresh)))
     for start in range(0, len(change.keep), step):
-        part = slice(start, start + step)
-        cols, vals = _top_k(x[change.keep[part]] @ xf.T, min(k, len(fresh)))
-        cand_rows = np.concatenate([rows[part], fresh[cols]], axis=1)
-        cand_sims = np.concatenate([sims[part], vals], axis=1)
+        s = x[change.keep[start : start + step]] @ xf.T
+        touched = np.nonzero(s.max(axis=1) >= sims[start : start + step, -1])[0]
+        if not len(touched):
+            continue
+        cols, vals = _top_k(s[touched], min(k, len(fresh)))
+        at = touched + start
+        cand_rows = np.concatenate([rows[at], fresh[cols]], axis=1)
+        cand_sims = np.concatenate([sims[at], vals], axis=1)
         order = np.lexsort((cand_rows, -cand_sims), axis=1)[:, :k]
-        rows[part] = np.take_along_axis(cand_rows, order, axis=1)
-        sims[part] = np.take_along_axis(cand_sims, order, axis=1)
+        rows[at] = np.take_along_axis(cand_rows, order, axis=1)
+        sims[at] = np.take_along_axis(cand_sims, order, axis=1)
     return rows, sims
 
 
