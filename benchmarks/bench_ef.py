@@ -4,11 +4,12 @@ picks from its 200-query sample (the old one: sample recall ≥ 0.98; today's, e
 recall less one standard error ≥ 0.99).
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_ef.py
-        [--store /tmp/vexplore-graph-bench/store-100000x384] [--queries 1000] [--timed 1000]
+        [--store /tmp/vexplore-bench-audit/store-100000x384] [--queries 1000] [--timed 1000]
 
-The store is one bench_audit.py wrote (clustered 384-d vectors, index built by VectorIndex); it is only
-read. Held-out queries are files the tuning sample did not draw; each query's own file is left out of
-its hits, and a hit tied with the exact 10th cosine counts as found (as the tuning scores it)."""
+The store is one bench_audit.py wrote (clustered 384-d vectors, index built by VectorIndex; built here
+the same way when it is not there yet); it is only read. Held-out queries are files the tuning sample
+did not draw; each query's own file is left out of its hits, and a hit tied with the exact 10th cosine
+counts as found (as the tuning scores it)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_audit import build
 
 from vexplore.engine.audit.graph import exact_knn, index_knn
 from vexplore.engine.index import EF_LADDER, TIE, VectorIndex
@@ -41,10 +43,13 @@ def rule_picks(index: VectorIndex) -> dict[str, int]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--store", type=Path, default=Path("/tmp/vexplore-graph-bench/store-100000x384"))
+    ap.add_argument("--store", type=Path, default=Path("/tmp/vexplore-bench-audit/store-100000x384"))
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--timed", type=int, default=1000)
     args = ap.parse_args()
+    if not (args.store / ".vexplore").exists():
+        print(f"building the 100k × 384 store of bench_audit.py at {args.store}", flush=True)
+        build(args.store, 100_000, 384)
     with Store(args.store, find_store_dir(args.store)) as store:
         model = store.models()[0]
         index = VectorIndex(store, model).open(persist=False)
