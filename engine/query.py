@@ -167,13 +167,15 @@ class Explorer:
 
     def _graph_hits(self, model: ModelRow, file_id: int, k: int) -> list[Hit] | None:
         """A file's k nearest from a graph of the catalog's current generation (held, or saved in the
-        store), when it is wide enough; None sends the query to exact search or the index."""
+        store), when it is wide enough and the model too big for exact search; None sends the query to
+        exact search (whose answer a graph would repeat, bar float rounding among near-ties) or the index."""
         from .audit import graphfile
 
-        self.index(
-            model
-        )  # opened as for any neighbor query: a missing or damaged one is mended, with a notice
-        now = (self.store.model(model.name) or model).generation
+        self.index(model)  # opened as for any neighbor query: a missing or damaged one is mended
+        row = self.store.model(model.name) or model
+        if row.rows <= EXACT_MAX:
+            return None
+        now = row.generation
         held = self._graphs.get(model.name)
         if (held is None or held.generation != now) and self._graph_read.get(model.name) != now:
             self._graph_read[model.name] = now

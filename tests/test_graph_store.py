@@ -138,23 +138,26 @@ def test_a_read_only_store_computes_in_memory(tmp_path):
     assert not (explorer.store.model_dir(explorer.models()[0]) / "graph.npz").exists()
 
 
-def test_single_file_neighbors_from_the_graph_equal_exact_search(tmp_path):
+def test_single_file_neighbors_from_the_graph_equal_exact_search(tmp_path, monkeypatch):
     root = synthetic_store(tmp_path / "s", tied_unit_vectors(900, 9))
     plain = open_explorer(root)  # no graph saved: exact search, as before
     paths = [path_of(i) for i in range(0, 900, 37)]
     want = {p: [(h.path, round(h.score, 6)) for h in plain.neighbors(p, 8)[1]] for p in paths}
+    graph_now(open_explorer(root))
+    model = plain.models()[0]
+    fid = plain.store.file_by_path(paths[1])
+    assert fid is not None and open_explorer(root)._graph_hits(model, fid.id, 8) is None  # exact is cheap
+    monkeypatch.setattr("vexplore.engine.query.EXACT_MAX", 100)  # as if above the crossover: graph, not index
     with_graph = open_explorer(root)
     graph_now(with_graph)
     held = with_graph._graphs["synthetic"]
-    model = with_graph.models()[0]
-    fid = with_graph.store.file_by_path(paths[1])
-    assert fid is not None and with_graph._graph_hits(model, fid.id, 8) is not None  # the graph answers
+    assert with_graph._graph_hits(model, fid.id, 8) is not None  # the graph answers
     for p in paths:
         assert [(h.path, round(h.score, 6)) for h in with_graph.neighbors(p, 8)[1]] == want[p]
     reader = open_explorer(root)  # another process: reads the saved graph
     assert [(h.path, round(h.score, 6)) for h in reader.neighbors(paths[0], 8)[1]] == want[paths[0]]
     assert reader._graphs["synthetic"].generation == held.generation
-    assert len(reader.neighbors(paths[0], 15)[1]) == 15  # wider than the graph: exact search answers
+    assert len(reader.neighbors(paths[0], 15)[1]) == 15  # wider than the graph: the index answers
     change_store(root, {}, {}, remove={0})  # a new generation: the old graph no longer answers
     fid = reader.store.file_by_path(paths[2])
     assert fid is not None and reader._graph_hits(model, fid.id, 8) is None
