@@ -163,6 +163,8 @@ class Explorer:
         got = model_graph(self.store, model, ids, x, k, lambda: self.index(model), progress, build=build)
         if got is not None:
             self._graphs[model.name] = stored(got.graph, model.generation, np.zeros(0, np.uint64), got.ef)
+            if got.notice:
+                self.notices.append(got.notice)
         return got
 
     def _graph_hits(self, model: ModelRow, file_id: int, k: int) -> list[Hit] | None:

@@ -124,8 +124,9 @@ def test_saved_read_back_updated_rebuilt_when_damaged(tmp_path):
     data[len(data) // 2] ^= 0xFF
     (folder / "graph.npz").write_bytes(bytes(data))
     assert graphfile.read(folder)[1] is not None
-    rebuilt = graph_now(open_explorer(root))
-    assert rebuilt.how == "built"
+    explorer = open_explorer(root)
+    rebuilt = graph_now(explorer)
+    assert rebuilt.how == "built" and "damaged" in explorer.notices[-1]
     np.testing.assert_array_equal(rebuilt.graph.rows, full.rows)
     assert graphfile.read(folder)[1] is None
 

@@ -27,6 +27,7 @@ class Graph:
     graph: KnnGraph
     how: str
     ef: int | None
+    notice: str | None = None  # a saved graph found damaged (then rebuilt), or one that could not be saved
 
 
 def stored(graph: KnnGraph, generation: int, prints: np.ndarray, ef: int | None) -> StoredGraph:
@@ -70,7 +71,8 @@ def model_graph(
     if n < 2:
         return Graph(knn_graph(ids, x, k), "built", None) if build else None
     folder = store.model_dir(model)
-    saved, _problem = graphfile.read(folder)  # a damaged file is rebuilt like a missing one
+    saved, problem = graphfile.read(folder)  # a damaged file is rebuilt like a missing one, with a notice
+    notice = None if problem is None else f"the neighbor graph of {model.name!r} {problem}; rebuilt"
     kk = min(k, n - 1)
     if current(saved, model, ids, k):
         assert saved is not None
@@ -87,10 +89,12 @@ def model_graph(
     if got is None:
         got = _built(ids, x, max(k, GRAPH_K), None if exact_now else open_index, progress)
     if not store.readonly:
-        graphfile.save(folder, stored(got.graph, model.generation, prints, got.ef))
-    return Graph(
-        KnnGraph(ids, got.graph.rows[:, :kk], got.graph.sims[:, :kk], got.graph.exact), got.how, got.ef
-    )
+        try:
+            graphfile.save(folder, stored(got.graph, model.generation, prints, got.ef))
+        except OSError as exc:  # a full disk: the answer stands, the next reader computes it again
+            notice = f"the neighbor graph of {model.name!r} could not be saved ({exc.strerror or exc})"
+    graph = KnnGraph(ids, got.graph.rows[:, :kk], got.graph.sims[:, :kk], got.graph.exact)
+    return Graph(graph, got.how, got.ef, notice)
 
 
 def _updated(
