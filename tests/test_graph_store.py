@@ -216,3 +216,34 @@ def test_stats_above_the_sample_size_read_every_file_from_a_saved_graph(tmp_path
     far = 1.0 - full.sims[:, -1].astype(np.float64)  # every file's distance to its 10th, directly
     assert after.knn.distance.mean == pytest.approx(far.mean(), rel=1e-6)
     assert after.outliers[0].knn_distance == pytest.approx(far.max(), abs=1e-6)
+
+
+def test_the_file_reads_as_the_readme_says(tmp_path):
+    """graph.npz without vexplore: zipfile for the header, numpy for the arrays, fingerprints by hand."""
+    import json
+    import zipfile
+
+    root = synthetic_store(tmp_path / "s", tied_unit_vectors(200, 13))
+    explorer = open_explorer(root)
+    model, ids, x = model_vectors(explorer, None)
+    got = graph_now(explorer)
+    path = explorer.store.model_dir(model) / "graph.npz"
+    with zipfile.ZipFile(path) as zf:
+        header = json.loads(zf.read("header.json"))
+    assert header == {
+        "format": 1,
+        "generation": model.generation,
+        "k": 10,
+        "exact": True,
+        "ef": None,
+        "count": 200,
+    }
+    arrays = np.load(path, allow_pickle=False)
+    np.testing.assert_array_equal(arrays["ids"], ids)
+    np.testing.assert_array_equal(arrays["neighbors"], ids[got.graph.rows])
+    np.testing.assert_array_equal(arrays["sims"], got.graph.sims)
+    bits = x.view(np.uint32).astype(object)
+    by_hand = [
+        sum(int(b) * (2 * j + 1) * 0x9E3779B97F4A7C15 for j, b in enumerate(row)) % 2**64 for row in bits
+    ]
+    assert arrays["fingerprints"].tolist() == by_hand

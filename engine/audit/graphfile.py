@@ -28,6 +28,7 @@ FORMAT = 1
 NAME = "graph.npz"
 ARRAYS = ("ids", "neighbors", "sims", "fingerprints")
 FINGERPRINT_ROWS = 16_384  # rows hashed at once (bounds the uint64 copy)
+GOLDEN = 0x9E3779B97F4A7C15  # an odd 64-bit constant (2^64 / golden ratio): odd weights lose no bit
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,12 @@ class StoredGraph:
 
 
 def fingerprints(x: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each row's float32 bits: integer arithmetic (wrapping), so the same vector always
-    gives the same value whatever the machine; an edited file's new vector gives another."""
+    """A 64-bit hash of each row's float32 bits, sum over j of bits[j] × (2j + 1) × GOLDEN modulo 2^64:
+    integer arithmetic, so the same vector gives the same value on any machine and numpy version (and
+    another tool can compute it); an edited file's new vector gives another."""
     bits = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
-    weights = np.random.default_rng(11).integers(1, 1 << 63, size=bits.shape[1], dtype=np.uint64) | 1
+    with np.errstate(over="ignore"):
+        weights = (2 * np.arange(bits.shape[1], dtype=np.uint64) + np.uint64(1)) * np.uint64(GOLDEN)
     out = np.empty(len(bits), np.uint64)
     with np.errstate(over="ignore"):
         for start in range(0, len(bits), FINGERPRINT_ROWS):
