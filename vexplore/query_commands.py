@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from .exits import fail, guarded, json_line, notices
-from .options import backend_options, chosen_backend, model_option, store_option
+from .options import SourceArgs, backend_options, chosen_backend, model_option, source_options, store_option
+from .where import resolve
 
 
 @click.command()
@@ -19,12 +20,24 @@ from .options import backend_options, chosen_backend, model_option, store_option
 @click.option("--device", default="auto", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @backend_options
-def search(path, query, k, model, store, device, as_json, backend, milvus_uri, collection) -> None:
-    """Files nearest to a free-text QUERY (text files; images too with a CLIP model)."""
+@source_options
+def search(
+    path, query, k, model, store, device, as_json, backend, milvus_uri, collection, source: SourceArgs
+) -> None:
+    """Files nearest to a free-text QUERY (text files; images too with a CLIP model). On a vectors
+    source, --model names the model that made the vectors (default: the one the source names)."""
     from vexplore.engine.query import open_explorer
 
-    explorer = guarded(open_explorer, Path(path), store, chosen_backend(backend, milvus_uri, collection))
-    used, hits = guarded(explorer.search, query, k, model, device)
+    target = resolve(path, store, source)
+    explorer = guarded(
+        open_explorer, target.root, target.store, chosen_backend(backend, milvus_uri, collection)
+    )
+    if target.source is not None:
+        from vexplore.engine.sources.search import search_source
+
+        used, hits = guarded(search_source, explorer, query, k, model, device)
+    else:
+        used, hits = guarded(explorer.search, query, k, model, device)
     notices(explorer)
     if as_json:
         json_line({"query": query, "model": used.name, "results": [h.as_json() for h in hits]})
@@ -45,14 +58,19 @@ def search(path, query, k, model, store, device, as_json, backend, milvus_uri, c
 @store_option
 @click.option("--json", "as_json", is_flag=True)
 @backend_options
-def neighbors(path, file, all_files, k, model, store, as_json, backend, milvus_uri, collection) -> None:
-    """Nearest neighbors of FILE (a path relative to PATH, or inside it), or of every file with --all."""
+@source_options
+def neighbors(
+    path, file, all_files, k, model, store, as_json, backend, milvus_uri, collection, source: SourceArgs
+) -> None:
+    """Nearest neighbors of FILE (a path relative to PATH, or inside it; a row's id in a vectors source),
+    or of every file with --all."""
     from vexplore.engine.query import open_explorer
 
     if bool(file) == all_files:
         fail("give either FILE or --all")
-    root = Path(path)
-    explorer = guarded(open_explorer, root, store, chosen_backend(backend, milvus_uri, collection))
+    target = resolve(path, store, source)
+    root = target.root
+    explorer = guarded(open_explorer, root, target.store, chosen_backend(backend, milvus_uri, collection))
     if all_files:
         from vexplore.engine.render import hits_table
 
@@ -64,7 +82,7 @@ def neighbors(path, file, all_files, k, model, store, as_json, backend, milvus_u
             else:
                 hits_table(f"{fpath} — {used}", hits)
         return
-    rel = relative_path(root, file)
+    rel = file if target.source is not None else relative_path(root, file)
     row, hits = guarded(explorer.neighbors, rel, k, model)
     notices(explorer)
     if as_json:
