@@ -96,18 +96,20 @@ def _reporter(as_json: bool, quiet: bool):
 
     if as_json:
         return JsonReporter()
-    if not quiet:
+    if not quiet and sys.stderr.isatty():
         return RichReporter()
-    return QuietReporter()
+    return QuietReporter(loud=not quiet)
 
 
 class QuietReporter:
     """For an import on the way to another command: a bar only on a terminal, one line on stderr, and
-    nothing on stdout (that is the command's)."""
+    nothing on stdout (that is the command's). loud: `vexplore import` without a terminal, whose
+    summary goes to stdout as the bar's reporter would print it."""
 
-    def __init__(self) -> None:
+    def __init__(self, loud: bool = False) -> None:
         from vexplore.engine.progress import RichReporter
 
+        self.loud = loud
         self.bar = RichReporter() if sys.stderr.isatty() else None
 
     def __enter__(self) -> QuietReporter:
@@ -128,5 +130,10 @@ class QuietReporter:
 
         from vexplore.engine.printable import printable
 
+        if self.loud:
+            click.echo(printable(s.line()))
+            for err in s.errors[:20]:
+                click.echo(printable(f"  failed: {err.path}: {err.reason}"))
+            return
         if s.embedded or s.removed or s.failed:
             click.echo(printable(f"vexplore: imported {s.line()} into {s.store}"), err=True)

@@ -95,6 +95,8 @@ def import_source(
     target = store_dir.with_name(f"{store_dir.name}.tmp-{os.getpid()}") if fresh else store_dir
     if fresh:
         shutil.rmtree(target, ignore_errors=True)
+    else:  # until this import completes, the store matches no state of the source
+        (store_dir / STATE_FILE).unlink(missing_ok=True)
     try:
         with WriterLock(target), Store(root, target, create=True) as store:
             summary = _bring_in(store, source, info, opts, emit, stop, started)

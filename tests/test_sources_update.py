@@ -1,0 +1,92 @@
+"""Keeping an imported source up to date by id: an unchanged source is not read again, a changed one
+brings in only its added and changed rows and drops the removed ones (index kept in step), and an
+import stopped half-way keeps its committed batches and finishes on the next run."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from tests import sources_data as data
+from tests.clirun import invoke
+from vexplore.engine.events import ProgressEvent
+from vexplore.engine.index import VectorIndex
+from vexplore.engine.sources.base import Columns
+from vexplore.engine.sources.detect import open_source
+from vexplore.engine.sources.importer import ImportOptions, import_source
+from vexplore.engine.sources.parquet import ParquetSource
+from vexplore.engine.store import Store
+
+pytestmark = pytest.mark.fast
+
+
+def _check_against_numpy(src, keys, x, k=4):
+    expected = data.exact_neighbors(keys, x, k)
+    lines = invoke("neighbors", src, "--all", "-k", k, "--json").json_lines()
+    assert {line["path"] for line in lines} == set(keys)
+    for line in lines:
+        assert [h["path"] for h in line["neighbors"]] == [p for p, _ in expected[line["path"]]]
+
+
+def test_unchanged_is_not_read_and_changes_come_in_by_id(tmp_path, monkeypatch):
+    keys, x, labels = data.ids(), data.vectors(), data.labels()
+    src = data.write_parquet(tmp_path / "v.parquet", x, id=keys, label=labels)
+    first = invoke("import", src, "--json").json()
+    assert (first["embedded"], first["unchanged"]) == (data.N, 0)
+
+    def unread(self, rows=65536):
+        raise AssertionError("an unchanged source was read again")
+
+    with monkeypatch.context() as m:
+        m.setattr(ParquetSource, "batches", unread)
+        again = invoke("import", src, "--json").json()
+        assert (again["embedded"], again["unchanged"], again["removed"]) == (0, data.N, 0)
+        invoke("stats", src, "--json")
+
+    # Row 5 removed, row 6's vector changed, row 7's label changed, two rows added.
+    keep = [i for i in range(data.N) if i != 5]
+    x2 = np.concatenate([x[keep], data.vectors(2, seed=9)])
+    x2[keep.index(6)] = data.vectors(1, seed=11)[0]
+    keys2 = [keys[i] for i in keep] + ["new-a", "new-b"]
+    labels2 = [labels[i] for i in keep] + ["cat", "dog"]
+    labels2[keep.index(7)] = "fish" if labels2[keep.index(7)] != "fish" else "cat"
+    data.write_parquet(src, x2, id=keys2, label=labels2)
+    update = invoke("import", src, "--json").json()
+    assert (update["embedded"], update["removed"], update["unchanged"]) == (4, 1, data.N - 3)
+    _check_against_numpy(src, keys2, x2)
+
+    store_dir = tmp_path / "v.parquet.vexplore"
+    with Store(tmp_path, store_dir) as store:
+        row = store.models()[0]
+        index = VectorIndex(store, row).open(persist=False)
+        assert not index.rebuilt, "the update saved an index that matches the catalog"
+        ids, _ = store.embedded(row)
+        paths = store.paths_by_id(ids)
+        label_of = dict(store.db.execute("SELECT path, json_extract(meta, '$.label') FROM files"))
+        assert label_of[keys[7]] == labels2[keep.index(7)]
+        got, _ = index.knn(x2, 1)
+        assert [paths[int(i)] for i in got[:, 0]] == keys2
+
+
+def test_a_stopped_import_finishes_on_the_next_run(tmp_path):
+    keys, x = data.ids(), data.vectors()
+    src = data.write_parquet(tmp_path / "v.parquet", x[:60], id=keys[:60])
+    store_dir = tmp_path / "v.parquet.vexplore"
+    import_source(open_source(str(src), Columns()), tmp_path, store_dir, ImportOptions())
+    data.write_parquet(src, x, id=keys)  # 30 rows added
+    stop = threading.Event()
+
+    def stop_after_first_batch(event):
+        if isinstance(event, ProgressEvent):
+            stop.set()
+
+    reader = open_source(str(src), Columns())
+    half = import_source(
+        reader, tmp_path, store_dir, ImportOptions(batch_rows=70), stop_after_first_batch, stop
+    )
+    assert half.interrupted and half.embedded == 10
+    rest = invoke("import", src, "--json").json()
+    assert rest["embedded"] == 20 and not rest["interrupted"]
+    _check_against_numpy(src, keys, x)
