@@ -125,6 +125,16 @@ class ParquetSource(VectorSource):
                 return int(lengths[0].as_py())
         return None
 
+    def _strings(self, column) -> list[str | None]:
+        """A column as Python strings (None kept): cast in arrow, converted in one call."""
+        pa = self.pa
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            try:
+                column = column.cast(pa.string())
+            except pa.ArrowException:
+                return as_strings(column.to_pylist())
+        return column.to_numpy(zero_copy_only=False).tolist()
+
     def describe(self) -> SourceInfo:
         st = os.stat(self.path)
         return SourceInfo(
@@ -144,7 +154,7 @@ class ParquetSource(VectorSource):
             for record in self.file.iter_batches(batch_size=rows, columns=wanted):
                 n = record.num_rows
                 vectors, problems = list_column_vectors(record.column(self.vector), self.dim)
-                got = {part: as_strings(record.column(col).to_pylist()) for part, col in self.parts.items()}
+                got = {part: self._strings(record.column(col)) for part, col in self.parts.items()}
                 named = got.get("id") or [str(i) for i in range(first, first + n)]
                 ids = [str(first + i) if v is None else v for i, v in enumerate(named)]
                 yield Batch(ids, vectors, got.get("label"), got.get("text"), got.get("path"), problems)

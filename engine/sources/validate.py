@@ -46,22 +46,37 @@ def check(batch: Batch, dim: int, seen: set[str], first_row: int) -> Checked:
     x = np.ascontiguousarray(vectors, dtype="<f4")
     reasons = dict(batch.problems)
     finite = np.isfinite(x).all(axis=1)
-    norms = np.where(finite, np.linalg.norm(np.where(finite[:, None], x, 0), axis=1), 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        norms = np.sqrt(np.einsum("ij,ij->i", x, x).astype(np.float64))  # inf: not finite, or too large
+    finite &= np.isfinite(norms)
+    norms[~finite] = 0.0
     for row in np.flatnonzero(~finite):
         reasons.setdefault(int(row), "NaN or infinite values in the vector")
     for row in np.flatnonzero(finite & (norms == 0)):
         reasons.setdefault(int(row), "all-zero vector")
     bad = np.zeros(n, bool)
     bad[list(reasons)] = True
-    unit = np.where(bad[:, None], 0, x / np.where(bad | (norms == 0), 1, norms)[:, None]).astype("<f4")
+    # One new array (no temporaries of the batch's size): rows divided by their norm, bad rows zero.
+    unit = np.divide(x, np.where(bad | (norms == 0), 1, norms)[:, None].astype("<f4"), dtype="<f4")
+    unit[bad] = 0
     step = dim * 4
     view = memoryview(x.data).cast("B")
     digests = [hashlib.blake2b(view[i * step : (i + 1) * step], digest_size=16).hexdigest() for i in range(n)]
     labels = batch.labels or [None] * n
     texts = batch.texts or [None] * n
     paths = batch.paths or [None] * n
-    tags = [_tag(lab, txt, p) for lab, txt, p in zip(labels, texts, paths, strict=True)]
-    metas = [json.dumps({"label": lab}, ensure_ascii=False) if lab is not None else "{}" for lab in labels]
+    if batch.labels is None and batch.texts is None and batch.paths is None:
+        tags = [_tag(None, None, None)] * n  # vectors alone: one tag for every row
+    else:
+        tags = [_tag(lab, txt, p) for lab, txt, p in zip(labels, texts, paths, strict=True)]
+    metas = ["{}"] * n
+    if batch.labels is not None:
+        metas = [
+            json.dumps({"label": lab}, ensure_ascii=False) if lab is not None else "{}" for lab in labels
+        ]
+    if batch.paths is None:
+        raws = [i.encode("utf-8", "surrogateescape") for i in batch.ids]
+        return Checked(batch.ids, unit, norms, reasons, digests, tags, metas, texts, raws, ["vector"] * n)
     raws = [
         (p if p is not None else i).encode("utf-8", "surrogateescape")
         for i, p in zip(batch.ids, paths, strict=True)

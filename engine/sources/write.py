@@ -46,7 +46,11 @@ def commit_rows(store: Store, model: ModelRow, c: Checked, known: Known) -> Writ
     file_ids = np.zeros(n, np.int64)
     new_rows: list[int] = []
     changed_rows: list[int] = []
-    for i, key in enumerate(c.ids):
+    if not known.rows:  # a first import: every row is new
+        file_ids[:] = np.arange(known.next_id, known.next_id + n)
+        known.next_id += n
+        new_rows = list(range(n))
+    for i, key in enumerate(c.ids if known.rows else ()):
         old = known.rows.get(key)
         if old is None:
             file_ids[i] = known.next_id
