@@ -40,7 +40,7 @@ import json, sys, time
 import numpy as np, pyarrow.parquet as pq
 started = time.perf_counter()
 rows = 0
-for batch in pq.ParquetFile(sys.argv[1]).iter_batches(batch_size=65536):
+for batch in pq.ParquetFile(sys.argv[1], pre_buffer=False).iter_batches(batch_size=65536):
     column = batch.column("vector")
     x = column.flatten().to_numpy().reshape(len(column), -1)
     rows += len(x)

@@ -68,7 +68,8 @@ class ParquetSource(VectorSource):
         if not self.path.is_file():
             raise UserError(f"{location}: no such file")
         try:
-            self.file = pq.ParquetFile(self.path)
+            # pre_buffer off: with it, iter_batches keeps every row group it read (memory grows with the file)
+            self.file = pq.ParquetFile(self.path, pre_buffer=False)
         except (self.pa.ArrowException, OSError) as exc:
             raise UserError(f"{location}: not a readable parquet file ({exc})") from exc
         schema = self.file.schema_arrow

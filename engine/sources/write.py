@@ -16,7 +16,8 @@ from .validate import Checked
 
 @dataclass
 class Known:
-    """What the store holds of the source, by id: (file id, content hash, tag), and the next free id."""
+    """What the store held of the source before this import, by id: (file id, content hash, tag), and
+    the next free file id. Rows this import adds are not added here: ids are unique within a source."""
 
     rows: dict[str, tuple[int, str | None, int]]
     next_id: int
@@ -67,20 +68,15 @@ def commit_rows(store: Store, model: ModelRow, c: Checked, known: Known) -> Writ
     current = store.catalog.current(model.name)
     if len(good):
         store.vector_file(current).append(c.unit[good], committed=current.rows)
-    at = {int(i): current.rows + k for k, i in enumerate(good)}
     size = 4 * model.dim
+    fids = file_ids.tolist()
+    rows = np.full(n, -1, np.int64)
+    rows[good] = np.arange(current.rows, current.rows + len(good))
+    row_of, norms = rows.tolist(), c.norms.tolist()
     embeddings = [
-        (
-            model.id,
-            int(file_ids[i]),
-            at.get(int(i)),
-            1 if int(i) in at else 0,
-            float(c.norms[i]) if int(i) in at else None,
-            None,
-            size,
-            c.tags[i],
-            c.reasons.get(int(i)),
-        )
+        (model.id, fids[i], None, 0, None, None, size, c.tags[i], c.reasons[i])
+        if row_of[i] < 0
+        else (model.id, fids[i], row_of[i], 1, norms[i], None, size, c.tags[i], None)
         for i in todo.tolist()
     ]
 
@@ -91,21 +87,19 @@ def commit_rows(store: Store, model: ModelRow, c: Checked, known: Known) -> Writ
         store.db.executemany(
             "INSERT INTO files(path, raw, modality, size, mtime_ns, hash, meta, text, id) "
             "VALUES (?,?,?,?,?,?,?,?,?)",
-            [(c.ids[i], *file_values(i), int(file_ids[i])) for i in new_rows],
+            [(c.ids[i], *file_values(i), fids[i]) for i in new_rows],
         )
         store.db.executemany(
             "UPDATE files SET raw=?, modality=?, size=?, mtime_ns=?, hash=?, meta=?, text=? WHERE id=?",
-            [(*file_values(i), int(file_ids[i])) for i in changed_rows],
+            [(*file_values(i), fids[i]) for i in changed_rows],
         )
         store.db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?,?,?,?,?,?,?,?,?)", embeddings)
         store.db.execute(
             "UPDATE models SET rows=?, generation=generation+1 WHERE id=?",
             (current.rows + len(good), model.id),
         )
-    for i in new_rows + changed_rows:
-        known.rows[c.ids[i]] = (int(file_ids[i]), c.digests[i], c.tags[i])
     touched = set(todo.tolist())
-    failed = [(int(file_ids[i]), c.ids[i], c.reasons[i]) for i in sorted(c.reasons) if i in touched]
+    failed = [(fids[i], c.ids[i], c.reasons[i]) for i in sorted(c.reasons) if i in touched]
     return Written(file_ids[good], c.unit[good], failed, len(new_rows), len(changed_rows))
 
 
