@@ -162,3 +162,25 @@ def test_search_embeds_the_query_with_the_named_model(tmp_path):
     assert "--model" in unnamed.stderr
     got = invoke("search", src, "a recipe for tomato soup", "--model", "toy", "-k", 1, "--json").json()
     assert got["results"][0]["path"] == "2"
+
+
+def test_path_column_points_at_the_real_files(tmp_path):
+    from vexplore.engine.loader import file_path
+    from vexplore.engine.store import Store
+
+    files = tmp_path / "files"
+    (files / "notes").mkdir(parents=True)
+    names = [f"notes/n{i}.txt" for i in range(12)]
+    for i, name in enumerate(names):
+        (files / name).write_text(f"note number {i}")
+    x = data.vectors(12)
+    src = data.write_parquet(tmp_path / "p.parquet", x, id=[f"n{i}" for i in range(12)], file_path=names)
+    got = invoke(
+        "neighbors", src, "n3", "--path-column", "file_path", "--root", files, "-k", 2, "--json"
+    ).json()
+    want = data.exact_neighbors([f"n{i}" for i in range(12)], x, 2)["n3"]
+    assert [h["path"] for h in got["neighbors"]] == [p for p, _ in want]
+    with Store(files, tmp_path / "p.parquet.vexplore", readonly=True) as store:
+        row = store.file_by_path("n3")
+        assert row is not None and row.modality == "text"
+        assert file_path(files, row).read_text() == "note number 3"
