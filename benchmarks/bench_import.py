@@ -31,7 +31,8 @@ from vexplore.engine.sources.detect import open_source
 from vexplore.engine.sources.importer import ImportOptions, import_source
 src, store, index = sys.argv[1], Path(sys.argv[2]), sys.argv[3] == "1"
 started = time.perf_counter()
-summary = import_source(open_source(src, Columns()), Path(src).parent, store, ImportOptions(build_index=index))
+reader = open_source(src, Columns())
+summary = import_source(reader, Path(src).parent, store, ImportOptions(build_index=index))
 print(json.dumps({"seconds": time.perf_counter() - started, "embedded": summary.embedded}))
 """
 
