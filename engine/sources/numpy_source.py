@@ -3,6 +3,7 @@ ids, labels and texts from `--meta`, the export sidecar `X.npy.json`, or 1-D arr
 
 from __future__ import annotations
 
+import mmap
 import os
 import zipfile
 from collections.abc import Iterator
@@ -96,5 +97,17 @@ class NumpySource(VectorSource):
             got = {p: as_strings(self.meta.columns[c][start:stop]) for p, c in self.parts.items()}
             named = got.get("id") or [str(i) for i in range(start, stop)]
             ids = [str(start + i) if v is None else v for i, v in enumerate(named)]
-            vectors = np.asarray(self.array[start:stop], np.float32)
+            vectors = np.array(self.array[start:stop], np.float32)  # a copy: the mapped pages can go
+            self._release(stop)
             yield Batch(ids, vectors, got.get("label"), got.get("text"), got.get("path"))
+
+    def _release(self, rows: int) -> None:
+        """Drop the mapped pages of the rows read so far from this process's memory (they stay in the
+        page cache): a big .npy streams with memory bounded by one batch, not the file's size."""
+        held = getattr(self.array, "_mmap", None)
+        if held is None or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        into = self.array.offset % mmap.ALLOCATIONGRANULARITY + rows * self.array.strides[0]
+        length = into - into % mmap.PAGESIZE
+        if length > 0:
+            held.madvise(mmap.MADV_DONTNEED, 0, length)
