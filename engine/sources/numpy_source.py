@@ -107,7 +107,8 @@ class NumpySource(VectorSource):
         held = getattr(self.array, "_mmap", None)
         if held is None or not hasattr(mmap, "MADV_DONTNEED"):
             return
-        into = self.array.offset % mmap.ALLOCATIONGRANULARITY + rows * self.array.strides[0]
+        offset = int(getattr(self.array, "offset", 0))
+        into = offset % mmap.ALLOCATIONGRANULARITY + rows * self.array.strides[0]
         length = into - into % mmap.PAGESIZE
         if length > 0:
             held.madvise(mmap.MADV_DONTNEED, 0, length)
