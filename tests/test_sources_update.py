@@ -60,6 +60,7 @@ def test_unchanged_is_not_read_and_changes_come_in_by_id(tmp_path, monkeypatch):
     store_dir = tmp_path / "v.parquet.vexplore"
     with Store(tmp_path, store_dir) as store:
         row = store.models()[0]
+        assert row.rows == data.N + 3, "two new vectors and one changed one appended; a new label adds none"
         index = VectorIndex(store, row).open(persist=False)
         assert not index.rebuilt, "the update saved an index that matches the catalog"
         ids, _ = store.embedded(row)

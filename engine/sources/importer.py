@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..compaction import compact_store
 from ..errors import UserError
 from ..events import (
     DoneEvent,
@@ -160,13 +161,15 @@ def _bring_in(
             index.remove(removed)
     emit(PlanEvent(tally.new, tally.changed, len(removed), tally.done))
     _record_modalities(store, row, tally.kinds)
+    # Changed vectors leave their old rows behind, unreferenced: compacted as an index run does.
+    compaction = [] if stop.is_set() or not tally.changed else compact_store(store, emit)
     if opts.build_index and (index is None or tally.new or tally.changed or removed):
         _save_index(store, row.name, index)
     imported = tally.new + tally.changed - len(tally.errors)
     report = ModelReport(row.name, ["vector"], "source", imported, len(tally.errors), row.dim, None, "import")
     report.source, report.seconds = info.location, round(time.monotonic() - started, 3)
     unchanged = tally.done - tally.new - tally.changed
-    return _summary(
+    summary = _summary(
         tally.done,
         imported,
         unchanged,
@@ -177,6 +180,7 @@ def _bring_in(
         store.dir,
         started,
     )
+    return replace(summary, compaction=compaction)
 
 
 def _model_row(store: Store, info: SourceInfo, opts: ImportOptions) -> tuple[ModelRow, bool]:

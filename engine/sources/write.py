@@ -47,6 +47,7 @@ def commit_rows(store: Store, model: ModelRow, c: Checked, known: Known) -> Writ
     file_ids = np.zeros(n, np.int64)
     new_rows: list[int] = []
     changed_rows: list[int] = []
+    relabelled: list[int] = []  # same vector, another label, text or path: the catalog rows only
     if not known.rows:  # a first import: every row is new
         file_ids[:] = np.arange(known.next_id, known.next_id + n)
         known.next_id += n
@@ -59,8 +60,10 @@ def commit_rows(store: Store, model: ModelRow, c: Checked, known: Known) -> Writ
             new_rows.append(i)
         else:
             file_ids[i] = old[0]
-            if old[1] != c.digests[i] or old[2] != c.tags[i]:
+            if old[1] != c.digests[i]:
                 changed_rows.append(i)
+            elif old[2] != c.tags[i]:
+                relabelled.append(i)
     todo = np.array(sorted(new_rows + changed_rows), np.int64)
     bad = np.zeros(n, bool)
     bad[list(c.reasons)] = True
@@ -91,7 +94,11 @@ def commit_rows(store: Store, model: ModelRow, c: Checked, known: Known) -> Writ
         )
         store.db.executemany(
             "UPDATE files SET raw=?, modality=?, size=?, mtime_ns=?, hash=?, meta=?, text=? WHERE id=?",
-            [(*file_values(i), fids[i]) for i in changed_rows],
+            [(*file_values(i), fids[i]) for i in changed_rows + relabelled],
+        )
+        store.db.executemany(
+            "UPDATE embeddings SET mtime_ns=? WHERE model_id=? AND file_id=?",
+            [(c.tags[i], model.id, fids[i]) for i in relabelled],
         )
         store.db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?,?,?,?,?,?,?,?,?)", embeddings)
         store.db.execute(
@@ -100,7 +107,7 @@ def commit_rows(store: Store, model: ModelRow, c: Checked, known: Known) -> Writ
         )
     touched = set(todo.tolist())
     failed = [(fids[i], c.ids[i], c.reasons[i]) for i in sorted(c.reasons) if i in touched]
-    return Written(file_ids[good], c.unit[good], failed, len(new_rows), len(changed_rows))
+    return Written(file_ids[good], c.unit[good], failed, len(new_rows), len(changed_rows) + len(relabelled))
 
 
 def remove_rows(store: Store, file_ids: list[int]) -> None:
