@@ -3,6 +3,8 @@ to embed), anything else is one clear line and exit 2, and a failed first import
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -40,7 +42,11 @@ def test_bad_rows_get_reasons_and_the_rest_imports(tmp_path):
         pa.table({"id": keys, "embedding": pa.array(rows, pa.list_(pa.float64()))}), tmp_path / "b.parquet"
     )
 
-    summary = invoke("import", tmp_path / "b.parquet", "--json").json()
+    ran = invoke("import", tmp_path / "b.parquet", "--json")
+    events = [json.loads(line) for line in ran.stderr.strip().splitlines()]
+    assert [e["event"] for e in events][:1] == ["model"] and events[-1]["event"] == "done"
+    assert sorted(e["path"] for e in events if e["event"] == "error") == ["k2", "k3", "k4", "k5", "k6"]
+    summary = ran.json()
     reasons = {e["path"]: e["reason"] for e in summary["errors"]}
     assert set(reasons) == {"k2", "k3", "k4", "k5", "k6"}
     assert "NaN" in reasons["k2"] and "NaN" in reasons["k3"]
