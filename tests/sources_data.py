@@ -34,8 +34,11 @@ def texts(n: int = N) -> list[str]:
     return [f"row {i} is about {LABELS[i % len(LABELS)]}s [bold]not markup[/]" for i in range(n)]
 
 
-def write_parquet(path: Path, x: np.ndarray, fixed: bool = True, **extra: list) -> Path:
-    """pyarrow: a fixed-size-list column (or list<float>) named vector, plus the given columns."""
+def write_parquet(
+    path: Path, x: np.ndarray, fixed: bool = True, model: str | None = None, **extra: list
+) -> Path:
+    """pyarrow: a fixed-size-list column (or list<float>) named vector, plus the given columns; model:
+    the schema metadata naming the model that made the vectors."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -44,7 +47,8 @@ def write_parquet(path: Path, x: np.ndarray, fixed: bool = True, **extra: list) 
         column = pa.FixedSizeListArray.from_arrays(flat, x.shape[1])
     else:
         column = pa.ListArray.from_arrays(pa.array(np.arange(0, x.size + 1, x.shape[1]), pa.int32()), flat)
-    pq.write_table(pa.table({**extra, "vector": column}), path, row_group_size=32)
+    metadata = {"model": model} if model else None
+    pq.write_table(pa.table({**extra, "vector": column}, metadata=metadata), path, row_group_size=32)
     return path
 
 

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tests import sources_data as data
+from tests.clirun import invoke
 from tests.tui_corpus import text_of, wait_for
 from vexplore.options import SourceArgs
 from vexplore.tui import graphics
@@ -45,3 +47,32 @@ async def test_explorer_opens_a_parquet_source_with_text_previews(tmp_path):
         await pilot.press("i")  # nothing to index: the store holds an import
         await pilot.pause(0.1)
         assert app.index_run is None
+
+
+async def test_explorer_searches_a_source_with_the_model_it_names(tmp_path):
+    from vexplore.engine.models import registry
+
+    adapter = registry.create(registry.resolve("toy"))
+    adapter.load("cpu")
+    sentences = ["the cat sat on the mat", "stock markets fell sharply", "a recipe for tomato soup"]
+    x = np.asarray(adapter.embed_text(sentences), np.float32)
+    src = data.write_parquet(
+        tmp_path / "s.parquet", x, model="toy", id=["cat", "stocks", "soup"], text=sentences
+    )
+    target = resolve(str(src), None, SourceArgs())
+    assert (
+        invoke("search", src, "a recipe for tomato soup", "-k", 1, "--json").json()["results"][0]["path"]
+        == "soup"
+    )
+    graphics.prepare(True)
+    app = VexploreApp(target.root, target.store)
+    app.imported = True
+    async with app.run_test(size=(110, 32)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, BrowseScreen)
+        await wait_for(pilot, lambda: screen.files.total == 3, what="the rows")
+        await pilot.press("slash", *"tomato soup recipe", "enter")
+        await wait_for(
+            pilot, lambda: screen.neighbors.mode == "search" and screen.neighbors.hits, what="search results"
+        )
+        assert screen.neighbors.hits[0].path == "soup"

@@ -202,10 +202,25 @@ def _model_row(store: Store, info: SourceInfo, opts: ImportOptions) -> tuple[Mod
         "source",
         existing.modalities if existing is not None else ("vector",),
         info.dim,
-        False,
+        existing.text_queries if existing is not None else _text_queries(name, info.dim),
         {"device": "import", "source": info.location, "kind": info.kind},
     )
     return row, existing is not None
+
+
+def _text_queries(name: str, dim: int) -> bool:
+    """Whether a model vexplore knows by this name (an alias, a local path, a cached HF id; never the
+    network) embeds text queries into a space of this width: then search, in the explorer too, needs
+    no --model."""
+    if name == DEFAULT_MODEL:
+        return False
+    from ..models import registry
+
+    try:
+        spec = registry.resolve(name)
+    except (UserError, OSError, ValueError):
+        return False
+    return bool(spec.text_queries) and spec.dim in (None, dim)
 
 
 def _commit(
