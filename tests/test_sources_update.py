@@ -91,3 +91,14 @@ def test_a_stopped_import_finishes_on_the_next_run(tmp_path):
     rest = invoke("import", src, "--json").json()
     assert rest["embedded"] == 20 and not rest["interrupted"]
     _check_against_numpy(src, keys, x)
+
+
+def test_a_folder_scan_skips_the_store_beside_a_source(tmp_path):
+    from vexplore.engine.scan import scan
+
+    src = data.write_parquet(tmp_path / "v.parquet", data.vectors(), id=data.ids())
+    (tmp_path / "notes.txt").write_text("a note beside the vectors")
+    invoke("import", src)
+    assert (tmp_path / "v.parquet.vexplore" / "source.json").is_file()
+    entries, _ = scan(tmp_path)
+    assert sorted(e.path for e in entries) == ["notes.txt"]
