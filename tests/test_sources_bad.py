@@ -154,3 +154,9 @@ def test_llm_with_several_collections_needs_table(tmp_path):
     line = _one_line(invoke("stats", db, expect=None))
     assert "2 collections (a, b): name one with --table" in line
     assert "no collection 'c'" in _one_line(invoke("stats", db, "--table", "c", expect=None))
+
+
+def test_index_points_a_source_at_import(tmp_path):
+    src = data.write_parquet(tmp_path / "v.parquet", data.vectors(10), id=data.ids(10))
+    assert "vexplore import" in _one_line(invoke("index", src, expect=None))
+    _no_store(tmp_path)

@@ -50,6 +50,10 @@ def index(
 
     root = Path(path)
     if not root.is_dir():
+        from vexplore.engine.sources.detect import is_source
+
+        if is_source(path):
+            fail(f"{path}: a vectors source, not a folder of files: `vexplore import {path}` imports it")
         fail(f"{path}: not a folder" if root.exists() else f"{path}: no such folder")
     if ray_address and engine != "ray":
         fail("--ray-address needs --engine ray")
