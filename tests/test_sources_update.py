@@ -102,3 +102,12 @@ def test_a_folder_scan_skips_the_store_beside_a_source(tmp_path):
     assert (tmp_path / "v.parquet.vexplore" / "source.json").is_file()
     entries, _ = scan(tmp_path)
     assert sorted(e.path for e in entries) == ["notes.txt"]
+
+
+def test_the_same_source_named_another_way_is_current(tmp_path, monkeypatch):
+    src = data.write_parquet(tmp_path / "v.parquet", data.vectors(), id=data.ids())
+    invoke("import", src)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(ParquetSource, "batches", lambda self, rows=0: pytest.fail("read again"))
+    again = invoke("import", "v.parquet", "--json").json()
+    assert (again["embedded"], again["unchanged"]) == (0, data.N)

@@ -52,11 +52,19 @@ class ImportOptions:
 def state_of(info: SourceInfo, opts: ImportOptions) -> dict:
     """What the store records of an import: an import of the same state has nothing to read."""
     return {
-        "location": info.location,
+        "location": _absolute(info.location),
         "kind": info.kind,
         "fingerprint": info.fingerprint,
         "columns": dict(opts.columns),
     }
+
+
+def _absolute(location: str) -> str:
+    """The location as the same source is named from any working folder (a URI is left as it is)."""
+    if "://" in location:
+        return location
+    path, mark, table = location.partition("#")
+    return os.path.abspath(path) + mark + table
 
 
 def model_name(info: SourceInfo, opts: ImportOptions) -> str:
