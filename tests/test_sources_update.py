@@ -111,3 +111,17 @@ def test_the_same_source_named_another_way_is_current(tmp_path, monkeypatch):
     monkeypatch.setattr(ParquetSource, "batches", lambda self, rows=0: pytest.fail("read again"))
     again = invoke("import", "v.parquet", "--json").json()
     assert (again["embedded"], again["unchanged"]) == (0, data.N)
+
+
+def test_two_first_imports_at_once_keep_the_one_that_finished_first(tmp_path):
+    from vexplore.engine.sources.importer import _move_into_place
+
+    src = data.write_parquet(tmp_path / "v.parquet", data.vectors(), id=data.ids())
+    store_dir = tmp_path / "v.parquet.vexplore"
+    import_source(open_source(str(src), Columns()), tmp_path, store_dir, ImportOptions())
+    catalog = (store_dir / "catalog.sqlite").stat().st_ino
+    other = tmp_path / "other-import"  # the same source, imported by another process at the same time
+    import_source(open_source(str(src), Columns()), tmp_path, other, ImportOptions())
+    _move_into_place(other, store_dir)
+    assert not other.exists() and (store_dir / "catalog.sqlite").stat().st_ino == catalog
+    _check_against_numpy(src, data.ids(), data.vectors())

@@ -110,9 +110,7 @@ def import_source(
         with WriterLock(target), Store(root, target, create=True) as store:
             summary = _bring_in(store, source, info, opts, emit, stop, started)
         if fresh:
-            if store_dir.exists():  # an empty store folder (no catalog): the import takes its place
-                shutil.rmtree(store_dir)
-            os.replace(target, store_dir)
+            _move_into_place(target, store_dir)
             summary = replace(summary, store=str(store_dir.resolve()))
     except BaseException:
         if fresh:
@@ -137,6 +135,18 @@ class _Tally:
     done: int = 0
     new: int = 0
     changed: int = 0
+
+
+def _move_into_place(target: Path, store_dir: Path) -> None:
+    """Rename a complete first import to its final name. Another process that imported the same source
+    at the same time and finished first keeps its store (readers may have it open): this one is dropped.
+    A store folder without a catalog (nothing was ever committed to it) is replaced."""
+    if (store_dir / "catalog.sqlite").exists():
+        shutil.rmtree(target, ignore_errors=True)
+        return
+    if store_dir.exists():
+        shutil.rmtree(store_dir)
+    os.replace(target, store_dir)
 
 
 def _bring_in(
