@@ -1,0 +1,115 @@
+"""LanceDB: a database folder (one `NAME.lance` folder per table; `table` picks one) or one table's folder.
+
+Rows stream as Arrow record batches from an unfiltered scan of the columns we need; the table's
+version is the fingerprint, since every write to a Lance table makes a new version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from ..extras import require
+from .base import Batch, Columns, SourceInfo, VectorSource
+
+SUFFIX = ".lance"
+
+
+def _is_table(path: Path) -> bool:
+    return path.name.endswith(SUFFIX) and (path / "_versions").is_dir()
+
+
+def tables_in(folder: Path) -> list[str]:
+    """The tables of a database folder, by their folder names (no connection needed)."""
+    return sorted(p.name[: -len(SUFFIX)] for p in folder.iterdir() if p.is_dir() and _is_table(p))
+
+
+def _message(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+
+
+class LanceSource(VectorSource):
+    """One table of a local LanceDB database."""
+
+    kind = "lancedb"
+
+    def __init__(self, location: str, columns: Columns, table: str | None = None):
+        self.location, self.columns = location, columns
+        lancedb = require("lancedb", "lancedb", "A LanceDB table")
+        folder, self.table = self._locate(Path(location).expanduser(), table)
+        try:
+            self._db = lancedb.connect(str(folder))
+            self._table: Any = self._db.open_table(self.table)
+            self._schema = self._table.schema
+        except Exception as exc:  # lancedb raises plain ValueError/RuntimeError/OSError from Rust
+            raise UserError(f"cannot open LanceDB table {self.table!r} in {folder}: {_message(exc)}") from exc
+        from .arrow_rows import fixed_dim, vector_columns
+        from .fields import resolve
+
+        where = f"LanceDB table {self.table!r}"
+        self.parts = resolve(columns, list(self._schema.names), vector_columns(self._schema), where)
+        self._dim = fixed_dim(self._schema, self.parts.vector)
+
+    @classmethod
+    def sniff(cls, location: str) -> bool:
+        path = Path(location).expanduser()
+        if not path.is_dir():
+            return False
+        return _is_table(path) or any(_is_table(p) for p in path.iterdir() if p.name.endswith(SUFFIX))
+
+    def _locate(self, path: Path, table: str | None) -> tuple[Path, str]:
+        """(database folder, table name) from a database folder or a table folder."""
+        if not path.is_dir():
+            raise UserError(f"{self.location}: no such LanceDB folder")
+        if _is_table(path):
+            name = path.name[: -len(SUFFIX)]
+            if table is not None and table != name:
+                raise UserError(f"{self.location} is the LanceDB table {name!r}, not {table!r}: drop --table")
+            return path.parent, name
+        names = tables_in(path)
+        if not names:
+            raise UserError(f"{self.location} holds no LanceDB table (no NAME.lance folder)")
+        if table is not None:
+            if table not in names:
+                raise UserError(
+                    f"{self.location} has no LanceDB table {table!r}; its tables: {', '.join(names)}"
+                )
+            return path, table
+        if len(names) > 1:
+            raise UserError(
+                f"{self.location} holds several LanceDB tables ({', '.join(names)}): pick one with --table"
+            )
+        return path, names[0]
+
+    def _first_dim(self) -> int | None:
+        if self._dim is not None:
+            return self._dim
+        first = self._table.search().select([self.parts.vector]).limit(1).to_arrow()
+        value = first.column(0)[0].as_py() if first.num_rows else None
+        return None if value is None else len(value)
+
+    def describe(self) -> SourceInfo:
+        self._dim = self._first_dim()
+        return SourceInfo(
+            kind=self.kind,
+            location=f"{self.location}#{self.table}",
+            rows=int(self._table.count_rows()),
+            dim=self._dim,
+            columns=list(self._schema.names),
+            fingerprint=f"{self.table}@v{self._table.version}",
+        )
+
+    def batches(self, rows: int = 65536) -> Iterator[Batch]:
+        from .arrow_rows import rebatch
+
+        try:
+            reader = self._table.search().select(self.parts.names()).to_batches(rows)
+        except Exception as exc:
+            raise UserError(f"cannot read LanceDB table {self.table!r}: {_message(exc)}") from exc
+        yield from rebatch(reader, self.parts, rows, self._dim)
+
+    def close(self) -> None:
+        self._table = None
+        self._db = None
