@@ -225,4 +225,5 @@ class HFSource(VectorSource):
     def batches(self, rows: int = 65536) -> Iterator[Batch]:
         from .arrow_rows import rebatch
 
+        self._dim = self._first_dim()  # the first row's width holds for all, whether or not describe ran
         yield from rebatch(self._chunks(rows), self.parts, rows, self._dim, self._label_names)

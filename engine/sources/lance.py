@@ -104,6 +104,7 @@ class LanceSource(VectorSource):
     def batches(self, rows: int = 65536) -> Iterator[Batch]:
         from .arrow_rows import rebatch
 
+        self._dim = self._first_dim()  # the first row's width holds for all, whether or not describe ran
         try:
             reader = self._table.search().select(self.parts.names()).to_batches(rows)
         except Exception as exc:
