@@ -12,6 +12,7 @@ from pymilvus import DataType, MilvusClient
 from tests.sourcerows import read_all
 from vexplore.engine.errors import UserError
 from vexplore.engine.extras import MissingExtra
+from vexplore.engine.sources import milvus_source
 from vexplore.engine.sources.base import Columns
 from vexplore.engine.sources.milvus_source import MilvusSource
 
@@ -76,8 +77,9 @@ def lite(tmp_path_factory):
     return uri, vectors, rows
 
 
-def test_collection_streams_every_row(lite):
+def test_collection_streams_every_row(lite, monkeypatch):
     uri, vectors, rows = lite
+    monkeypatch.setattr(milvus_source, "PAGE", 7)  # pages that straddle the batches asked for
     assert MilvusSource.sniff(uri) and MilvusSource.sniff("http://localhost:19530")
     source = MilvusSource(uri, Columns(label="category", text="body"), table="docs")
     try:

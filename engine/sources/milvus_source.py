@@ -20,8 +20,9 @@ import numpy as np
 
 from ..errors import UserError
 from .base import Batch, Columns, SourceInfo, VectorSource
+from .regroup import regroup
 
-PAGE = 16384  # Milvus caps the rows of one query page at this
+PAGE = 4096  # rows per query page: a page arrives as Python floats, each many times a float32
 SERVER_SCHEMES = ("http://", "https://")
 
 
@@ -182,17 +183,14 @@ class MilvusSource(VectorSource):
             )
         except Exception as exc:
             raise UserError(f"cannot read Milvus collection {self.table!r}: {_error(exc)}") from exc
-        pending: list[dict[str, Any]] = []
         try:
-            while page := it.next():
-                pending.extend(page)
-                while len(pending) >= rows:
-                    yield self._batch(pending[:rows])
-                    pending = pending[rows:]
+            yield from regroup(self._pages(it), rows)
         finally:
             it.close()
-        if pending:
-            yield self._batch(pending)
+
+    def _pages(self, it: Any) -> Iterator[Batch]:
+        while page := it.next():
+            yield self._batch(page)
 
     def close(self) -> None:
         client, self._client = getattr(self, "_client", None), None
