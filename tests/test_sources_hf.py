@@ -169,3 +169,30 @@ def test_missing_datasets_is_one_line(tmp_path, monkeypatch):
         MissingExtra, match=r"needs datasets, which is not installed: pip install 'vexplore\[hf\]'"
     ):
         HFSource(str(tmp_path / "ds"), Columns())
+
+
+def test_token_ids_beside_the_embedding_and_a_truncated_file(tmp_path):
+    rng = np.random.default_rng(8)
+    emb = rng.normal(size=(30, 5))
+    data = {"emb": emb.tolist(), "input_ids": [[101, i, 102] for i in range(30)]}
+    datasets.Dataset.from_dict(data).save_to_disk(str(tmp_path / "tok"))
+    assert HFSource(str(tmp_path / "tok"), Columns()).parts.vector == "emb"  # float lists before int lists
+    ids_only = HFSource(str(tmp_path / "tok"), Columns(vector="input_ids"))
+    np.testing.assert_array_equal(read_all(ids_only, 8).matrix[:, 1], np.arange(30))
+    arrow = next((tmp_path / "tok").glob("*.arrow"))
+    with arrow.open("r+b") as f:
+        f.truncate(arrow.stat().st_size // 2)
+    with pytest.raises(UserError, match="cannot read the dataset in .*tok") as err:
+        list(HFSource(str(tmp_path / "tok"), Columns()).batches(8))
+    assert "\n" not in str(err.value)
+
+
+def test_truncated_parquet_in_the_cache(tmp_path, monkeypatch):
+    repo = _hub(tmp_path, [_data(10, seed=9)], _data(4, seed=10))
+    monkeypatch.setenv("HF_HOME", str(tmp_path))  # HF_HOME/hub, as huggingface_hub resolves it
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    blob = (repo / "snapshots/0123abcd/data/train-00000-of-00001.parquet").resolve()
+    blob.write_bytes(blob.read_bytes()[:200])
+    with pytest.raises(UserError, match="cannot read .*train-00000-of-00001.parquet"):
+        HFSource("hf:acme/pets", Columns(), table="train")
+    assert HFSource("hf:acme/pets", Columns(), table="test").describe().rows == 4

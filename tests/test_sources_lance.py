@@ -106,3 +106,13 @@ def test_no_vector_column_and_missing_extra(tmp_path, monkeypatch):
         MissingExtra, match=r"needs lancedb, which is not installed: pip install 'vexplore\[lancedb\]'"
     ):
         LanceSource(str(tmp_path / "plain"), Columns())
+
+
+def test_damaged_data_file_is_one_line(db):
+    folder = db[0]
+    for data in (folder / "docs.lance" / "data").iterdir():
+        data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    source = LanceSource(str(folder), Columns(), table="docs")
+    with pytest.raises(UserError, match="cannot read LanceDB table 'docs'") as err:
+        list(source.batches(10))
+    assert "\n" not in str(err.value)

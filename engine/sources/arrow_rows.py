@@ -29,8 +29,16 @@ def is_vector_type(kind: pa.DataType) -> bool:
     return pa.types.is_floating(item) or pa.types.is_integer(item)
 
 
-def vector_columns(schema: pa.Schema) -> list[str]:
+def list_columns(schema: pa.Schema) -> list[str]:
+    """Every column a user may name as the vectors: lists of numbers."""
     return [f.name for f in schema if is_vector_type(f.type)]
+
+
+def vector_columns(schema: pa.Schema) -> list[str]:
+    """The columns the vectors are looked for in when none is named: lists of floats; lists of ints
+    only when there are none (token ids and attention masks sit beside many a dataset's embeddings)."""
+    floats = [f.name for f in schema if is_vector_type(f.type) and pa.types.is_floating(f.type.value_type)]
+    return floats or list_columns(schema)
 
 
 def fixed_dim(schema: pa.Schema, column: str) -> int | None:

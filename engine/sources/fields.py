@@ -36,12 +36,15 @@ def _listing(names: list[str]) -> str:
     return ", ".join(names) if names else "none"
 
 
-def pick_vector(named: str | None, names: list[str], candidates: list[str], where: str) -> str:
-    """The vector column: the one named (it must hold lists of numbers), else the only candidate."""
+def pick_vector(
+    named: str | None, names: list[str], candidates: list[str], where: str, allowed: list[str] | None = None
+) -> str:
+    """The vector column: the one named (it must be `allowed`: lists of numbers; default the
+    candidates), else the only candidate."""
     if named is not None:
         if named not in names:
             raise UserError(f"{where} has no column {named!r}; its columns: {_listing(names)}")
-        if named not in candidates:
+        if named not in (candidates if allowed is None else allowed):
             raise UserError(f"column {named!r} of {where} is not a vector column (a list of numbers)")
         return named
     if len(candidates) == 1:
@@ -53,9 +56,11 @@ def pick_vector(named: str | None, names: list[str], candidates: list[str], wher
     )
 
 
-def resolve(columns: Columns, names: list[str], candidates: list[str], where: str) -> Parts:
+def resolve(
+    columns: Columns, names: list[str], candidates: list[str], where: str, allowed: list[str] | None = None
+) -> Parts:
     """Every part's column: named ones must exist, the others are found by convention (or absent)."""
-    vector = pick_vector(columns.vector, names, candidates, where)
+    vector = pick_vector(columns.vector, names, candidates, where, allowed)
     found: dict[str, str | None] = {}
     for part in ("id", "label", "text", "path"):
         named = getattr(columns, part)

@@ -171,11 +171,12 @@ class HFSource(VectorSource):
         return self.location if self.table is None else f"{self.location} (split {self.table})"
 
     def _resolve(self) -> None:
-        from .arrow_rows import fixed_dim, vector_columns
+        from .arrow_rows import fixed_dim, list_columns, vector_columns
         from .fields import resolve
 
         names = list(self._schema.names)
-        self.parts = resolve(self.columns, names, vector_columns(self._schema), self._where())
+        candidates, allowed = vector_columns(self._schema), list_columns(self._schema)
+        self.parts = resolve(self.columns, names, candidates, self._where(), allowed)
         self._dim = fixed_dim(self._schema, self.parts.vector)
         label = self._features.get(self.parts.label) if self.parts.label else None
         self._label_names = label.int2str if isinstance(label, self.datasets.ClassLabel) else None

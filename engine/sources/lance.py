@@ -45,11 +45,12 @@ class LanceSource(VectorSource):
             self._schema = self._table.schema
         except Exception as exc:  # lancedb raises plain ValueError/RuntimeError/OSError from Rust
             raise UserError(f"cannot open LanceDB table {self.table!r} in {folder}: {_message(exc)}") from exc
-        from .arrow_rows import fixed_dim, vector_columns
+        from .arrow_rows import fixed_dim, list_columns, vector_columns
         from .fields import resolve
 
         where = f"LanceDB table {self.table!r}"
-        self.parts = resolve(columns, list(self._schema.names), vector_columns(self._schema), where)
+        candidates, allowed = vector_columns(self._schema), list_columns(self._schema)
+        self.parts = resolve(columns, list(self._schema.names), candidates, where, allowed)
         self._dim = fixed_dim(self._schema, self.parts.vector)
 
     @classmethod
@@ -109,7 +110,10 @@ class LanceSource(VectorSource):
             reader = self._table.search().select(self.parts.names()).to_batches(rows)
         except Exception as exc:
             raise UserError(f"cannot read LanceDB table {self.table!r}: {_message(exc)}") from exc
-        yield from rebatch(reader, self.parts, rows, self._dim)
+        try:
+            yield from rebatch(reader, self.parts, rows, self._dim)
+        except (OSError, ValueError, RuntimeError) as exc:  # a damaged data file, found mid-scan
+            raise UserError(f"cannot read LanceDB table {self.table!r}: {_message(exc)}") from exc
 
     def close(self) -> None:
         self._table = None

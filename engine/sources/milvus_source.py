@@ -189,7 +189,13 @@ class MilvusSource(VectorSource):
             it.close()
 
     def _pages(self, it: Any) -> Iterator[Batch]:
-        while page := it.next():
+        while True:
+            try:
+                page = it.next()
+            except Exception as exc:  # a server gone mid-read is one line too
+                raise UserError(f"cannot read Milvus collection {self.table!r}: {_error(exc)}") from exc
+            if not page:
+                return
             yield self._batch(page)
 
     def close(self) -> None:
