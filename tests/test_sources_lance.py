@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import lancedb
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from tests.sourcerows import read_all
@@ -116,3 +118,42 @@ def test_damaged_data_file_is_one_line(db):
     with pytest.raises(UserError, match="cannot read LanceDB table 'docs'") as err:
         list(source.batches(10))
     assert "\n" not in str(err.value)
+
+
+def test_embedding_function_metadata_names_the_model_and_text(tmp_path):
+    """A table made with LanceDB's embedding API says which model made the vectors and from which
+    column: the schema metadata it writes (written here as it writes it, without loading a model)."""
+    functions = [
+        {
+            "name": "sentence-transformers",
+            "model": {"device": "cpu"},
+            "source_column": "body",
+            "vector_column": "vector",
+        }
+    ]
+    schema = pa.schema(
+        [
+            ("id", pa.string()),
+            ("body", pa.string()),
+            ("text", pa.string()),
+            ("vector", pa.list_(pa.float32(), 3)),
+        ],
+        metadata={"embedding_functions": json.dumps(functions)},
+    )
+    vectors = np.arange(6, dtype=np.float32).reshape(2, 3)
+    data = pa.table(
+        {
+            "id": ["a", "b"],
+            "body": ["embedded", "text"],
+            "text": ["other", "column"],
+            "vector": pa.FixedSizeListArray.from_arrays(vectors.reshape(-1), 3),
+        },
+        schema=schema,
+    )
+    lancedb.connect(str(tmp_path / "db")).create_table("docs", data=data)
+    source = LanceSource(str(tmp_path / "db"), Columns())
+    assert source.describe().model == "sentence-transformers/all-MiniLM-L6-v2"  # LanceDB's default
+    got = read_all(source, 10)
+    assert got.texts == ["embedded", "text"]  # the source column, before the 'text' convention
+    np.testing.assert_array_equal(got.matrix, vectors)
+    assert read_all(LanceSource(str(tmp_path / "db"), Columns(text="text")), 10).texts == ["other", "column"]

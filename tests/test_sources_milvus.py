@@ -55,7 +55,10 @@ def _multi(client: MilvusClient) -> None:
     index = client.prepare_index_params()
     for name in ("image", "caption_vec"):
         index.add_index(field_name=name, index_type="AUTOINDEX", metric_type="COSINE")
-    client.create_collection("multi", schema=schema, index_params=index)
+    # The property vexplore's own export writes: the model that made the vectors.
+    client.create_collection(
+        "multi", schema=schema, index_params=index, properties={"vexplore.model": "minilm"}
+    )
     client.insert(
         "multi",
         [{"pk": i, "image": [1.0, i, 0, 0], "caption_vec": [0, 1.0, i], "label": f"l{i}"} for i in range(5)],
@@ -86,6 +89,7 @@ def test_collection_streams_every_row(lite, monkeypatch):
         info = source.describe()
         assert (info.kind, info.rows, info.dim, info.location) == ("milvus", DOCS, DIM, f"{uri}#docs")
         assert info.columns == ["doc_id", "embedding", "category", "body", "year"] and info.fingerprint
+        assert info.model is None
         got = read_all(source, 25)
         assert got.sizes == [25, 25, 10]
         assert got.ids == [r["doc_id"] for r in rows]
@@ -130,7 +134,8 @@ def test_several_collections_and_vector_fields(lite):
     source = MilvusSource(uri, Columns(vector="caption_vec"), table="multi")
     try:
         got = read_all(source, 10)
-        assert source.describe().dim == 3 and got.ids == [str(i) for i in range(5)]
+        assert (source.describe().dim, source.describe().model) == (3, "minilm")
+        assert got.ids == [str(i) for i in range(5)]
         np.testing.assert_array_equal(got.matrix, [[0, 1, i] for i in range(5)])
         assert got.labels == [f"l{i}" for i in range(5)]  # 'label' by convention
     finally:

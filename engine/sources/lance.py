@@ -6,7 +6,9 @@ version is the fingerprint, since every write to a Lance table makes a new versi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,27 @@ def _is_table(path: Path) -> bool:
 def tables_in(folder: Path) -> list[str]:
     """The tables of a database folder, by their folder names (no connection needed)."""
     return sorted(p.name[: -len(SUFFIX)] for p in folder.iterdir() if p.is_dir() and _is_table(p))
+
+
+def embedding_function(schema: Any, vector: str) -> tuple[str | None, str | None]:
+    """(model, source column) of the vector column, from the `embedding_functions` metadata LanceDB's
+    embedding API writes: [{"name": registry name, "model": its arguments, "source_column",
+    "vector_column"}]. A sentence-transformers model named without an owner is a hub id under
+    `sentence-transformers/`, and its default is the one LanceDB uses."""
+    raw = (schema.metadata or {}).get(b"embedding_functions")
+    try:
+        entries = json.loads(raw) if raw else []
+        entry = next((e for e in entries if e.get("vector_column") == vector), None)
+    except (ValueError, AttributeError, TypeError):
+        return None, None
+    if not isinstance(entry, dict):
+        return None, None
+    function, args = str(entry.get("name") or ""), entry.get("model") or {}
+    model = args.get("name") if isinstance(args, dict) else None
+    if function == "sentence-transformers":
+        model = model or "all-MiniLM-L6-v2"
+        model = model if "/" in model else f"sentence-transformers/{model}"
+    return (str(model) if model else function or None), entry.get("source_column")
 
 
 def _message(exc: Exception) -> str:
@@ -52,6 +75,9 @@ class LanceSource(VectorSource):
         candidates, allowed = vector_columns(self._schema), list_columns(self._schema)
         self.parts = resolve(columns, list(self._schema.names), candidates, where, allowed)
         self._dim = fixed_dim(self._schema, self.parts.vector)
+        self.model, source_column = embedding_function(self._schema, self.parts.vector)
+        if columns.text is None and source_column in self._schema.names:
+            self.parts = replace(self.parts, text=source_column)  # the text the vectors were made from
 
     @classmethod
     def sniff(cls, location: str) -> bool:
@@ -99,6 +125,7 @@ class LanceSource(VectorSource):
             rows=int(self._table.count_rows()),
             dim=self._dim,
             columns=list(self._schema.names),
+            model=self.model,
             fingerprint=f"{self.table}@v{self._table.version}",
         )
 

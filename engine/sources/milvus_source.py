@@ -145,6 +145,7 @@ class MilvusSource(VectorSource):
             rows=rows,
             dim=self._dim,
             columns=list(self._names),
+            model=(self._desc.get("properties") or {}).get("vexplore.model"),  # one vexplore exported
             fingerprint=fingerprint,
         )
 
