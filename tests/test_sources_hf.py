@@ -14,7 +14,7 @@ from tests.sourcerows import read_all
 from vexplore.engine.errors import UserError
 from vexplore.engine.extras import MissingExtra
 from vexplore.engine.sources.base import Columns
-from vexplore.engine.sources.hf import HFSource
+from vexplore.engine.sources.hf import HFSource, cached_splits
 
 pytestmark = pytest.mark.fast
 
@@ -196,3 +196,22 @@ def test_truncated_parquet_in_the_cache(tmp_path, monkeypatch):
     with pytest.raises(UserError, match="cannot read .*train-00000-of-00001.parquet"):
         HFSource("hf:acme/pets", Columns(), table="train")
     assert HFSource("hf:acme/pets", Columns(), table="test").describe().rows == 4
+
+
+def test_config_folders_of_a_converted_dataset(tmp_path, monkeypatch):
+    """The refs/convert/parquet layout: CONFIG/SPLIT/0000.parquet; one config needs no prefix."""
+    repo = tmp_path / "hub" / "datasets--pets"  # a dataset with no owner, as the oldest ones are
+    snap = repo / "snapshots" / "feed"
+    parts = {"default/train/0000.parquet": _data(6, 11), "default/train/0001.parquet": _data(3, 12)}
+    parts["default/test/0000.parquet"] = _data(2, 13)
+    for rel, data in parts.items():
+        (snap / rel).parent.mkdir(parents=True, exist_ok=True)
+        _dataset(data).to_parquet(str(snap / rel))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    assert sorted(cached_splits(snap)) == ["test", "train"]
+    assert HFSource("hf:pets", Columns(), table="train").describe().rows == 9
+    (snap / "extra" / "train").mkdir(parents=True)
+    _dataset(_data(1, 14)).to_parquet(str(snap / "extra" / "train" / "0000.parquet"))
+    with pytest.raises(UserError, match=r"several splits \(default/test, default/train, extra/train\)"):
+        HFSource("hf:pets", Columns())
+    assert read_all(HFSource("hf:pets", Columns(), table="extra/train"), 5).ids == ["doc-14-0"]

@@ -66,20 +66,21 @@ def _snapshot(repo: Path) -> Path:
     return snaps[-1]
 
 
-def _split_of(rel: Path) -> str:
-    """train-00000-of-00002.parquet → train; a file in a split folder (config/train/0000.parquet) →
-    train; a config prefix is kept when there is one, so each config's splits stay apart."""
+def _split_of(rel: Path) -> tuple[str, str]:
+    """(config, split): data/train-00000-of-00002.parquet → ("", "train"); a file in a split folder,
+    default/train/0000.parquet → ("default", "train")."""
     match = SHARD.match(rel.name)
     split = match.group("split") if match else rel.parent.name or rel.stem
-    prefix = [p for p in rel.parent.parts if p not in ("data", split)]
-    return "/".join([*prefix, split])
+    return "/".join(p for p in rel.parent.parts if p not in ("data", split)), split
 
 
 def cached_splits(snapshot: Path) -> dict[str, list[Path]]:
-    files = sorted(snapshot.rglob("*.parquet"))
+    """The parquet files of each split, named `split`, or `config/split` when there are several configs."""
+    found = [(_split_of(path.relative_to(snapshot)), path) for path in sorted(snapshot.rglob("*.parquet"))]
+    several = len({config for (config, _), _ in found}) > 1
     splits: dict[str, list[Path]] = {}
-    for path in files:
-        splits.setdefault(_split_of(path.relative_to(snapshot)), []).append(path)
+    for (config, split), path in found:
+        splits.setdefault(f"{config}/{split}" if several and config else split, []).append(path)
     return splits
 
 
@@ -111,13 +112,13 @@ class HFSource(VectorSource):
     def _path(self) -> Path:
         if self.location.startswith(PREFIX):
             repo_id = self.location[len(PREFIX) :].strip("/")
-            if repo_id.count("/") != 1:
+            if not repo_id or repo_id.count("/") > 1:
                 raise UserError(f"{self.location!r}: write a dataset as hf:owner/name")
             path = hub_cache() / f"datasets--{repo_id.replace('/', '--')}"
             if not path.is_dir():
                 raise UserError(
                     f"{repo_id} is not in the Hugging Face cache ({hub_cache()}); download it first "
-                    f"(huggingface-cli download --repo-type dataset {repo_id}) or set HF_HUB_CACHE"
+                    f"(hf download --repo-type dataset {repo_id}) or set HF_HUB_CACHE"
                 )
             return path
         path = Path(self.location).expanduser()
@@ -132,7 +133,10 @@ class HFSource(VectorSource):
 
     def _open_saved(self, path: Path) -> None:
         if (path / "dataset_dict.json").is_file():
-            splits = json.loads((path / "dataset_dict.json").read_text()).get("splits") or []
+            try:
+                splits = json.loads((path / "dataset_dict.json").read_text()).get("splits") or []
+            except (OSError, ValueError, AttributeError) as exc:
+                raise UserError(f"cannot read {path / 'dataset_dict.json'}: {exc}") from exc
             self.table = _choose(list(splits), self.table, "split", self.location)
             path = path / self.table
         elif self.table is not None:
@@ -140,7 +144,8 @@ class HFSource(VectorSource):
         try:
             self._dataset = self.datasets.load_from_disk(str(path))
         except (OSError, ValueError, KeyError, FileNotFoundError) as exc:
-            raise UserError(f"cannot read the dataset in {path}: {str(exc).splitlines()[0]}") from exc
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UserError(f"cannot read the dataset in {path}: {first}") from exc
         self._features = self._dataset.features
         self._schema = self._dataset.data.schema
         state = json.loads((path / "state.json").read_text())
