@@ -118,6 +118,11 @@ class PreviewPane(VerticalScroll, can_focus=True):
     @work(group="preview", exclusive=True)
     async def load(self, reader: Reader, path: str) -> None:
         """path's details and preview, read off the UI thread; shown unless another file was asked for."""
+        await self.fill(reader, path)
+
+    async def fill(self, reader: Reader, path: str) -> None:
+        """load's work, awaited in place (two panes side by side fill one after the other: the reader
+        answers only the newest request for details). Shown only if path is still `wanted`."""
         details = await reader.details(path)
         if details is None or path != self.wanted:
             return
