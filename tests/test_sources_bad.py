@@ -52,7 +52,7 @@ def test_bad_rows_get_reasons_and_the_rest_imports(tmp_path):
     assert "NaN" in reasons["k2"] and "NaN" in reasons["k3"]
     assert "all-zero" in reasons["k4"]
     assert f"has {data.DIM - 3} values" in reasons["k5"]
-    assert "null" in reasons["k6"]
+    assert reasons["k6"] == "no vector"
     assert summary["embedded"] == 7 and summary["failed"] == 5
 
     stats = invoke("stats", tmp_path / "b.parquet", "--json").json()
@@ -85,9 +85,9 @@ def test_non_numeric_vector_column(tmp_path):
 
     pq.write_table(pa.table({"id": ["a", "b"], "vector": [["x", "y"], ["z", "w"]]}), tmp_path / "s.parquet")
     line = _one_line(invoke("stats", tmp_path / "s.parquet", expect=None))
-    assert "no column of vectors" in line
+    assert "has no vector column" in line
     named = _one_line(invoke("stats", tmp_path / "s.parquet", "--vector-column", "vector", expect=None))
-    assert "not vectors" in named
+    assert "is not a vector column" in named
     np.save(tmp_path / "o.npy", np.array(["a", "b"]).reshape(2, 1))
     assert "not numbers" in _one_line(invoke("stats", tmp_path / "o.npy", expect=None))
     _no_store(tmp_path)
