@@ -65,3 +65,19 @@ def test_milvus_lite_collection(tmp_path):
     client.insert("docs", [{"id": k, "vector": v.tolist()} for k, v in zip(keys, x, strict=True)])
     client.close()
     _agrees([uri, "--table", "docs"], keys, x)
+
+
+def test_hugging_face_dataset_in_the_hub_cache_by_name(tmp_path, monkeypatch):
+    from tests.test_sources_hf import _data, _hub
+
+    train, test = _data(30, seed=5), _data(8, seed=7)
+    _hub(tmp_path, [train], test)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv(
+        "XDG_CACHE_HOME", str(tmp_path / "cache")
+    )  # the store of a name goes to the user cache
+    x = np.asarray(train["embedding"], np.float32)
+    keys = list(train["id"])
+    _agrees(["hf:acme/pets", "--table", "train"], keys, x)
+    stores = list((tmp_path / "cache").rglob("catalog.sqlite"))
+    assert len(stores) == 1 and "pets" in str(stores[0])

@@ -26,7 +26,7 @@ def source_store_dir(location: str, table: str | None) -> Path:
     """SOURCE.vexplore beside the source (SOURCE.TABLE.vexplore for one of several tables), else a
     folder in the user cache keyed by the location."""
     tail = "" if table is None else "." + "".join(c if c.isalnum() or c in "-_" else "_" for c in table)
-    if "://" not in location:
+    if "://" not in location and Path(location).exists():
         path = Path(location).resolve()
         beside = path.with_name(f"{path.name}{tail}.vexplore")
         if os.access(path.parent, os.W_OK):
@@ -85,9 +85,9 @@ def resolve(
 
 
 def _default_root(location: str) -> Path:
-    if "://" in location:
-        return Path.cwd()
     path = Path(location)
+    if "://" in location or not path.exists():  # a URI, or a name such as hf:owner/name
+        return Path.cwd()
     return path.parent if path.is_file() else path
 
 

@@ -48,14 +48,12 @@ def sniffed_kind(location: str) -> str | None:
 
 def is_source(path: str | Path) -> bool:
     """Whether PATH is a vectors source rather than a folder of files to embed: any file a reader
-    recognises, a folder only when a reader claims it (a saved HF dataset, a LanceDB directory)."""
+    recognises, a folder only when a reader claims it (a saved HF dataset, a LanceDB directory), a URI,
+    or a name a reader knows (hf:owner/name)."""
     location = str(path)
     if "://" in location:
         return True
-    p = Path(location)
-    if not p.exists():
-        return False
-    return sniffed_kind(location) is not None
+    return sniffed_kind(location) is not None  # hf:owner/name is a source and no path
 
 
 def open_source(

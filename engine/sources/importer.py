@@ -64,7 +64,7 @@ def _absolute(location: str) -> str:
     if "://" in location:
         return location
     path, mark, table = location.partition("#")
-    return os.path.abspath(path) + mark + table
+    return (os.path.abspath(path) if os.path.exists(path) else path) + mark + table
 
 
 def model_name(info: SourceInfo, opts: ImportOptions) -> str:
