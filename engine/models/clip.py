@@ -123,7 +123,7 @@ class CLIPAdapter(ImageAdapter):
         text, meta = read_text(path)
         parts, dropped = self.windows(text)
         meta.update(windows=len(parts), truncated=dropped or meta.get("truncated", False))
-        return Decoded(parts=parts, meta=meta)
+        return Decoded(parts=parts, meta=meta, text=text)  # stored: the keyword index reads it
 
     # ---- embedding ----------------------------------------------------------------------------
     def _forward(self, pixels: Any) -> tuple[Any, None]:

@@ -100,7 +100,7 @@ class SentenceTransformerAdapter(Adapter):
         text, meta = read_text(path)
         parts, truncated = self.windows(text)
         meta.update(windows=len(parts), truncated=truncated or meta.get("truncated", False))
-        return Decoded(parts=parts, meta=meta)
+        return Decoded(parts=parts, meta=meta, text=text)  # stored: the keyword index reads it
 
     def embed(self, parts: list[Any]) -> Embedded:
         return Embedded(self._encode(parts))

@@ -146,7 +146,7 @@ class ToyAdapter(Adapter):
             words = text.split()
             parts = [" ".join(words[i : i + WINDOW_WORDS]) for i in range(0, len(words), WINDOW_WORDS)]
             meta.update(windows=len(parts))
-            return Decoded(parts=parts or [text], meta=meta)
+            return Decoded(parts=parts or [text], meta=meta, text=text)
         if modality == "image":
             img, meta = read_image(path, THUMB_SIZE * 3 // 4)
             return Decoded(parts=[_shrink(img)], meta=meta, thumbnail=thumbnail_bytes(img))
