@@ -69,7 +69,9 @@ def search(db: sqlite3.Connection, terms: list[Term], limit: int) -> list[Keywor
         if "no such table" in str(exc):
             raise UserError("this store has no keyword index yet: run `vexplore index` once") from exc
         raise UserError(f"keyword query failed: {exc}") from exc
-    return [KeywordHit(int(r[0]), i, float(r[1]), " ".join((r[2] or "").split())) for i, r in enumerate(rows, 1)]
+    return [
+        KeywordHit(int(r[0]), i, float(r[1]), " ".join((r[2] or "").split())) for i, r in enumerate(rows, 1)
+    ]
 
 
 def plain_snippet(snippet: str) -> str:
