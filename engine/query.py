@@ -25,6 +25,8 @@ class Hit:
     path: str
     score: float
     labels: list | None = None
+    why: str | None = None  # a search's reason beyond the score (keyword rank, per-term cosines)
+    snippet: str | None = None  # the passage a keyword matched (keywords.MARK_OPEN/CLOSE around words)
 
     def as_json(self) -> dict:
         out = {"path": self.path, "score": round(float(self.score), 6)}

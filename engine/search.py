@@ -146,6 +146,8 @@ def pick_model(explorer: Explorer, terms: list[Term], name: str | None) -> Model
     if not models:
         raise UserError("the store holds no vectors yet: run `vexplore index` first")
     able = [m for m in models if fits(m)]
+    if not able and not file_kinds:
+        explorer.model(None, text_query=True)  # the engine's own line: what is indexed, what to index
     if not able:
         indexed = ", ".join(
             f"{m.name} ({'/'.join(m.modalities)}{', text queries' if m.text_queries else ''})" for m in models
