@@ -66,7 +66,7 @@ class BrowseScreen(ReportActions):
                 yield FileList(id="files")
             with Vertical(id="right"):
                 yield Input(
-                    placeholder="/ search: words, ./a/file (→ completes), + - 2:weights; Enter",
+                    placeholder="/ search: words or ./file, + -, Enter",
                     id="search",
                     suggester=PathSuggester(self.reader.root),
                 )
@@ -287,7 +287,8 @@ class BrowseScreen(ReportActions):
             return
         header, groups = answer
         pane.show_results(header, groups)
-        self._titles(pane, "Search results", " + ".join(title for title, _ in groups) + f" · k={self.k}")
+        used = " + ".join(title.split(" · ")[0] for title, _ in groups)  # the models (or keyword index)
+        self._titles(pane, "Search results", f"{used} · k={self.k}")
         self.query_one(NeighborList).focus()
 
     # ---- filter ------------------------------------------------------------------------------
