@@ -13,6 +13,7 @@ Also reported: the catalog's size and the text it stores (the keyword index's co
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import time
@@ -76,6 +77,11 @@ def main() -> None:
         f"{args.files} files × {args.words} words: keyword {ms['keyword']:.1f} ms, reading every file "
         f"{ms['scan']:.1f} ms ({ms['scan'] / ms['keyword']:.0f}× slower), semantic {ms['semantic']:.1f} ms, "
         f"hybrid {ms['hybrid']:.1f} ms; catalog {size / 1e6:.1f} MB holding {text / 1e6:.1f} MB of text"
+    )
+    print(
+        json.dumps(
+            {f"{k}_ms": round(v, 2) for k, v in ms.items()} | {"catalog_bytes": size, "text_bytes": text}
+        )
     )
 
 
