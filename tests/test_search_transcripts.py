@@ -8,6 +8,8 @@ import pytest
 
 from .media import speak
 
+pytestmark = pytest.mark.slow  # real weights: Whisper tiny.en and MiniLM
+
 
 @pytest.fixture(scope="module")
 def spoken(tmp_path_factory):
