@@ -42,6 +42,7 @@ from .results import EmbeddedFile, FailedFile, FileResult
 from .scan import Entry, Skipped, content_hash, scan
 from .stages import Options, Stages, embed_decoded
 from .store import Store
+from .transcripts import embed_transcripts
 
 FILES_PER_COMMIT = 256
 
@@ -51,6 +52,7 @@ class Tally:
     embedded: set[int] = field(default_factory=set)
     failed: dict[int, tuple[str, str]] = field(default_factory=dict)  # file id -> (path, reason)
     models: list[ModelReport] = field(default_factory=list)
+    adapters: dict[str, Adapter] = field(default_factory=dict)  # loaded in this process, by model name
 
 
 def choose_models(store: Store, requested: list[str], modalities: set[str]) -> list[ModelSpec]:
@@ -207,6 +209,9 @@ def index_folder(
                 tally.models.append(
                     _index_model(root, store, spec, indexes, opts, emit, tally, stop, present, stages)
                 )
+            for spec in specs:  # after every model ran: this run's transcripts are stored by now
+                if not stop.is_set():
+                    _index_transcripts(root, store, spec, indexes, opts, emit, tally, stop)
         # Vector files rid of the rows no file references any more; the indexes (by file id) stay valid.
         compaction = [] if stop.is_set() else compact_store(store, emit)
         _save_indexes(indexes, removed, tally)
@@ -352,5 +357,39 @@ def _index_model(
     report.dim, report.device, report.source = row.dim, info["device"], adapter.location.describe()
     emit(ModelEvent.of(row.name, len(todo), row.dim, info))
     result = _ModelRun(root, store, adapter, row, index, opts, emit, tally, stop, stages).run(todo)
+    if isinstance(stages, LocalStages):
+        tally.adapters[spec.name] = adapter  # loaded here: the transcripts pass reuses it
     report.embedded, report.failed, report.seconds = result["embedded"], result["failed"], result["seconds"]
     return report
+
+
+def _index_transcripts(
+    root: Path,
+    store: Store,
+    spec: ModelSpec,
+    indexes: dict[str, VectorIndex],
+    opts: Options,
+    emit: Emit,
+    tally: Tally,
+    stop: threading.Event,
+) -> None:
+    """A text model embeds the stored transcripts of audio and video files it has not embedded yet
+    (transcripts.py); loaded here unless this run loaded it already."""
+    row = store.model(spec.name)
+    if row is None or "text" not in row.modalities:
+        return
+    due = store.transcripts_due(row)
+    if not due:
+        return
+    adapter = tally.adapters.get(spec.name)
+    if adapter is None:
+        adapter = registry.create(spec)
+        adapter.requested_batch = opts.batch_size
+        adapter.trust_remote_code = opts.trust_remote_code
+        LocalStages().prepare(adapter, opts, emit, row.dim)
+    index = _open_index(store, row, indexes, emit)
+    run = _ModelRun(root, store, adapter, row, index, opts, emit, tally, stop, LocalStages())
+    done, failed = embed_transcripts(adapter, due, run._commit, stop.is_set)
+    for report in tally.models:
+        if report.name == spec.name:
+            report.embedded, report.failed = report.embedded + done, report.failed + failed

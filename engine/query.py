@@ -25,6 +25,8 @@ class Hit:
     path: str
     score: float
     labels: list | None = None
+    why: str | None = None  # a search's reason beyond the score (keyword rank, per-term cosines)
+    snippet: str | None = None  # the passage a keyword matched (keywords.MARK_OPEN/CLOSE around words)
 
     def as_json(self) -> dict:
         out = {"path": self.path, "score": round(float(self.score), 6)}
@@ -51,6 +53,7 @@ class Explorer:
         self._indexes: dict[str, VectorIndex] = {}
         self._opened: dict[str, float] = {}
         self._adapters: dict[str, Adapter] = {}  # loaded for text queries, by model name
+        self._file_adapters: dict[str, Adapter] = {}  # loaded whole, to embed a query file, by model name
         self._exact: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}  # model -> (generation, ids, x)
         self.notices: list[str] = []  # an index found missing or damaged and rebuilt: for the user to see
 
@@ -209,6 +212,18 @@ class Explorer:
             adapter.load_for_queries(pick_device(device, adapter.needs_torch))
             self._adapters[model.name] = adapter
         return adapter.embed_text([query])[0]
+
+    def file_adapter(self, model: ModelRow, device: str = "auto") -> Adapter:
+        """The whole model (not only a text tower), loaded once, to embed a file given as a query."""
+        adapter = self._file_adapters.get(model.name)
+        if adapter is None:
+            from .devices import pick_device
+            from .models import registry
+
+            adapter = registry.create(registry.resolve(model.name))
+            adapter.load(pick_device(device, adapter.needs_torch))
+            self._file_adapters[model.name] = adapter
+        return adapter
 
 
 def open_explorer(root: Path, store: str | Path | None = None, backend: Backend | None = None) -> Explorer:

@@ -40,8 +40,10 @@ if TYPE_CHECKING:  # the reports' modules load with the first report, not with t
     from .audit.report import AuditReport
     from .audit.run import AuditOptions
     from .compare import CompareReport
+    from .search import SearchResult
     from .stats import StatsOptions
     from .stats.schema import StatsReport
+    from .terms import Term
 
 _CHILD = "from vexplore.engine.query_process import main; main()"
 
@@ -78,6 +80,11 @@ class QueryProcess:
 
     def nearest(self, model_name: str, vector: np.ndarray, k: int, exclude: int | None = None) -> list[Hit]:
         return self._call("nearest", model_name, np.asarray(vector, dtype=np.float32), k, exclude)
+
+    def search(self, terms: list[Term], k: int, model_name: str | None, mode: str | None) -> SearchResult:
+        """A combined query (engine.search) answered in the child: a file given as a term is embedded
+        there, by a model the child loads once."""
+        return self._call("search", terms, k, model_name, mode)
 
     def stats(
         self,
@@ -239,6 +246,14 @@ def _nearest(ex: Explorer, model_name: str, vector: np.ndarray, k: int, exclude:
     return ex.nearest(ex.model(model_name), vector, k, exclude)
 
 
+def search_terms(
+    ex: Explorer, terms: list[Term], k: int, model: str | None, mode: str | None
+) -> SearchResult:
+    from .search import search
+
+    return search(ex, terms, k, model, mode)
+
+
 def _stats(
     ex: Explorer, model_name: str | None, options: StatsOptions | None, progress: Callable[[str], None]
 ) -> StatsReport:
@@ -285,6 +300,7 @@ OPERATIONS: dict[str, Callable[..., Any]] = {
     "models": lambda ex: ex.models(),
     "neighbors": _neighbors,
     "nearest": _nearest,
+    "search": lambda ex, terms, k, model, mode: search_terms(ex, terms, k, model, mode),
     "stats": _stats,
     "audit": _audit,
     "compare": _compare,

@@ -163,6 +163,9 @@ class Store:
     def stale(self, model: ModelRow) -> list[FileRow]:
         return self.embeddings.stale(model)
 
+    def transcripts_due(self, model: ModelRow) -> list[tuple[FileRow, str]]:
+        return self.embeddings.transcripts_due(model)
+
     def live_rows(self, model: ModelRow) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self.embeddings.live_rows(model)
 

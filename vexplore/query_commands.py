@@ -12,26 +12,55 @@ from .options import backend_options, chosen_backend, model_option, store_option
 
 @click.command()
 @click.argument("path", type=click.Path())
-@click.argument("query")
+@click.argument("query", nargs=-1)
+@click.option("--like", multiple=True, metavar="FILE", help="Add a file's vector (any file on disk).")
+@click.option("--minus", multiple=True, metavar="TEXT", help="Subtract a text's vector.")
+@click.option("--minus-like", multiple=True, metavar="FILE", help="Subtract a file's vector.")
+@click.option(
+    "--mode",
+    type=click.Choice(["semantic", "keyword", "hybrid"]),
+    default=None,
+    help="By meaning, by keyword, or both fused (default: hybrid where both can answer).",
+)
 @click.option("-k", "k", type=click.IntRange(1, 10000), default=10, show_default=True)
 @model_option
 @store_option
 @click.option("--device", default="auto", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @backend_options
-def search(path, query, k, model, store, device, as_json, backend, milvus_uri, collection) -> None:
-    """Files nearest to a free-text QUERY (text files; images too with a CLIP model)."""
+def search(
+    path,
+    query,
+    like,
+    minus,
+    minus_like,
+    mode,
+    k,
+    model,
+    store,
+    device,
+    as_json,
+    backend,
+    milvus_uri,
+    collection,
+) -> None:
+    """Files nearest to a QUERY: text, files and both, weighted, added and subtracted
+    (`"2:dog" + ./pool.jpg - fruit`), by meaning, keyword or both."""
+    from vexplore.engine import search as engine_search
     from vexplore.engine.query import open_explorer
+    from vexplore.engine.terms import from_cli
 
-    explorer = guarded(open_explorer, Path(path), store, chosen_backend(backend, milvus_uri, collection))
-    used, hits = guarded(explorer.search, query, k, model, device)
+    root = Path(path)
+    explorer = guarded(open_explorer, root, store, chosen_backend(backend, milvus_uri, collection))
+    terms = guarded(from_cli, list(query), list(like), list(minus), list(minus_like), root)
+    result = guarded(engine_search.search, explorer, terms, k, model, mode, device, " ".join(query))
     notices(explorer)
     if as_json:
-        json_line({"query": query, "model": used.name, "results": [h.as_json() for h in hits]})
+        json_line(result.as_json())
     else:
-        from vexplore.engine.render import hits_table
+        from vexplore.engine.render import matches_table
 
-        hits_table(f"{query!r} — {used.name}", hits)
+        matches_table(result)
 
 
 @click.command()
