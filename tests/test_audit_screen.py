@@ -27,8 +27,8 @@ from vexplore.tui.screens import audit as audit_screen
 from vexplore.tui.screens.audit import AuditScreen, count, kind_paths
 from vexplore.tui.screens.browse import BrowseScreen
 from vexplore.tui.screens.pair import PairScreen
-from vexplore.tui.widgets.preview import PreviewPane
 from vexplore.tui.widgets.file_list import Only
+from vexplore.tui.widgets.preview import PreviewPane
 
 pytestmark = [pytest.mark.anyio, pytest.mark.fast]
 
