@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .diskfull import DiskFull, is_disk_full
 from .errors import StoreError
 from .migrations import check_version, columns, migrate
 from .scan import Entry
@@ -60,7 +61,10 @@ def file_row(r: Sequence[Any]) -> FileRow:
 
 
 def damaged(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
-    """The one-line error for a catalog SQLite cannot read, naming the file (never a silent reset)."""
+    """The one-line error for a catalog SQLite cannot read, naming the file (never a silent reset). A full
+    disk is not damage: it gets its own error (diskfull.py), which never says to move the catalog aside."""
+    if is_disk_full(exc, path.parent):
+        return DiskFull(path.parent, what=f"writing {path.name}")
     return StoreError(f"catalog {path} is unreadable ({exc}); move it aside and re-index")
 
 

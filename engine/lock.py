@@ -38,8 +38,11 @@ class WriterLock:
                         "wait for it to finish or stop it"
                     ) from None
                 time.sleep(0.2)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        except OSError:
+            pass  # a full disk: the pid is only for the message a second writer shows
         self.fd = fd
         return self
 

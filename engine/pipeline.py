@@ -18,6 +18,7 @@ import numpy as np
 
 from .catalog import FileRow, ModelRow
 from .compaction import compact_store
+from .diskfull import is_disk_full
 from .errors import UserError
 from .events import (
     DoneEvent,
@@ -192,45 +193,67 @@ def index_folder(
         raise UserError(f"{root}: not a folder" if root.exists() else f"{root}: no such folder")
     started = time.monotonic()
     with WriterLock(store_dir), Store(root, store_dir, create=True) as store:
-        entries, skipped = scan(root, skip_dirs=(store_dir,))
-        emit(ScanEvent(len(entries), len(skipped)))
-        specs = choose_models(store, opts.models, {e.modality for e in entries})
+        files = [0]
+        try:
+            return _index_locked(root, store, store_dir, opts, emit, stop, started, files)
+        except Exception as exc:
+            if not is_disk_full(exc, store_dir):
+                raise
+            raise store.settle_disk_full(files[0], "indexing") from exc
 
-        indexes, removed, new, changed = _plan(root, store, entries, skipped, emit)
 
-        tally = Tally()
-        present = {e.modality for e in entries}
-        with closing(make_stages(opts)) as stages:
-            for spec in specs:
-                if stop.is_set():
-                    break
-                tally.models.append(
-                    _index_model(root, store, spec, indexes, opts, emit, tally, stop, present, stages)
-                )
-        # Vector files rid of the rows no file references any more; the indexes (by file id) stay valid.
-        compaction = [] if stop.is_set() else compact_store(store, emit)
-        _save_indexes(indexes, removed, tally)
+def _index_locked(
+    root: Path,
+    store: Store,
+    store_dir: Path,
+    opts: Options,
+    emit: Emit,
+    stop: threading.Event,
+    started: float,
+    files: list[int],
+) -> IndexSummary:
+    """index_folder's run, under the writer lock; files[0] is set to the folder's file count for the
+    disk-full report."""
+    entries, skipped = scan(root, skip_dirs=(store_dir,))
+    files[0] = len(entries)
+    emit(ScanEvent(len(entries), len(skipped)))
+    specs = choose_models(store, opts.models, {e.modality for e in entries})
 
-        covered = {mod for spec in specs for mod in spec.modalities}
-        no_model = sorted(present - covered)
-        failed = [FileError(p, r) for p, r in tally.failed.values()]
-        failed += [FileError(s.path, s.reason) for s in skipped]
-        summary = IndexSummary(
-            files=len(entries),
-            embedded=len(tally.embedded - set(tally.failed)),
-            unchanged=len(entries) - new - changed,
-            removed=len(removed),
-            failed=len(failed),
-            errors=failed,
-            models=tally.models,
-            compaction=compaction,
-            no_model_for=no_model,
-            interrupted=stop.is_set(),
-            store=str(Path(store_dir).resolve()),
-            seconds=round(time.monotonic() - started, 3),
-        )
-        emit(DoneEvent(summary))
-        return summary
+    indexes, removed, new, changed = _plan(root, store, entries, skipped, emit)
+
+    tally = Tally()
+    present = {e.modality for e in entries}
+    with closing(make_stages(opts)) as stages:
+        for spec in specs:
+            if stop.is_set():
+                break
+            tally.models.append(
+                _index_model(root, store, spec, indexes, opts, emit, tally, stop, present, stages)
+            )
+    # Vector files rid of the rows no file references any more; the indexes (by file id) stay valid.
+    compaction = [] if stop.is_set() else compact_store(store, emit)
+    _save_indexes(indexes, removed, tally)
+
+    covered = {mod for spec in specs for mod in spec.modalities}
+    no_model = sorted(present - covered)
+    failed = [FileError(p, r) for p, r in tally.failed.values()]
+    failed += [FileError(s.path, s.reason) for s in skipped]
+    summary = IndexSummary(
+        files=len(entries),
+        embedded=len(tally.embedded - set(tally.failed)),
+        unchanged=len(entries) - new - changed,
+        removed=len(removed),
+        failed=len(failed),
+        errors=failed,
+        models=tally.models,
+        compaction=compaction,
+        no_model_for=no_model,
+        interrupted=stop.is_set(),
+        store=str(Path(store_dir).resolve()),
+        seconds=round(time.monotonic() - started, 3),
+    )
+    emit(DoneEvent(summary))
+    return summary
 
 
 class Plan(NamedTuple):

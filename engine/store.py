@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .catalog import Catalog, FileRow, ModelRow
+from .diskfull import DiskFull, estimate_needed
 from .embeddings import Embeddings
 from .errors import StoreError
 from .lock import ReadersLock
@@ -248,6 +249,22 @@ class Store:
         self.embeddings.record_batch(current, results, current.rows)
         self._maps.forget(current.id)
         return self.catalog.current(model.name)
+
+    def settle_disk_full(self, files: int, what: str = "") -> DiskFull:
+        """After a write failed on a full disk: roll back the open transaction, cut every vector file back
+        to its committed rows and remove uncommitted successors, so the next run finds a store exactly as
+        the last commit left it. Returns the error to report: committed files and room needed for `files`."""
+        if self.db.in_transaction:
+            self.db.rollback()
+        models = self.catalog.models()
+        for model in models:
+            self.remove_stray_vectors(model)
+            self.vector_file(model).cut_to(model.rows)
+        self._maps.forget()
+        ids, marks = self.catalog.file_states()
+        committed = int(np.count_nonzero(marks == 1))
+        needed = estimate_needed(files - committed, [m.dim for m in models], self.dir)
+        return DiskFull(self.dir, committed, needed, what)
 
     def switch_vectors(
         self, model: ModelRow, name: str, file_ids: np.ndarray, rows: np.ndarray, total: int
