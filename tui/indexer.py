@@ -28,6 +28,8 @@ from vexplore.engine.events import (
     from_json,
 )
 
+EXIT_DISK_FULL = 75  # vexplore/exits.py's status for a full disk (the UI does not import the CLI)
+
 
 @dataclass
 class ModelProgress:
@@ -57,6 +59,7 @@ class RunState:
     notices: list[str] = field(default_factory=list)
     summary: IndexSummary | None = None
     started: float = field(default_factory=time.monotonic)
+    alert: str | None = None  # a notification the app shows once (a full disk), then clears
 
     @property
     def active(self) -> bool:
@@ -180,6 +183,9 @@ class IndexRun:
                 if self.state.phase == "cancelled"
                 else f"indexing failed: {last.strip()}"
             )
+            if code == EXIT_DISK_FULL:  # the child's one line says what is kept and how much room to make
+                self.state.message = last.strip().removeprefix("vexplore: error: ")
+                self.state.alert = self.state.message
         self.on_change(self.state)
         return self.state
 
