@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import UserError
@@ -16,31 +18,48 @@ class LockedError(UserError):
 
 
 class WriterLock:
-    def __init__(self, store_dir: Path, wait: float = 0.0):
+    """wait: seconds to wait for another writer (math.inf: until it is done); on_wait hears once who
+    holds the lock; stop (a Ctrl-C) ends the wait with KeyboardInterrupt."""
+
+    def __init__(
+        self,
+        store_dir: Path,
+        wait: float = 0.0,
+        on_wait: Callable[[str], None] | None = None,
+        stop: threading.Event | None = None,
+    ):
         self.path = store_dir / "lock"
-        self.wait = wait
+        self.wait, self.on_wait, self.stop = wait, on_wait, stop
         self.fd: int | None = None
 
     def __enter__(self) -> WriterLock:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = time.monotonic() + self.wait
+        told = False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                    holder = _holder(fd)
                     os.close(fd)
                     raise LockedError(
-                        f"another `vexplore index` (pid {holder}) is writing this store; "
-                        "wait for it to finish or stop it"
+                        f"another `vexplore index` ({holder}) is writing this store; "
+                        "wait for it to finish (`vexplore index --wait`) or stop it"
                     ) from None
+                if not told and self.on_wait is not None:
+                    holder = _holder(fd)
+                    self.on_wait(f"waiting for another `vexplore index` ({holder}) to finish with this store")
+                    told = True
+                if self.stop is not None and self.stop.is_set():
+                    os.close(fd)
+                    raise KeyboardInterrupt from None
                 time.sleep(0.2)
         try:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            os.pwrite(fd, f"{os.getpid()} {int(time.time())}".encode(), 0)
         except OSError:
             pass  # a full disk: the pid is only for the message a second writer shows
         self.fd = fd
@@ -51,6 +70,16 @@ class WriterLock:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
+
+
+def _holder(fd: int) -> str:
+    """Who holds the lock, as the lock file records it: "pid N, writing since HH:MM:SS"."""
+    words = os.pread(fd, 64, 0).decode(errors="replace").split()
+    pid = words[0] if words else "?"
+    if len(words) > 1 and words[1].isdigit():
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(int(words[1])))
+        return f"pid {pid}, writing since {since}"
+    return f"pid {pid}"
 
 
 class ReadersLock:

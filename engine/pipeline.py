@@ -6,6 +6,7 @@ through `emit(event)` (the typed events of events.py) and stops cleanly after th
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Generator
@@ -34,6 +35,7 @@ from .events import (
     ProgressEvent,
     ScanEvent,
 )
+from .heartbeat import Heartbeat
 from .index import VectorIndex
 from .loader import decoded, file_path
 from .lock import WriterLock
@@ -133,7 +135,11 @@ class _ModelRun:
 
 
 class LocalStages:
-    """Decode in loader worker processes and embed in this process (the default engine)."""
+    """Decode in loader worker processes and embed in this process (the default engine). The heartbeat
+    (if any) hears which file is in hand: the next to decode, or the first of the batch being embedded."""
+
+    def __init__(self, beat: Heartbeat | None = None):
+        self.beat = beat
 
     def prepare(self, adapter: Adapter, opts: Options, emit: Emit, stored_dim: int | None) -> dict:
         """Load the model here; returns the device facts the model row records."""
@@ -155,23 +161,31 @@ class LocalStages:
         errors: list[FileResult[FileRow]] = []
         budget = adapter.batch_size() * 4
         parts = 0
-        for item in decoded(adapter, root, todo, opts.workers):
+        beat = self.beat
+        hand = (lambda at: beat.hand(adapter.name, todo[at].path)) if beat else (lambda at: None)
+        if todo:
+            hand(0)
+        for i, item in enumerate(decoded(adapter, root, todo, opts.workers)):
             if isinstance(item, FailedFile):
                 errors.append(item)
             else:
                 pending.append(item)
                 parts += len(item[1].parts)
             if parts >= budget or len(pending) + len(errors) >= FILES_PER_COMMIT:
+                hand(i)  # the batch that ends with this file is embedded now
                 yield (embed_decoded(adapter, pending) if pending else []) + errors
                 pending, errors, parts = [], [], 0
+            if i + 1 < len(todo):
+                hand(i + 1)
         if pending or errors:
+            hand(len(todo) - 1)
             yield (embed_decoded(adapter, pending) if pending else []) + errors
 
     def close(self) -> None:
         pass
 
 
-def make_stages(opts: Options) -> Stages:
+def make_stages(opts: Options, beat: Heartbeat | None = None) -> Stages:
     """The runner of the decode → embed stages that opts.engine names."""
     if opts.engine == "ray":
         from .distributed import RayStages
@@ -179,7 +193,7 @@ def make_stages(opts: Options) -> Stages:
         return RayStages(opts.ray_address)
     if opts.engine != "local":
         raise UserError(f"unknown engine {opts.engine!r}: use local or ray")
-    return LocalStages()
+    return LocalStages(beat)
 
 
 def index_folder(
@@ -192,7 +206,8 @@ def index_folder(
     if not root.is_dir():
         raise UserError(f"{root}: not a folder" if root.exists() else f"{root}: no such folder")
     started = time.monotonic()
-    with WriterLock(store_dir), Store(root, store_dir, create=True) as store:
+    lock = WriterLock(store_dir, math.inf if opts.wait else 0.0, lambda m: emit(NoticeEvent(m)), stop)
+    with lock, Store(root, store_dir, create=True) as store:
         files = [0]
         try:
             return _index_locked(root, store, store_dir, opts, emit, stop, started, files)
@@ -223,13 +238,14 @@ def _index_locked(
 
     tally = Tally()
     present = {e.modality for e in entries}
-    with closing(make_stages(opts)) as stages:
+    with Heartbeat(emit) as beat, closing(make_stages(opts, beat)) as stages:
         for spec in specs:
             if stop.is_set():
                 break
             tally.models.append(
                 _index_model(root, store, spec, indexes, opts, emit, tally, stop, present, stages)
             )
+            beat.idle()
     # Vector files rid of the rows no file references any more; the indexes (by file id) stay valid.
     compaction = [] if stop.is_set() else compact_store(store, emit)
     _save_indexes(indexes, removed, tally)
