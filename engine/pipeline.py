@@ -44,7 +44,7 @@ from .models.base import Adapter, Decoded, ModelSpec
 from .results import EmbeddedFile, FailedFile, FileResult
 from .scan import Entry, Skipped, content_hash, scan
 from .stages import Options, Stages, embed_decoded
-from .store import Store
+from .store import Store, placement_notice
 
 FILES_PER_COMMIT = 256
 
@@ -207,6 +207,8 @@ def index_folder(
         raise UserError(f"{root}: not a folder" if root.exists() else f"{root}: no such folder")
     started = time.monotonic()
     lock = WriterLock(store_dir, math.inf if opts.wait else 0.0, lambda m: emit(NoticeEvent(m)), stop)
+    if where := placement_notice(root, store_dir):
+        emit(NoticeEvent(where))
     with lock, Store(root, store_dir, create=True) as store:
         files = [0]
         try:
