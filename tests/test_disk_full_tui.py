@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.fullfs import SmallDisk, small_disk
-from tests.test_disk_full import texts
+from tests.test_disk_full import run, texts
 from tests.tui_corpus import wait_for
 from vexplore.tui import graphics
 from vexplore.tui.app import VexploreApp
+from vexplore.tui.screens.browse import BrowseScreen
 
 pytestmark = [pytest.mark.fast, pytest.mark.anyio]
 
@@ -28,10 +29,13 @@ def disk(tmp_path: Path) -> Iterator[SmallDisk]:
 
 
 async def test_explorer_notifies_a_full_disk(disk, tmp_path):
-    root = texts(tmp_path / "texts", 2100)
+    root = texts(tmp_path / "texts", 10)
+    run(root, disk.mount / "store")  # the explorer opens on a store (its browse screen), then indexes more
+    texts(root, 2090, seed=1, start=10)
     graphics.prepare(True)
     app = VexploreApp(root, disk.mount / "store", index_args=("--device", "cpu"))
     async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowseScreen), what="the browse screen")
         app.start_index(root, ["toy"])
         await wait_for(
             pilot,
