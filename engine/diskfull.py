@@ -3,7 +3,17 @@ how much is safe, where the store is and how much room to make, never "move the 
 
 Every write path calls `is_disk_full(exc)` on what it caught; the index run turns it into `DiskFull`
 after cleaning up (vector rows past the committed count cut, temp files removed), so the next run,
-with room to spare, carries on where this one stopped."""
+with room to spare, carries on where this one stopped. Any other writer of a store (an import of
+vectors) does the same around its commits:
+
+    try:
+        ...  # store.commit_batch(...) per batch
+    except Exception as exc:
+        if not is_disk_full(exc, store.dir):
+            raise
+        raise store.settle_disk_full(total_items, "importing") from exc
+
+and the CLI's `guarded` prints the line and exits with EXIT_DISK_FULL."""
 
 from __future__ import annotations
 
