@@ -187,3 +187,19 @@ def test_a_damaged_catalog_is_still_called_damaged(disk, tmp_path):
     with pytest.raises(Exception, match="unreadable"):
         run(root, store)
     shutil.rmtree(store, ignore_errors=True)
+
+
+def test_quota_and_sqlite_full_count_as_a_full_disk_and_nothing_else_does(tmp_path):
+    import errno
+    import sqlite3
+
+    assert is_disk_full(OSError(errno.EDQUOT, "Disk quota exceeded"))
+    assert is_disk_full(sqlite3.OperationalError("database or disk is full"))
+    wrapped = RuntimeError("batch failed")
+    wrapped.__cause__ = OSError(errno.ENOSPC, "No space left on device")
+    assert is_disk_full(wrapped)
+    assert not is_disk_full(OSError(errno.EIO, "Input/output error"))
+    assert not is_disk_full(sqlite3.DatabaseError("database disk image is malformed"), tmp_path)
+    line = str(DiskFull(tmp_path, committed=12, needed=3 * 1024 * 1024))
+    assert line.startswith("disk full: 12 files are committed and nothing is lost; the store is ")
+    assert "free about 3.0 MB there" in line
