@@ -88,13 +88,13 @@ def clean(tmp_path: Path, root: Path, model: str = "toy") -> dict:
     ids=["vector-append", "catalog-commit", "index-save"],
 )
 def test_full_disk_at_each_write_point(disk, monkeypatch, tmp_path, owner, name, call):
-    root = texts(tmp_path / "texts", 700)
+    root = texts(tmp_path / "texts", 400)
     fill_before(disk, monkeypatch, owner, name, call)
     error = stop_and_resume(disk, monkeypatch, root)
     message = str(error)
     assert "nothing is lost" in message and str(disk.mount / "store") in message
     assert "move it aside" not in message and "unreadable" not in message
-    assert error.committed == {"append": 128, "record_batch": 256, "save": 700}[name]
+    assert error.committed == {"append": 128, "record_batch": 256, "save": 400}[name]
     assert error.needed and error.needed > 0
     assert snapshot(root, disk.mount / "store") == clean(tmp_path, root)
 

@@ -66,7 +66,7 @@ def test_the_indexing_child_names_the_file_it_stalls_on(tmp_path):
 
 def _ui_run(root: Path, store: Path) -> IndexRun:
     seen = []
-    job = IndexRun(root, store, ["toy"], seen.append, ("--device", "cpu"), hang_after=1.5)
+    job = IndexRun(root, store, ["toy"], seen.append, ("--device", "cpu"), hang_after=1.0)
     asyncio.run(job.run())
     return job
 
@@ -79,7 +79,7 @@ def test_the_explorer_restarts_a_hung_indexer_once(tmp_path, monkeypatch):
     job = _ui_run(root, tmp_path / "store")
     assert job.state.phase == "done" and job.state.summary is not None
     assert any(
-        "no progress for 2s on t00012.txt; stopped it and started it again" in n for n in job.state.notices
+        "no progress for 1s on t00012.txt; stopped it and started it again" in n for n in job.state.notices
     )
     assert run(root, tmp_path / "store").embedded == 0  # the second child embedded everything
 
