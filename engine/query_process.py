@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import UserError
+from .hang_hook import hang_here
+from .heartbeat import hang_seconds
 from .memory import trim_heap
 from .query import Backend, Explorer, Hit
 from .store import ModelRow, Store
@@ -60,6 +62,7 @@ class QueryProcess:
             threading.Lock()
         )  # guards _proc and _closed, so close() never misses a starting child
         self._proc: subprocess.Popen | None = None
+        self.hang_after = hang_seconds()  # no answer and no progress this long: the child is stuck
         self._conn: Connection | None = None
         self._closed = False
 
@@ -152,11 +155,18 @@ class QueryProcess:
                         self._spawn()
                     assert self._conn is not None
                     self._conn.send((op, args))
-                    status, value, notices = self._conn.recv()
+                    status, value, notices = self._recv()
                     while status == "progress":  # a long request reports its steps before it answers
                         if progress is not None:
                             progress(value)
-                        status, value, notices = self._conn.recv()
+                        status, value, notices = self._recv()
+                except _Hung:  # no answer and no progress for hang_after: stuck, not slow
+                    why = f"no answer for {self.hang_after:.0f}s"
+                    self._death()
+                    if attempt == 2:
+                        raise UserError(f"the query process hung twice answering this ({why})") from None
+                    self.notices.append(f"the query process hung ({why}); stopped it and started a new one")
+                    continue
                 except (EOFError, OSError):  # it died on the way (killed, out of memory, a crash in hnswlib)
                     if self._closed:
                         raise UserError("the query process is closed") from None
@@ -170,6 +180,13 @@ class QueryProcess:
                     raise value
                 return value
         raise AssertionError("unreachable")
+
+    def _recv(self) -> tuple:
+        """The child's next message, or _Hung when none comes within hang_after."""
+        assert self._conn is not None
+        if not self._conn.poll(self.hang_after):
+            raise _Hung
+        return self._conn.recv()
 
     def _spawn(self) -> None:
         parent, child = multiprocessing.Pipe()
@@ -211,6 +228,10 @@ class QueryProcess:
             except ValueError:
                 return f"killed by signal {-code}"
         return f"exit status {code}"
+
+
+class _Hung(Exception):
+    pass
 
 
 def _stop(proc: subprocess.Popen) -> int | None:
@@ -328,6 +349,7 @@ def serve(conn: Connection, root: str, store_dir: str, backend: Backend | None) 
         except (EOFError, OSError, KeyboardInterrupt):
             return
         op, args = request
+        hang_here(f"{op} {args[0] if args else ''}")
         try:
             if explorer is None:
                 explorer = Explorer(Store(Path(root), Path(store_dir), readonly=True), backend)
