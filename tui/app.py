@@ -105,6 +105,9 @@ class VexploreApp(App):
         if self.reader is not None:
             self.reader.indexing = state.active
         self.run_state = state  # the browse screen watches it (always_update: the same object, changed)
+        if state.alert:
+            self.notify(state.alert, title="indexing stopped", severity="error", timeout=30, markup=False)
+            state.alert = None
 
     # ---- actions -----------------------------------------------------------------------------
     def action_help(self) -> None:

@@ -13,7 +13,16 @@ from .where import resolve
 
 @click.command()
 @click.argument("path", type=click.Path())
-@click.argument("query")
+@click.argument("query", nargs=-1)
+@click.option("--like", multiple=True, metavar="FILE", help="Add a file's vector (any file on disk).")
+@click.option("--minus", multiple=True, metavar="TEXT", help="Subtract a text's vector.")
+@click.option("--minus-like", multiple=True, metavar="FILE", help="Subtract a file's vector.")
+@click.option(
+    "--mode",
+    type=click.Choice(["semantic", "keyword", "hybrid"]),
+    default=None,
+    help="By meaning, by keyword, or both fused (default: hybrid where both can answer).",
+)
 @click.option("-k", "k", type=click.IntRange(1, 10000), default=10, show_default=True)
 @model_option
 @store_option
@@ -22,29 +31,45 @@ from .where import resolve
 @backend_options
 @source_options
 def search(
-    path, query, k, model, store, device, as_json, backend, milvus_uri, collection, source: SourceArgs
+    path,
+    query,
+    like,
+    minus,
+    minus_like,
+    mode,
+    k,
+    model,
+    store,
+    device,
+    as_json,
+    backend,
+    milvus_uri,
+    collection,
+    source: SourceArgs,
 ) -> None:
-    """Files nearest to a free-text QUERY (text files; images too with a CLIP model). On a vectors
-    source, --model names the model that made the vectors (default: the one the source names)."""
+    """Files nearest to a QUERY: text, files and both, weighted, added and subtracted
+    (`"2:dog" + ./pool.jpg - fruit`), by meaning, keyword or both. On a vectors source, --model may
+    name the model that made the vectors: it embeds the query."""
+    from vexplore.engine import search as engine_search
     from vexplore.engine.query import open_explorer
+    from vexplore.engine.terms import from_cli
 
     target = resolve(path, store, source)
-    explorer = guarded(
-        open_explorer, target.root, target.store, chosen_backend(backend, milvus_uri, collection)
-    )
+    root = target.root
+    explorer = guarded(open_explorer, root, target.store, chosen_backend(backend, milvus_uri, collection))
     if target.source is not None:
-        from vexplore.engine.sources.search import search_source
+        from vexplore.engine.sources.search import query_model_for
 
-        used, hits = guarded(search_source, explorer, query, k, model, device)
-    else:
-        used, hits = guarded(explorer.search, query, k, model, device)
+        model = guarded(query_model_for, explorer, model, bool(query))
+    terms = guarded(from_cli, list(query), list(like), list(minus), list(minus_like), root)
+    result = guarded(engine_search.search, explorer, terms, k, model, mode, device, " ".join(query))
     notices(explorer)
     if as_json:
-        json_line({"query": query, "model": used.name, "results": [h.as_json() for h in hits]})
+        json_line(result.as_json())
     else:
-        from vexplore.engine.render import hits_table
+        from vexplore.engine.render import matches_table
 
-        hits_table(f"{query!r} — {used.name}", hits)
+        matches_table(result)
 
 
 @click.command()

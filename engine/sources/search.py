@@ -1,40 +1,29 @@
 """Free-text search over imported vectors: the query is embedded with the model that made them, as the
-user names it (`--model`) or the source's metadata does; the store's model row only names the space."""
+user names it (`--model`) or the source's metadata does (then the stored model has its name)."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..errors import UserError
-from ..query import Explorer, Hit
-from ..store import ModelRow
-from .importer import DEFAULT_MODEL
+from ..query import Explorer
 
 
-def search_source(
-    explorer: Explorer, query: str, k: int, model: str | None, device: str = "auto"
-) -> tuple[ModelRow, list[Hit]]:
-    """The k rows nearest a text query embedded with `model` (default: the model the source names)."""
-    if not query.strip():
-        raise UserError("empty query")
+def query_model_for(explorer: Explorer, model: str | None, text: bool) -> str | None:
+    """The --model to hand the search: a stored model's name as it is; any other name is the model
+    that made the vectors, set to embed the text queries (after checking it has a text tower). Asks
+    for --model when the query has text and no stored model can embed it."""
     stored = explorer.models()
-    if not stored:
-        raise UserError("the source holds no vectors")
-    row = stored[0]
-    name = model or (row.name if row.name != DEFAULT_MODEL else None)
-    if name is None:
-        raise UserError(
-            "the source does not say which model made its vectors: name it with --model to embed the query"
-        )
-    from ..devices import pick_device
+    if model is None or any(m.name == model for m in stored):
+        if model is None and text and stored and not any(m.text_queries for m in stored):
+            raise UserError(
+                "the source does not say which model made its vectors: "
+                "name it with --model to embed the query"
+            )
+        return model
+    if len(stored) != 1:
+        raise UserError(f"model {model!r} is not stored here; stored: {', '.join(m.name for m in stored)}")
     from ..models import registry
 
-    spec = registry.resolve(name)
-    if not spec.text_queries:
-        raise UserError(f"model {name!r} cannot embed a text query (it has no text tower)")
-    adapter = registry.create(spec)
-    adapter.load_for_queries(pick_device(device, adapter.needs_torch))
-    vector = np.asarray(adapter.embed_text([query])[0], np.float32)
-    if len(vector) != row.dim:
-        raise UserError(f"model {name!r} gives {len(vector)} dimensions, the source's vectors have {row.dim}")
-    return row, explorer.nearest(row, vector, k)
+    if not registry.resolve(model).text_queries:
+        raise UserError(f"model {model!r} cannot embed a text query (it has no text tower)")
+    explorer.query_model = model
+    return None
