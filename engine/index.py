@@ -6,6 +6,7 @@ is missing, corrupt or behind the catalog is rebuilt from the stored vectors."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -285,8 +286,19 @@ class VectorIndex:
         self.dir.mkdir(parents=True, exist_ok=True)
         for leftover in self.dir.glob("index.*tmp"):  # from a saver that was killed; savers hold the lock
             leftover.unlink(missing_ok=True)
+        try:
+            self._write()
+        except BaseException:  # a full disk: no temp file is left, the old index (if any) stays whole
+            for leftover in self.dir.glob(f"index.*.{os.getpid()}.tmp"):
+                leftover.unlink(missing_ok=True)
+            raise
+
+    def _write(self) -> None:
+        assert self.hnsw is not None
         tmp = self.dir / f"index.hnsw.{os.getpid()}.tmp"
         self.hnsw.save_index(str(tmp))
+        if tmp.stat().st_size != self.hnsw.index_file_size():  # hnswlib ignores failed writes (a full disk)
+            raise OSError(errno.ENOSPC, f"index file {tmp} was cut short", str(tmp))
         state = IndexState(
             self.model.generation,
             self.hnsw.element_count,

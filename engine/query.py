@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -28,6 +28,8 @@ class Hit:
     path: str
     score: float
     labels: list | None = None
+    why: str | None = None  # a search's reason beyond the score (keyword rank, per-term cosines)
+    snippet: str | None = None  # the passage a keyword matched (keywords.MARK_OPEN/CLOSE around words)
 
     def as_json(self) -> dict:
         out = {"path": self.path, "score": round(float(self.score), 6)}
@@ -54,13 +56,20 @@ class Explorer:
         self._indexes: dict[str, VectorIndex] = {}
         self._opened: dict[str, float] = {}
         self._adapters: dict[str, Adapter] = {}  # loaded for text queries, by model name
+        self._file_adapters: dict[str, Adapter] = {}  # loaded whole, to embed a query file, by model name
         self._exact: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}  # model -> (generation, ids, x)
         self.notices: list[str] = []  # an index found missing or damaged and rebuilt: for the user to see
         self._graphs: dict[str, StoredGraph] = {}  # model -> its neighbor graph of one generation
         self._graph_read: dict[str, int] = {}  # model -> the generation whose saved graph was last looked for
+        # Imported vectors were made elsewhere: the model the user names embeds text queries into their
+        # space (every stored model then takes text queries). None: each model embeds its own.
+        self.query_model: str | None = None
 
     def models(self) -> list[ModelRow]:
-        return [m for m in self.store.models() if m.rows > 0]
+        rows = [m for m in self.store.models() if m.rows > 0]
+        if self.query_model is not None:
+            rows = [replace(m, text_queries=True) for m in rows]
+        return rows
 
     def model(self, name: str | None, modality: str | None = None, text_query: bool = False) -> ModelRow:
         """The model asked for, else the one that fits the query's modality: a model made for that modality
@@ -250,16 +259,32 @@ class Explorer:
         return model, self.nearest(model, self.query_vector(model, query, device), k)
 
     def query_vector(self, model: ModelRow, query: str, device: str = "auto") -> np.ndarray:
-        adapter = self._adapters.get(model.name)
+        name = self.query_model or model.name
+        adapter = self._adapters.get(name)
+        if adapter is None:
+            from .devices import pick_device
+            from .models import registry
+
+            adapter = registry.create(registry.resolve(name))
+            # only the text tower of a two-tower model
+            adapter.load_for_queries(pick_device(device, adapter.needs_torch))
+            self._adapters[name] = adapter
+        vector = adapter.embed_text([query])[0]
+        if len(vector) != model.dim:
+            raise UserError(f"model {name!r} gives {len(vector)} dimensions, {model.name!r} has {model.dim}")
+        return vector
+
+    def file_adapter(self, model: ModelRow, device: str = "auto") -> Adapter:
+        """The whole model (not only a text tower), loaded once, to embed a file given as a query."""
+        adapter = self._file_adapters.get(model.name)
         if adapter is None:
             from .devices import pick_device
             from .models import registry
 
             adapter = registry.create(registry.resolve(model.name))
-            # only the text tower of a two-tower model
-            adapter.load_for_queries(pick_device(device, adapter.needs_torch))
-            self._adapters[model.name] = adapter
-        return adapter.embed_text([query])[0]
+            adapter.load(pick_device(device, adapter.needs_torch))
+            self._file_adapters[model.name] = adapter
+        return adapter
 
 
 def open_explorer(root: Path, store: str | Path | None = None, backend: Backend | None = None) -> Explorer:

@@ -30,6 +30,7 @@ class Options:
     trust_remote_code: bool = False
     engine: str = "local"  # where decode → embed run: "local" (this process + loader workers) or "ray"
     ray_address: str | None = None  # a Ray cluster to join (None: RAY_ADDRESS, else a local Ray)
+    wait: bool = False  # another writer holds the store: wait for it (True) or refuse (False)
 
 
 class Stages(Protocol):

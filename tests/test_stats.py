@@ -146,6 +146,15 @@ def test_clusters_and_projection_match_numpy(labelled):
     topics = [p.split("/")[0] for p in paths]
     purity = sum(max(np.sum((labels == c) & (np.array(topics) == t)) for t in set(topics)) for c in range(4))
     assert purity / len(paths) >= 0.8
+    # Each cluster is named; one that a topic folder holds most of is named by that folder's share.
+    for c in range(4):
+        cluster = next(k for k in clusters.clusters if k.id == c)
+        held = [t for t, m in zip(topics, labels == c, strict=True) if m]
+        top = max(set(held), key=held.count)
+        share = round(100 * held.count(top) / len(held))
+        if held.count(top) > len(held) / 2 and top != "misc":
+            assert cluster.name.startswith(f"{top} ({share}%)"), (cluster.name, top, share)
+        assert cluster.name and len(cluster.keywords) <= 5
 
     # PCA projection: the top two principal axes of the centred vectors (up to sign).
     proj = np.array([[p.x, p.y] for p in sorted(r.projection.points, key=lambda p: paths.index(p.path))])

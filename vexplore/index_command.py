@@ -40,8 +40,11 @@ from .options import store_option
     default=None,
     help="Ray cluster to join with --engine ray (default: RAY_ADDRESS, else a Ray started on this machine).",
 )
+@click.option(
+    "--wait", is_flag=True, help="If another `vexplore index` is writing the store, wait for it, then run."
+)
 def index(
-    path, models, store, device, batch_size, workers, trust_remote_code, as_json, engine, ray_address
+    path, models, store, device, batch_size, workers, trust_remote_code, as_json, engine, ray_address, wait
 ) -> None:
     """Embed new and changed files of PATH and bring the index up to date."""
     from vexplore.engine.pipeline import Options, index_folder
@@ -50,6 +53,10 @@ def index(
 
     root = Path(path)
     if not root.is_dir():
+        from vexplore.engine.sources.detect import is_source
+
+        if is_source(path):
+            fail(f"{path}: a vectors source, not a folder of files: `vexplore import {path}` imports it")
         fail(f"{path}: not a folder" if root.exists() else f"{path}: no such folder")
     if ray_address and engine != "ray":
         fail("--ray-address needs --engine ray")
@@ -67,7 +74,14 @@ def index(
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, on_signal)
     opts = Options(
-        list(models), device, batch_size, workers, trust_remote_code, engine=engine, ray_address=ray_address
+        list(models),
+        device,
+        batch_size,
+        workers,
+        trust_remote_code,
+        engine=engine,
+        ray_address=ray_address,
+        wait=wait,
     )
     reporter: JsonReporter | RichReporter = JsonReporter() if as_json else RichReporter()
     with reporter:

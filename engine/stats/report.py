@@ -21,6 +21,7 @@ from . import clusters as km
 from . import neighbors as nb
 from . import projection as proj
 from . import space
+from .names import name_clusters
 from .schema import (
     Anisotropy,
     Clusters,
@@ -122,7 +123,10 @@ def _vector_stats(
     clock.step("clusters")
     centres, labels, inertia, fitted = km.kmeans(v.x, opts.clusters or km.default_k(v.n), seed=opts.seed)
     sampled.note("clusters_fit", fitted)
-    clusters = Clusters(len(centres), inertia, km.describe(v.x, centres, labels, v.paths))
+    described = km.describe(v.x, centres, labels, v.paths)
+    clock.step("cluster names")
+    described = name_clusters(explorer.store, v.model, v.ids, v.x, v.paths, labels, centres, described)
+    clusters = Clusters(len(centres), inertia, described)
     clock.step("projection")
     point_rows = _sample(rng, v.n, opts.points)
     sampled.note("projection", len(point_rows))
