@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from vexplore.engine import index as index_module
-from vexplore.engine import pipeline
+from vexplore.engine import plan
 from vexplore.engine.events import Event, PlanEvent
 from vexplore.engine.index import VectorIndex
 from vexplore.engine.pipeline import Options, index_folder
@@ -30,9 +30,9 @@ def test_one_changed_file_is_the_only_one_hashed_and_embedded(indexed_copy, monk
     with Store(indexed_copy, store_dir) as store:
         before = dict(store.db.execute("SELECT file_id, row FROM embeddings"))
     hashed: list[str] = []
-    real_hash = pipeline.content_hash
+    real_hash = plan.content_hash
     monkeypatch.setattr(
-        pipeline, "content_hash", lambda path, size: hashed.append(Path(path).name) or real_hash(path, size)
+        plan, "content_hash", lambda path, size: hashed.append(Path(path).name) or real_hash(path, size)
     )
     events: list[Event] = []
 
