@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..compaction import compact_store
+from ..diskfull import DiskFull, estimate_needed, is_disk_full
 from ..errors import UserError
 from ..events import (
     DoneEvent,
@@ -108,21 +109,42 @@ def import_source(
         (store_dir / STATE_FILE).unlink(missing_ok=True)
     try:
         with WriterLock(target), Store(root, target, create=True) as store:
-            summary = _bring_in(store, source, info, opts, emit, stop, started)
+            try:
+                summary = _bring_in(store, source, info, opts, emit, stop, started)
+            except Exception as exc:
+                if fresh or not is_disk_full(exc, store_dir):
+                    raise
+                raise store.settle_disk_full(info.rows or 0, "importing") from exc
         if fresh:
             _move_into_place(target, store_dir)
             summary = replace(summary, store=str(store_dir.resolve()))
-    except BaseException:
+    except BaseException as exc:
         if fresh:
             shutil.rmtree(target, ignore_errors=True)
+            if isinstance(exc, Exception) and is_disk_full(exc, target.parent):
+                # Nothing of a first import is kept: the next run starts it again from the source.
+                needed = estimate_needed(info.rows or 0, [info.dim or 0], store_dir)
+                raise DiskFull(store_dir, 0, needed, "importing") from exc
         raise
     if not summary.interrupted:
-        tmp = store_dir / f"{STATE_FILE}.tmp"
-        state = state_of(info, opts) | {"model": summary.models[0].name if summary.models else None}
-        tmp.write_text(json.dumps(state), encoding="utf-8")
-        os.replace(tmp, store_dir / STATE_FILE)
+        _record_state(store_dir, state_of(info, opts), summary)
     emit(DoneEvent(summary))
     return summary
+
+
+def _record_state(store_dir: Path, state: dict, summary: IndexSummary) -> None:
+    """Mark the store current with the source. Without room for this small file the store is complete
+    all the same: the next run reads the source once more, finds every row unchanged and records it."""
+    tmp = store_dir / f"{STATE_FILE}.tmp"
+    state = state | {"model": summary.models[0].name if summary.models else None}
+    try:
+        tmp.write_text(json.dumps(state), encoding="utf-8")
+        os.replace(tmp, store_dir / STATE_FILE)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if not is_disk_full(exc):
+            raise
+        raise DiskFull(store_dir, summary.files - summary.failed, None, "recording the import") from exc
 
 
 @dataclass
