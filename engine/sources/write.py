@@ -88,7 +88,7 @@ def commit_rows(
             "UPDATE files SET raw=?, modality=?, size=?, mtime_ns=?, hash=?, meta=?, text=? WHERE id=?",
             [(*file_values(i), fids[i]) for i in changed_rows + relabelled],
         )
-        for model, (embeddings, rows) in zip(models, staged, strict=True):
+        for model, (embeddings, rows, _) in zip(models, staged, strict=True):
             store.db.executemany(
                 "UPDATE embeddings SET mtime_ns=? WHERE model_id=? AND file_id=?",
                 [(c.tags[i], model.id, fids[i]) for i in relabelled],
@@ -97,8 +97,7 @@ def commit_rows(
             store.db.execute("UPDATE models SET rows=?, generation=generation+1 WHERE id=?", (rows, model.id))
     touched = set(todo.tolist())
     written = []
-    for k in checks:
-        good = todo[[i not in k.reasons for i in todo.tolist()]] if len(todo) else todo
+    for k, (_, _, good) in zip(checks, staged, strict=True):
         failed = [(fids[i], k.ids[i], k.reasons[i]) for i in sorted(k.reasons) if i in touched]
         written.append(
             Written(file_ids[good], k.unit[good], failed, len(new_rows), len(changed_rows) + len(relabelled))
@@ -106,8 +105,11 @@ def commit_rows(
     return written, len(new_rows), len(changed_rows) + len(relabelled)
 
 
-def _stage(store: Store, model: ModelRow, c: Checked, todo: np.ndarray, fids: list[int]) -> tuple[list, int]:
-    """Append one model's good vectors of the rows to write; its embeddings rows and its new row count."""
+def _stage(
+    store: Store, model: ModelRow, c: Checked, todo: np.ndarray, fids: list[int]
+) -> tuple[list, int, np.ndarray]:
+    """Append one model's good vectors of the rows to write; its embeddings rows, its new row count and
+    the rows that got a vector."""
     bad = np.zeros(len(c.ids), bool)
     bad[list(c.reasons)] = True
     good = todo[~bad[todo]] if len(todo) else todo
@@ -124,7 +126,7 @@ def _stage(store: Store, model: ModelRow, c: Checked, todo: np.ndarray, fids: li
         else (model.id, fids[i], row_of[i], 1, norms[i], None, size, c.tags[i], None)
         for i in todo.tolist()
     ]
-    return embeddings, current.rows + len(good)
+    return embeddings, current.rows + len(good), good
 
 
 def remove_rows(store: Store, file_ids: list[int]) -> None:
