@@ -110,3 +110,21 @@ def exact_neighbors(keys: list[str], x: np.ndarray, k: int) -> dict[str, list[tu
     np.fill_diagonal(sims, -np.inf)
     order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
     return {keys[i]: [(keys[j], float(sims[i, j])) for j in order[i]] for i in range(len(keys))}
+
+
+def exact_knn(x: np.ndarray, k: int) -> np.ndarray:
+    """Each row's k nearest other rows by cosine (positions), with numpy alone."""
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    sims = unit @ unit.T
+    np.fill_diagonal(sims, -np.inf)
+    return np.argsort(-sims, axis=1, kind="stable")[:, :k]
+
+
+def expected_compare(a: np.ndarray, b: np.ndarray, labels: list[str], k: int) -> dict:
+    """What `compare` reports for two models' vectors of the same rows: mean Jaccard overlap of the exact
+    k nearest, and each model's share of neighbors with the query's label (a: the first, b: the second)."""
+    na, nb = exact_knn(a, k), exact_knn(b, k)
+    jaccard = [len(set(p) & set(q)) / len(set(p) | set(q)) for p, q in zip(na, nb, strict=True)]
+    lab = np.array(labels)
+    agree = {name: float(np.mean(lab[nn] == lab[:, None])) for name, nn in (("a", na), ("b", nb))}
+    return {"overlap": float(np.mean(jaccard)), "agreement": agree}

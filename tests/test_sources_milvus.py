@@ -156,3 +156,19 @@ def test_sniff_tells_milvus_lite_from_sqlite(tmp_path):
     sqlite3.connect(tmp_path / "embeddings.db").execute("CREATE TABLE t (x)").connection.close()
     assert not MilvusSource.sniff(str(tmp_path / "embeddings.db"))
     assert not MilvusSource.sniff(str(tmp_path / "absent.db"))
+
+
+def test_a_collection_with_two_vector_fields_imports_both_for_compare(lite, tmp_path):
+    """No --vector-column: each float-vector field becomes a model named after it, and compare works."""
+    from tests.clirun import invoke
+    from tests.sources_data import expected_compare
+
+    uri = lite[0]
+    args = ("--table", "multi", "--store", tmp_path / "store", "--json")
+    got = invoke("compare", uri, "--models", "image,caption_vec", "-k", 2, *args).json()
+    image = np.array([[1.0, i, 0, 0] for i in range(5)])
+    caption = np.array([[0, 1.0, i] for i in range(5)])
+    want = expected_compare(image, caption, [f"l{i}" for i in range(5)], 2)
+    assert got["models"] == ["image", "caption_vec"] and got["files"] == 5
+    assert got["overlap_at_k"] == pytest.approx(want["overlap"], abs=1e-6)
+    assert got["label_agreement_at_k"] == {"image": 0.0, "caption_vec": 0.0}  # every label is its own

@@ -125,20 +125,16 @@ def test_named_columns_and_row_number_ids(tmp_path):
     flat = pa.FixedSizeListArray.from_arrays(pa.array(x.reshape(-1)), data.DIM)
     other = pa.FixedSizeListArray.from_arrays(pa.array(np.ones(30 * 3, np.float32)), 3)
     pq.write_table(pa.table({"emb_a": flat, "emb_b": other, "kind": ["a"] * 30}), tmp_path / "two.parquet")
-    ambiguous = invoke("stats", tmp_path / "two.parquet", expect=2)
-    assert "--vector-column" in ambiguous.stderr and "Traceback" not in ambiguous.stderr
-    got = invoke(
-        "neighbors",
-        tmp_path / "two.parquet",
-        "4",
-        "--vector-column",
-        "emb_a",
-        "--label-column",
-        "kind",
-        "--json",
-    ).json()
+    both = invoke("stats", tmp_path / "two.parquet", "--json")  # no column named: each is a model
+    assert "vector columns as models emb_a, emb_b" in both.stderr and both.json()["model"] == "emb_a"
     want = data.exact_neighbors([str(i) for i in range(30)], x, 10)["4"]
-    assert [h["path"] for h in got["neighbors"]] == [p for p, _ in want]
+    for chosen in (["--model", "emb_a"], ["--vector-column", "emb_a", "--store", tmp_path / "a"]):
+        got = invoke(
+            "neighbors", tmp_path / "two.parquet", "4", *chosen, "--label-column", "kind", "--json"
+        ).json()
+        assert [h["path"] for h in got["neighbors"]] == [p for p, _ in want]
+    one = invoke("stats", tmp_path / "two.parquet", "--vector-column", "emb_b", expect=2)
+    assert "holds the vector columns emb_a, emb_b: name them all" in one.stderr
 
 
 def test_export_sidecar_reads_back(tmp_path):

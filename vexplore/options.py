@@ -61,7 +61,7 @@ def chosen_backend(backend: str | None, uri: str | None, collection: str | None)
 class SourceArgs:
     """The flags that say how to read a vectors source (None: found by convention or from the path)."""
 
-    vector_column: str | None = None
+    vector_column: tuple[str, ...] | None = None  # one or several (each its own model); None: found
     id_column: str | None = None
     label_column: str | None = None
     text_column: str | None = None
@@ -75,7 +75,8 @@ class SourceArgs:
 _SOURCE_FLAGS = (
     (
         "--vector-column",
-        "Column (or npz array) holding the vectors (default: the one list-of-numbers column).",
+        "Column (or npz array) holding the vectors; repeat it to import several columns, each as its own "
+        "model (default: every list-of-numbers column).",
     ),
     ("--id-column", "Column of row ids (default: id, path, file, filename, else the row number)."),
     ("--label-column", "Column of labels for compare and audit (default: label)."),
@@ -97,9 +98,12 @@ def source_options(fn):
     @functools.wraps(fn)
     def command(*args, **kwargs):
         names = [flag[2:].replace("-", "_") for flag, _ in _SOURCE_FLAGS]
-        kwargs["source"] = SourceArgs(**{name: kwargs.pop(name) for name in names})
+        values = {name: kwargs.pop(name) for name in names}
+        values["vector_column"] = tuple(values["vector_column"]) or None
+        kwargs["source"] = SourceArgs(**values)
         return fn(*args, **kwargs)
 
     for flag, text in reversed(_SOURCE_FLAGS):
-        command = click.option(flag, default=None, help=text)(command)
+        many = flag == "--vector-column"
+        command = click.option(flag, default=None, multiple=many, help=text)(command)
     return command

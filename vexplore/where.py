@@ -10,6 +10,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
+
+from vexplore.engine.printable import printable
+
 from .exits import fail
 from .options import SourceArgs
 
@@ -60,27 +64,29 @@ def resolve(
             fail(f"{path} is a folder of files, not a vectors source: {', '.join(given)} apply to sources")
         return Target(Path(path), store)
     from vexplore.engine.sources.base import Columns
-    from vexplore.engine.sources.detect import open_source
     from vexplore.engine.sources.importer import ImportOptions, import_source
+    from vexplore.engine.sources.several import open_members
 
     from .exits import guarded
 
-    columns = Columns(
-        args.vector_column, args.id_column, args.label_column, args.text_column, args.path_column
-    )
-    reader = guarded(open_source, path, columns, args.table, args.source_kind, args.meta)
+    columns = Columns(None, args.id_column, args.label_column, args.text_column, args.path_column)
+    vectors = args.vector_column or ()
+    members = guarded(open_members, path, columns, vectors, args.table, args.source_kind, args.meta)
     try:
-        info = guarded(reader.describe)
+        info = guarded(members[0].reader.describe)
         store_dir = Path(store).expanduser().resolve() if store else source_store_dir(path, args.table)
         root = Path(args.root) if args.root else _default_root(path)
         choices = tuple(sorted((k, v) for k, v in vars(args).items() if k not in ("root",)))
         opts = ImportOptions(model=model, columns=choices)
         reporter = _reporter(as_json, quiet)
         with reporter:
-            summary = guarded(import_source, reader, root, store_dir, opts, reporter.emit)
+            summary = guarded(import_source, members, root, store_dir, opts, reporter.emit)
         reporter.summary(summary)
+        if len(summary.models) > 1 and not as_json and not isinstance(reporter, QuietReporter):
+            click.echo(printable(_models(summary).removeprefix("; ")), err=True)
     finally:
-        reader.close()
+        for member in members:
+            member.reader.close()
     return Target(root, store_dir, path, info.model)
 
 
@@ -131,9 +137,14 @@ class QuietReporter:
         from vexplore.engine.printable import printable
 
         if self.loud:
-            click.echo(printable(s.line()))
+            click.echo(printable(s.line() + _models(s)))
             for err in s.errors[:20]:
                 click.echo(printable(f"  failed: {err.path}: {err.reason}"))
             return
         if s.embedded or s.removed or s.failed:
-            click.echo(printable(f"vexplore: imported {s.line()} into {s.store}"), err=True)
+            click.echo(printable(f"vexplore: imported {s.line()}{_models(s)} into {s.store}"), err=True)
+
+
+def _models(s) -> str:
+    """Which vector columns became which models, when a source had several."""
+    return f"; vector columns as models {', '.join(m.name for m in s.models)}" if len(s.models) > 1 else ""

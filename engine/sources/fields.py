@@ -32,6 +32,17 @@ class Parts:
         return out
 
 
+class SeveralVectorColumns(UserError):
+    """A source with several vector columns and none named: opening it for an import brings each one in
+    as its own model (`several.py`); a reader opened directly still needs one named."""
+
+    def __init__(self, where: str, candidates: list[str]):
+        self.candidates = list(candidates)
+        super().__init__(
+            f"{where} has several vector columns ({_listing(candidates)}): pick one with --vector-column"
+        )
+
+
 def _listing(names: list[str]) -> str:
     return ", ".join(names) if names else "none"
 
@@ -51,9 +62,7 @@ def pick_vector(
         return candidates[0]
     if not candidates:
         raise UserError(f"{where} has no vector column (a list of numbers); its columns: {_listing(names)}")
-    raise UserError(
-        f"{where} has several vector columns ({_listing(candidates)}): pick one with --vector-column"
-    )
+    raise SeveralVectorColumns(where, candidates)
 
 
 def resolve(

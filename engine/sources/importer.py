@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..compaction import compact_store
-from ..errors import UserError
+from ..diskfull import DiskFull, estimate_needed, is_disk_full
 from ..events import (
     DoneEvent,
     Emit,
@@ -31,20 +31,21 @@ from ..events import (
 )
 from ..index import VectorIndex
 from ..lock import WriterLock
-from ..modality import MODALITIES
 from ..store import ModelRow, Store
 from .base import Batch, SourceInfo, VectorSource
+from .imported_models import model_names, model_row, record_modalities, save_index
+from .several import Member, grouped
 from .validate import check
 from .write import Known, commit_rows, remove_rows
 
-STATE_FILE = "source.json"  # what was imported: the source's location, fingerprint, columns and model
-DEFAULT_MODEL = "imported"
+STATE_FILE = "source.json"  # what was imported: the source's location, fingerprint, columns and models
 
 
 @dataclass(frozen=True)
 class ImportOptions:
-    model: str | None = None  # the name the vectors' model gets (default: the source's, else "imported")
-    columns: tuple[tuple[str, str | None], ...] = ()  # the column choices, part of what makes a state current
+    model: str | None = None  # the vectors' model name (default: the source's, else "imported"); with
+    # several vector columns, a comma-separated name for each in order (default: the column names)
+    columns: tuple[tuple[str, object], ...] = ()  # the column choices, part of what makes a state current
     build_index: bool = True
     batch_rows: int = 65536
 
@@ -55,7 +56,7 @@ def state_of(info: SourceInfo, opts: ImportOptions) -> dict:
         "location": _absolute(info.location),
         "kind": info.kind,
         "fingerprint": info.fingerprint,
-        "columns": dict(opts.columns),
+        "columns": json.loads(json.dumps(dict(opts.columns))),  # as read back: tuples are lists
     }
 
 
@@ -67,35 +68,39 @@ def _absolute(location: str) -> str:
     return (os.path.abspath(path) if os.path.exists(path) else path) + mark + table
 
 
-def model_name(info: SourceInfo, opts: ImportOptions) -> str:
-    return opts.model or info.model or DEFAULT_MODEL
-
-
 def is_current(store_dir: Path, info: SourceInfo, opts: ImportOptions) -> bool:
     """Whether the store already holds exactly this source: nothing to read."""
     try:
         saved = json.loads((store_dir / STATE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    if opts.model is not None and saved.pop("model", None) != opts.model:
+    saved.pop("model", None)  # what a store imported by an earlier vexplore recorded
+    models = saved.pop("models", None)
+    if opts.model is not None and models != _split(opts.model):
         return False
-    saved.pop("model", None)
     return saved == state_of(info, opts) and (store_dir / "catalog.sqlite").exists()
 
 
+def _split(names: str) -> list[str]:
+    return [n.strip() for n in names.split(",") if n.strip()]
+
+
 def import_source(
-    source: VectorSource,
+    source: VectorSource | list[Member],
     root: Path,
     store_dir: Path,
     opts: ImportOptions,
     emit: Emit | None = None,
     stop: threading.Event | None = None,
 ) -> IndexSummary:
-    """Bring the store at store_dir up to date with the source; returns the summary `index` gives."""
+    """Bring the store at store_dir up to date with the source (one reader, or one per vector column);
+    returns the summary `index` gives."""
     emit = emit or (lambda event: None)
     stop = stop or threading.Event()
     started = time.monotonic()
-    info = source.describe()
+    members = source if isinstance(source, list) else [Member(None, source)]
+    infos = [m.reader.describe() for m in members]
+    info = infos[0]
     if is_current(store_dir, info, opts):
         summary = _summary(info.rows or 0, 0, info.rows or 0, 0, [], [], False, store_dir, started)
         emit(DoneEvent(summary))
@@ -108,21 +113,42 @@ def import_source(
         (store_dir / STATE_FILE).unlink(missing_ok=True)
     try:
         with WriterLock(target), Store(root, target, create=True) as store:
-            summary = _bring_in(store, source, info, opts, emit, stop, started)
+            try:
+                summary = _bring_in(store, members, infos, opts, emit, stop, started)
+            except Exception as exc:
+                if fresh or not is_disk_full(exc, store_dir):
+                    raise
+                raise store.settle_disk_full(info.rows or 0, "importing") from exc
         if fresh:
             _move_into_place(target, store_dir)
             summary = replace(summary, store=str(store_dir.resolve()))
-    except BaseException:
+    except BaseException as exc:
         if fresh:
             shutil.rmtree(target, ignore_errors=True)
+            if isinstance(exc, Exception) and is_disk_full(exc, target.parent):
+                # Nothing of a first import is kept: the next run starts it again from the source.
+                needed = estimate_needed(info.rows or 0, [i.dim or 0 for i in infos], store_dir)
+                raise DiskFull(store_dir, 0, needed, "importing") from exc
         raise
     if not summary.interrupted:
-        tmp = store_dir / f"{STATE_FILE}.tmp"
-        state = state_of(info, opts) | {"model": summary.models[0].name if summary.models else None}
-        tmp.write_text(json.dumps(state), encoding="utf-8")
-        os.replace(tmp, store_dir / STATE_FILE)
+        _record_state(store_dir, state_of(info, opts), summary)
     emit(DoneEvent(summary))
     return summary
+
+
+def _record_state(store_dir: Path, state: dict, summary: IndexSummary) -> None:
+    """Mark the store current with the source. Without room for this small file the store is complete
+    all the same: the next run reads the source once more, finds every row unchanged and records it."""
+    tmp = store_dir / f"{STATE_FILE}.tmp"
+    state = state | {"models": [m.name for m in summary.models]}
+    try:
+        tmp.write_text(json.dumps(state), encoding="utf-8")
+        os.replace(tmp, store_dir / STATE_FILE)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if not is_disk_full(exc):
+            raise
+        raise DiskFull(store_dir, summary.files - summary.failed, None, "recording the import") from exc
 
 
 @dataclass
@@ -132,6 +158,8 @@ class _Tally:
     seen: set[str] = field(default_factory=set)  # every id read
     kinds: set[str] = field(default_factory=set)  # the modalities of the rows
     errors: list[FileError] = field(default_factory=list)
+    failed: dict[str, int] = field(default_factory=dict)  # model -> rows without a vector
+    failed_ids: set[str] = field(default_factory=set)
     done: int = 0
     new: int = 0
     changed: int = 0
@@ -151,142 +179,106 @@ def _move_into_place(target: Path, store_dir: Path) -> None:
 
 def _bring_in(
     store: Store,
-    source: VectorSource,
-    info: SourceInfo,
+    members: list[Member],
+    infos: list[SourceInfo],
     opts: ImportOptions,
     emit: Emit,
     stop: threading.Event,
     started: float,
 ) -> IndexSummary:
-    row, existed = _model_row(store, info, opts)
-    repaired = store.repair_vectors(row)
-    row = store.catalog.current(row.name)
-    index = VectorIndex(store, row).open(persist=False) if existed and not repaired else None
+    info = infos[0]
+    names = model_names(store, members, infos, opts)
+    rows: list[ModelRow] = []
+    indexes: list[VectorIndex | None] = []
+    for name, member_info in zip(names, infos, strict=True):
+        row, existed = model_row(store, name, member_info)
+        repaired = store.repair_vectors(row)
+        rows.append(store.catalog.current(row.name))
+        indexes.append(VectorIndex(store, rows[-1]).open(persist=False) if existed and not repaired else None)
     known = Known.read(store)
-    emit(ModelEvent(row.name, info.rows or 0, row.dim, "import", source=info.location))
+    shown = ", ".join(names)
+    emit(ModelEvent(shown, info.rows or 0, rows[0].dim, "import", source=info.location))
     tally = _Tally()
-    for batch in source.batches(opts.batch_rows):
-        _commit(store, row, batch, known, index, tally, emit)
-        last = batch.ids[-1] if batch.ids else ""
-        _progress(emit, row.name, tally.done, len(tally.errors), info.rows, last, started)
+    for group in grouped(members, opts.batch_rows):
+        _commit(store, rows, group, known, indexes, tally, emit)
+        last = group[0].ids[-1] if group[0].ids else ""
+        _progress(emit, shown, tally.done, len(tally.failed_ids), info.rows, last, started)
         if stop.is_set():
             break
     removed: list[int] = []
     if not stop.is_set():
         removed = [known.rows[key][0] for key in known.rows.keys() - tally.seen]
         remove_rows(store, removed)
-        if index is not None:
-            index.remove(removed)
+        for index in indexes:
+            if index is not None:
+                index.remove(removed)
     emit(PlanEvent(tally.new, tally.changed, len(removed), tally.done))
-    _record_modalities(store, row, tally.kinds)
+    for row in rows:
+        record_modalities(store, row, tally.kinds)
     # Changed vectors leave their old rows behind, unreferenced: compacted as an index run does.
     compaction = [] if stop.is_set() or not tally.changed else compact_store(store, emit)
-    if opts.build_index and (index is None or tally.new or tally.changed or removed):
-        _save_index(store, row.name, index)
-    imported = tally.new + tally.changed - len(tally.errors)
-    report = ModelReport(row.name, ["vector"], "source", imported, len(tally.errors), row.dim, None, "import")
-    report.source, report.seconds = info.location, round(time.monotonic() - started, 3)
-    unchanged = tally.done - tally.new - tally.changed
+    if opts.build_index:
+        for row, index in zip(rows, indexes, strict=True):
+            if index is None or tally.new or tally.changed or removed:
+                save_index(store, row.name, index)
+    reports = []
+    for row in rows:
+        failed = tally.failed.get(row.name, 0)
+        report = ModelReport(
+            row.name,
+            ["vector"],
+            "source",
+            tally.new + tally.changed - failed,
+            failed,
+            row.dim,
+            None,
+            "import",
+        )
+        report.source, report.seconds = info.location, round(time.monotonic() - started, 3)
+        reports.append(report)
     summary = _summary(
         tally.done,
-        imported,
-        unchanged,
+        tally.new + tally.changed - len(tally.failed_ids),
+        tally.done - tally.new - tally.changed,
         len(removed),
         tally.errors,
-        [report],
+        reports,
         stop.is_set(),
         store.dir,
         started,
     )
-    return replace(summary, compaction=compaction)
-
-
-def _model_row(store: Store, info: SourceInfo, opts: ImportOptions) -> tuple[ModelRow, bool]:
-    """The model the vectors are stored under (recorded when new) and whether the store had it."""
-    if info.dim is None or info.dim < 1:
-        raise UserError(f"{info.location}: holds no vectors")
-    held = store.models()
-    name = opts.model or (held[0].name if len(held) == 1 else model_name(info, opts))
-    existing = store.model(name)
-    if existing is None and held:
-        raise UserError(f"store {store.dir} holds the vectors of {held[0].name!r}: use another --store")
-    if existing is not None and existing.dim != info.dim:
-        raise UserError(
-            f"{info.location}: vectors of dimension {info.dim}, the store's {name!r} has {existing.dim}"
-        )
-    row = store.ensure_model(
-        name,
-        "imported",
-        "source",
-        existing.modalities if existing is not None else ("vector",),
-        info.dim,
-        existing.text_queries if existing is not None else _text_queries(name, info.dim),
-        {"device": "import", "source": info.location, "kind": info.kind},
-    )
-    return row, existing is not None
-
-
-def _text_queries(name: str, dim: int) -> bool:
-    """Whether a model vexplore knows by this name (an alias, a local path, a cached HF id; never the
-    network) embeds text queries into a space of this width: then search, in the explorer too, needs
-    no --model."""
-    if name == DEFAULT_MODEL:
-        return False
-    from ..models import registry
-
-    try:
-        spec = registry.resolve(name)
-    except (UserError, OSError, ValueError):
-        return False
-    return bool(spec.text_queries) and spec.dim in (None, dim)
+    return replace(summary, failed=len(tally.failed_ids), compaction=compaction)
 
 
 def _commit(
     store: Store,
-    row: ModelRow,
-    batch: Batch,
+    rows: list[ModelRow],
+    group: list[Batch],
     known: Known,
-    index: VectorIndex | None,
+    indexes: list[VectorIndex | None],
     tally: _Tally,
     emit: Emit,
 ) -> None:
-    """Validate and commit one batch, and keep the index (when one is open) in step."""
-    c = check(batch, row.dim, tally.seen, tally.done)
-    tally.kinds.update(c.modalities)
-    written = commit_rows(store, row, c, known)
-    if index is not None:
-        if len(written.ids):
-            index.add(written.ids, written.vectors)
-        index.remove([fid for fid, _, _ in written.failed])
-    for _, rid, reason in written.failed:
-        tally.errors.append(FileError(rid, reason))
-        emit(ErrorEvent(row.name, rid, reason))
-    tally.done += len(c.ids)
-    tally.new += written.new
-    tally.changed += written.changed
-
-
-def _record_modalities(store: Store, row: ModelRow, kinds: set[str]) -> None:
-    """The model answers for every kind of row the source holds (files of --path-column included)."""
-    order = ("vector", *MODALITIES)
-    wanted = tuple(k for k in order if k in kinds | set(row.modalities)) or ("vector",)
-    if wanted != row.modalities:
-        store.catalog.add_model(
-            row.name, row.family, row.backend, wanted, row.dim, row.text_queries, row.info
-        )
-
-
-def _save_index(store: Store, name: str, index: VectorIndex | None) -> None:
-    """A first import builds the index from the stored vectors (tuned); an update saves the one it kept
-    up to date, tuned again when enough of it is new."""
-    row = store.catalog.current(name)
-    if index is None:
-        VectorIndex(store, row).open(persist=True)
-        return
-    if index.hnsw is not None:
-        if index.tuning_stale():
-            index.tune()
-        index.save()
+    """Validate and commit one batch of every column, and keep the indexes (when open) in step."""
+    checks = [
+        check(batch, row.dim, tally.seen if i == 0 else set(), tally.done)
+        for i, (batch, row) in enumerate(zip(group, rows, strict=True))
+    ]
+    tally.kinds.update(checks[0].modalities)
+    written, new, changed = commit_rows(store, rows, checks, known)
+    for row, index, done in zip(rows, indexes, written, strict=True):
+        if index is not None:
+            if len(done.ids):
+                index.add(done.ids, done.vectors)
+            index.remove([fid for fid, _, _ in done.failed])
+        for _, rid, reason in done.failed:
+            tally.errors.append(FileError(rid, reason if len(rows) == 1 else f"{row.name}: {reason}"))
+            tally.failed[row.name] = tally.failed.get(row.name, 0) + 1
+            tally.failed_ids.add(rid)
+            emit(ErrorEvent(row.name, rid, reason))
+    tally.done += len(checks[0].ids)
+    tally.new += new
+    tally.changed += changed
 
 
 def _progress(

@@ -14,6 +14,7 @@ import numpy as np
 from ..errors import UserError
 from .base import Batch, Columns, SourceInfo, VectorSource
 from .columns import as_strings, parts
+from .fields import SeveralVectorColumns
 from .meta import Meta, read_meta
 
 VECTOR_KEYS = ("embeddings", "embedding", "vectors", "vector", "arr_0")
@@ -51,6 +52,8 @@ class NumpySource(VectorSource):
                 if key is None:
                     two_d = [k for k in names if len(npz[k].shape) == 2]
                     key = next((k for k in VECTOR_KEYS if k in two_d), two_d[0] if len(two_d) == 1 else None)
+                    if key is None and len(two_d) > 1:
+                        raise SeveralVectorColumns(str(self.path), two_d)
                     if key is None:
                         raise UserError(
                             f"{self.path}: name the array of vectors with --vector-column "

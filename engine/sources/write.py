@@ -11,6 +11,7 @@ import numpy as np
 
 from ..catalog import ModelRow
 from ..store import Store
+from .several import combined_digests
 from .validate import Checked
 
 
@@ -41,8 +42,14 @@ class Written:
     changed: int
 
 
-def commit_rows(store: Store, model: ModelRow, c: Checked, known: Known) -> Written:
-    """Append the vectors of the new and changed rows, fsync, then record them in one transaction."""
+def commit_rows(
+    store: Store, models: list[ModelRow], checks: list[Checked], known: Known
+) -> tuple[list[Written], int, int]:
+    """Append each model's vectors of the new and changed rows, fsync, then record them all in one
+    transaction. checks[i] is the batch of models[i] (one per vector column, the same rows); the files
+    rows come from the first, with a content hash over every column. Returns (per model, new, changed)."""
+    c = checks[0]
+    digests = combined_digests([k.digests for k in checks])
     n = len(c.ids)
     file_ids = np.zeros(n, np.int64)
     new_rows: list[int] = []
@@ -60,31 +67,16 @@ def commit_rows(store: Store, model: ModelRow, c: Checked, known: Known) -> Writ
             new_rows.append(i)
         else:
             file_ids[i] = old[0]
-            if old[1] != c.digests[i]:
+            if old[1] != digests[i]:
                 changed_rows.append(i)
             elif old[2] != c.tags[i]:
                 relabelled.append(i)
     todo = np.array(sorted(new_rows + changed_rows), np.int64)
-    bad = np.zeros(n, bool)
-    bad[list(c.reasons)] = True
-    good = todo[~bad[todo]] if len(todo) else todo
-    current = store.catalog.current(model.name)
-    if len(good):
-        store.vector_file(current).append(c.unit[good], committed=current.rows)
-    size = 4 * model.dim
     fids = file_ids.tolist()
-    rows = np.full(n, -1, np.int64)
-    rows[good] = np.arange(current.rows, current.rows + len(good))
-    row_of, norms = rows.tolist(), c.norms.tolist()
-    embeddings = [
-        (model.id, fids[i], None, 0, None, None, size, c.tags[i], c.reasons[i])
-        if row_of[i] < 0
-        else (model.id, fids[i], row_of[i], 1, norms[i], None, size, c.tags[i], None)
-        for i in todo.tolist()
-    ]
+    staged = [_stage(store, model, k, todo, fids) for model, k in zip(models, checks, strict=True)]
 
     def file_values(i: int) -> tuple:
-        return (c.raws[i], c.modalities[i], size, c.tags[i], c.digests[i], c.metas[i], c.texts[i])
+        return (c.raws[i], c.modalities[i], 4 * models[0].dim, c.tags[i], digests[i], c.metas[i], c.texts[i])
 
     with store.db:
         store.db.executemany(
@@ -96,18 +88,45 @@ def commit_rows(store: Store, model: ModelRow, c: Checked, known: Known) -> Writ
             "UPDATE files SET raw=?, modality=?, size=?, mtime_ns=?, hash=?, meta=?, text=? WHERE id=?",
             [(*file_values(i), fids[i]) for i in changed_rows + relabelled],
         )
-        store.db.executemany(
-            "UPDATE embeddings SET mtime_ns=? WHERE model_id=? AND file_id=?",
-            [(c.tags[i], model.id, fids[i]) for i in relabelled],
-        )
-        store.db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?,?,?,?,?,?,?,?,?)", embeddings)
-        store.db.execute(
-            "UPDATE models SET rows=?, generation=generation+1 WHERE id=?",
-            (current.rows + len(good), model.id),
-        )
+        for model, (embeddings, rows, _) in zip(models, staged, strict=True):
+            store.db.executemany(
+                "UPDATE embeddings SET mtime_ns=? WHERE model_id=? AND file_id=?",
+                [(c.tags[i], model.id, fids[i]) for i in relabelled],
+            )
+            store.db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?,?,?,?,?,?,?,?,?)", embeddings)
+            store.db.execute("UPDATE models SET rows=?, generation=generation+1 WHERE id=?", (rows, model.id))
     touched = set(todo.tolist())
-    failed = [(fids[i], c.ids[i], c.reasons[i]) for i in sorted(c.reasons) if i in touched]
-    return Written(file_ids[good], c.unit[good], failed, len(new_rows), len(changed_rows) + len(relabelled))
+    written = []
+    for k, (_, _, good) in zip(checks, staged, strict=True):
+        failed = [(fids[i], k.ids[i], k.reasons[i]) for i in sorted(k.reasons) if i in touched]
+        written.append(
+            Written(file_ids[good], k.unit[good], failed, len(new_rows), len(changed_rows) + len(relabelled))
+        )
+    return written, len(new_rows), len(changed_rows) + len(relabelled)
+
+
+def _stage(
+    store: Store, model: ModelRow, c: Checked, todo: np.ndarray, fids: list[int]
+) -> tuple[list, int, np.ndarray]:
+    """Append one model's good vectors of the rows to write; its embeddings rows, its new row count and
+    the rows that got a vector."""
+    bad = np.zeros(len(c.ids), bool)
+    bad[list(c.reasons)] = True
+    good = todo[~bad[todo]] if len(todo) else todo
+    current = store.catalog.current(model.name)
+    if len(good):
+        store.vector_file(current).append(c.unit[good], committed=current.rows)
+    size = 4 * model.dim
+    rows = np.full(len(c.ids), -1, np.int64)
+    rows[good] = np.arange(current.rows, current.rows + len(good))
+    row_of, norms = rows.tolist(), c.norms.tolist()
+    embeddings = [
+        (model.id, fids[i], None, 0, None, None, size, c.tags[i], c.reasons[i])
+        if row_of[i] < 0
+        else (model.id, fids[i], row_of[i], 1, norms[i], None, size, c.tags[i], None)
+        for i in todo.tolist()
+    ]
+    return embeddings, current.rows + len(good), good
 
 
 def remove_rows(store: Store, file_ids: list[int]) -> None:
