@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,6 @@ from .events import (
     ErrorEvent,
     FileError,
     IndexSummary,
-    LoadEvent,
     ModelEvent,
     ModelReport,
     NoticeEvent,
@@ -34,16 +32,15 @@ from .events import (
     ScanEvent,
 )
 from .index import VectorIndex
-from .loader import decoded, file_path
+from .loader import file_path
+from .local_stages import LocalStages
 from .lock import WriterLock
 from .models import registry
-from .models.base import Adapter, Decoded, ModelSpec
+from .models.base import Adapter, ModelSpec
 from .results import EmbeddedFile, FailedFile, FileResult
 from .scan import Entry, Skipped, content_hash, scan
-from .stages import Options, Stages, embed_decoded
+from .stages import Options, Stages
 from .store import Store
-
-FILES_PER_COMMIT = 256
 
 
 @dataclass
@@ -128,46 +125,15 @@ class _ModelRun:
         rate = (done + failed) / elapsed
         eta = (total - done - failed) / rate if rate > 0 else None
         eta_s = None if eta is None else round(eta, 1)
-        self.emit(ProgressEvent(self.row.name, done + failed, total, failed, current, round(rate, 2), eta_s))
+        batch = self.batch_size()
+        self.emit(
+            ProgressEvent(self.row.name, done + failed, total, failed, current, round(rate, 2), eta_s, batch)
+        )
 
-
-class LocalStages:
-    """Decode in loader worker processes and embed in this process (the default engine)."""
-
-    def prepare(self, adapter: Adapter, opts: Options, emit: Emit, stored_dim: int | None) -> dict:
-        """Load the model here; returns the device facts the model row records."""
-        from .devices import device_info, pick_device
-
-        try:
-            device = pick_device(opts.device, adapter.needs_torch)
-        except ValueError as exc:
-            raise UserError(str(exc)) from exc
-        emit(LoadEvent(adapter.name, adapter.location.describe(), device))
-        adapter.load(device)
-        return device_info(device) | {"source": adapter.location.describe()}
-
-    def batches(
-        self, adapter: Adapter, root: Path, todo: list[FileRow], opts: Options
-    ) -> Generator[list[FileResult[FileRow]], None, None]:
-        """Per-file results, one commit's worth at a time."""
-        pending: list[tuple[FileRow, Decoded]] = []
-        errors: list[FileResult[FileRow]] = []
-        budget = adapter.batch_size() * 4
-        parts = 0
-        for item in decoded(adapter, root, todo, opts.workers):
-            if isinstance(item, FailedFile):
-                errors.append(item)
-            else:
-                pending.append(item)
-                parts += len(item[1].parts)
-            if parts >= budget or len(pending) + len(errors) >= FILES_PER_COMMIT:
-                yield (embed_decoded(adapter, pending) if pending else []) + errors
-                pending, errors, parts = [], [], 0
-        if pending or errors:
-            yield (embed_decoded(adapter, pending) if pending else []) + errors
-
-    def close(self) -> None:
-        pass
+    def batch_size(self) -> int | None:
+        """The batch size the stages use now (None for stages that do not say, e.g. Ray's)."""
+        used = getattr(self.stages, "batch_size", None)
+        return used(self.adapter) if callable(used) else None
 
 
 def make_stages(opts: Options) -> Stages:
@@ -351,6 +317,8 @@ def _index_model(
     index = _open_index(store, row, indexes, emit)
     report.dim, report.device, report.source = row.dim, info["device"], adapter.location.describe()
     emit(ModelEvent.of(row.name, len(todo), row.dim, info))
-    result = _ModelRun(root, store, adapter, row, index, opts, emit, tally, stop, stages).run(todo)
+    model_run = _ModelRun(root, store, adapter, row, index, opts, emit, tally, stop, stages)
+    result = model_run.run(todo)
+    report.batch_size = model_run.batch_size()
     report.embedded, report.failed, report.seconds = result["embedded"], result["failed"], result["seconds"]
     return report

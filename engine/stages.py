@@ -12,6 +12,7 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
+from .batching import embed_parts
 from .catalog import FileRow
 from .events import Emit
 from .index import normalise
@@ -25,6 +26,8 @@ K = TypeVar("K")
 class Options:
     models: list[str] = field(default_factory=list)  # empty: what the store has plus the defaults
     device: str = "auto"
+    gpus: str | None = None  # "0,1" or "all": one embedding worker process per GPU (device_pool.py)
+    precision: str = "auto"  # autocast dtype: auto (bf16/fp16 on a GPU, fp32 elsewhere), fp32, bf16, fp16
     batch_size: int | None = None
     workers: int | None = None
     trust_remote_code: bool = False
@@ -66,7 +69,7 @@ def embed_decoded(adapter: Adapter, pending: list[tuple[K, Decoded]]) -> list[Fi
     a Ray worker). A batch that fails is retried file by file to find the culprit."""
     flat = [part for _, dec in pending for part in dec.parts]
     try:
-        out = adapter.embed(flat)
+        out = embed_parts(adapter, flat)
         vectors, labels = np.asarray(out.vectors, dtype=np.float32), out.labels
     except Exception as exc:  # noqa: BLE001
         if len(pending) == 1:

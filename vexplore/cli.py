@@ -14,7 +14,7 @@ from .audit_command import audit
 from .exits import finished, guarded
 from .index_command import index
 from .inspect_commands import compare, export, models, stats
-from .options import backend_options, chosen_backend, store_option
+from .options import backend_options, chosen_backend, gpus_option, store_option
 from .query_commands import neighbors, search
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -41,12 +41,15 @@ def main() -> None:
 @click.argument("path", default=".", type=click.Path())
 @store_option
 @backend_options
-def open_cmd(path: str, store: str | None, backend, milvus_uri, collection) -> None:
+@click.option("--device", default=None, help="Where the indexing child embeds: auto, cpu, cuda, cuda:N, mps.")
+@gpus_option
+def open_cmd(path: str, store: str | None, backend, milvus_uri, collection, device, gpus) -> None:
     """Open the explorer over PATH (the default when no command is given)."""
     from vexplore.tui.app import run_app
 
     chosen = chosen_backend(backend, milvus_uri, collection)
-    guarded(run_app, Path(path), store, **({"backend": chosen} if chosen else {}))
+    index_args = (*(("--device", device) if device else ()), *(("--gpus", gpus) if gpus else ()))
+    guarded(run_app, Path(path), store, **({"backend": chosen} if chosen else {}), index_args=index_args)
 
 
 for command in (index, search, neighbors, models, export, stats, compare, audit):

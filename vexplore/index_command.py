@@ -9,8 +9,10 @@ from pathlib import Path
 
 import click
 
+from vexplore.engine.precision import PRECISIONS
+
 from .exits import detach_output, fail, finished, guarded
-from .options import store_option
+from .options import gpus_option, store_option
 
 
 @click.command()
@@ -19,7 +21,15 @@ from .options import store_option
     "--model", "models", multiple=True, help="Model alias, HF id, local path or hub: spec (repeatable)."
 )
 @store_option
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or mps.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@gpus_option
+@click.option(
+    "--precision",
+    type=click.Choice(PRECISIONS),
+    default="auto",
+    show_default=True,
+    help="Autocast dtype: auto is bf16 on a GPU that has it (fp16 otherwise), fp32 elsewhere.",
+)
 @click.option("--batch-size", type=click.IntRange(1, 65536), default=None, help="Parts per model call.")
 @click.option(
     "--workers", type=click.IntRange(0, 64), default=None, help="Decoder processes (default: cores-1)."
@@ -41,7 +51,18 @@ from .options import store_option
     help="Ray cluster to join with --engine ray (default: RAY_ADDRESS, else a Ray started on this machine).",
 )
 def index(
-    path, models, store, device, batch_size, workers, trust_remote_code, as_json, engine, ray_address
+    path,
+    models,
+    store,
+    device,
+    gpus,
+    precision,
+    batch_size,
+    workers,
+    trust_remote_code,
+    as_json,
+    engine,
+    ray_address,
 ) -> None:
     """Embed new and changed files of PATH and bring the index up to date."""
     from vexplore.engine.pipeline import Options, index_folder
@@ -53,6 +74,8 @@ def index(
         fail(f"{path}: not a folder" if root.exists() else f"{path}: no such folder")
     if ray_address and engine != "ray":
         fail("--ray-address needs --engine ray")
+    if gpus and engine != "local":
+        fail("--gpus is for the local engine; Ray places its own GPU workers")
     stop = threading.Event()
 
     def on_signal(signum, frame):
@@ -67,7 +90,15 @@ def index(
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, on_signal)
     opts = Options(
-        list(models), device, batch_size, workers, trust_remote_code, engine=engine, ray_address=ray_address
+        list(models),
+        device,
+        gpus,
+        precision,
+        batch_size,
+        workers,
+        trust_remote_code,
+        engine=engine,
+        ray_address=ray_address,
     )
     reporter: JsonReporter | RichReporter = JsonReporter() if as_json else RichReporter()
     with reporter:
