@@ -188,7 +188,7 @@ def make_jpegs(root: Path, n: int, size: tuple[int, int]) -> Path:
     return root
 
 
-def decode_rate(folder: Path, root: Path) -> tuple[float, int]:
+def decode_rate(folder: Path, root: Path, device: str) -> tuple[float, int]:
     """Images/s of the decode pool alone (no model): what the GPU could be fed at most."""
     from vexplore.engine.catalog import FileRow
     from vexplore.engine.loader import decoded, default_workers
@@ -201,9 +201,10 @@ def decode_rate(folder: Path, root: Path) -> tuple[float, int]:
     files = [
         FileRow(i, e.path, e.raw, e.modality, e.size, e.mtime_ns, None, {}) for i, e in enumerate(entries)
     ]
+    workers = default_workers(device)  # as many as the indexing run on that device had
     started = time.perf_counter()
-    count = sum(1 for _ in decoded(adapter, root, files))
-    return count / (time.perf_counter() - started), default_workers()
+    count = sum(1 for _ in decoded(adapter, root, files, workers))
+    return count / (time.perf_counter() - started), workers
 
 
 def check_images(rep: Report, work: Path, device: str, n: int, small: bool) -> tuple[Path, Path, float]:
@@ -211,7 +212,7 @@ def check_images(rep: Report, work: Path, device: str, n: int, small: bool) -> t
     folder = gpu_models.resnet50(work / "models", small)
     with Busy(device) as busy:
         run = vexplore_index(root, folder, device)
-    rate, workers = decode_rate(folder, root)
+    rate, workers = decode_rate(folder, root, device)
     bottleneck = "decode" if rate < 1.2 * run["rate"] else "model"
     rep.emit(
         "images",

@@ -11,7 +11,7 @@ from .catalog import FileRow
 from .device_pool import DevicePool, Unit, WorkerSettings
 from .errors import UserError
 from .events import Emit, LoadEvent
-from .loader import decoded
+from .loader import decoded, default_workers
 from .models.base import Adapter, Decoded
 from .results import FailedFile, FileResult
 from .stages import Options, embed_decoded
@@ -86,7 +86,10 @@ class LocalStages:
         errors: list[FileResult[FileRow]] = []
         budget = adapter.batch_size() * 4
         parts = 0
-        for item in decoded(adapter, root, todo, opts.workers):
+        workers = opts.workers
+        if workers is None and self.pool is not None:  # the model here is on the cpu but idle: GPU-sized pool
+            workers = default_workers("cuda")
+        for item in decoded(adapter, root, todo, workers):
             if isinstance(item, FailedFile):
                 errors.append(item)
             else:

@@ -149,3 +149,15 @@ def test_two_workers_make_the_same_store_as_one(tmp_path: Path, monkeypatch: pyt
     assert paths1 == paths2
     np.testing.assert_array_equal(vec1, vec2)
     np.testing.assert_array_equal(norms1, norms2)
+
+
+@pytest.mark.fast
+def test_panel_shows_the_batch_size_the_engine_reports() -> None:
+    from vexplore.tui.indexer import RunState
+    from vexplore.tui.widgets.index_panel import model_stats
+
+    state = RunState()
+    state.apply(ProgressEvent("minilm", 4, 11, 0, "a.txt", 8.5, 0.8, 256))
+    assert model_stats(state.models["minilm"]).plain == "4/11 · 8.5 files/s · ETA 0:01 · batch 256 · ?"
+    state.apply(ProgressEvent("minilm", 5, 11, 0, "b.txt", 8.5, 0.7))  # an older engine: no batch_size
+    assert state.models["minilm"].batch_size == 256
