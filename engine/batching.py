@@ -14,7 +14,7 @@ import numpy as np
 from .models.base import Adapter, Embedded
 
 GAIN = 1.05  # a doubled batch must be this much faster per part to be kept
-CEILING = 4096  # parts per model call, at most, when the size grows by itself
+CEILING = 1024  # parts per model call, at most, when the size grows by itself (a commit holds four)
 HEADROOM = 0.5  # share of the free GPU memory the starting batch may plan to use
 MIN_ITEM_BYTES = 4 << 20  # the least activation memory one part is assumed to need
 
@@ -87,7 +87,7 @@ def starting_size(adapter: Adapter) -> int:
     per_part = max(MIN_ITEM_BYTES, weight_bytes(adapter) // 16)
     fits = int(free * HEADROOM // per_part)
     size = adapter.default_batch()
-    while size * 2 <= min(fits, CEILING // 4):
+    while size * 2 <= min(fits, CEILING // 2):
         size *= 2
     return size
 

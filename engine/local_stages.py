@@ -84,7 +84,6 @@ class LocalStages:
         """One commit's worth of decoded files (and those that failed to decode) at a time."""
         pending: list[tuple[FileRow, Decoded]] = []
         errors: list[FileResult[FileRow]] = []
-        budget = adapter.batch_size() * 4
         parts = 0
         workers = opts.workers
         if workers is None and self.pool is not None:  # the model here is on the cpu but idle: GPU-sized pool
@@ -95,7 +94,10 @@ class LocalStages:
             else:
                 pending.append(item)
                 parts += len(item[1].parts)
-            if parts >= budget or len(pending) + len(errors) >= FILES_PER_COMMIT:
+            # Four batches a commit at the batch size of now (the workers' with --gpus), so that a batch
+            # grown past FILES_PER_COMMIT still gets full batches to time.
+            size = self.batch_size(adapter)
+            if parts >= size * 4 or len(pending) + len(errors) >= max(FILES_PER_COMMIT, size * 4):
                 yield pending, errors
                 pending, errors, parts = [], [], 0
         if pending or errors:

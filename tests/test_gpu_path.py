@@ -161,3 +161,28 @@ def test_panel_shows_the_batch_size_the_engine_reports() -> None:
     assert model_stats(state.models["minilm"]).plain == "4/11 · 8.5 files/s · ETA 0:01 · batch 256 · ?"
     state.apply(ProgressEvent("minilm", 5, 11, 0, "b.txt", 8.5, 0.7))  # an older engine: no batch_size
     assert state.models["minilm"].batch_size == 256
+
+
+def test_gpu_start_follows_free_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The starting batch on a GPU (free memory faked): a power of two, more memory a bigger start,
+    never below the model's default nor above half the ceiling, and it grows; the cpu keeps its default."""
+    import torch
+
+    from vexplore.engine.batching import CEILING
+
+    adapter = _toy()
+    adapter.model = torch.nn.Linear(2048, 2048)  # 16 MiB of weights: 1 MiB a part, floored at 4 MiB
+    adapter.device = "cuda:1"
+    starts = {}
+    for free_gib in (0.25, 2, 80):
+        monkeypatch.setattr(
+            torch.cuda, "mem_get_info", lambda device=None, f=free_gib: (int(f * 2**30), 2**37)
+        )
+        sizer = attach(adapter)
+        starts[free_gib] = sizer.size
+        assert sizer.grow and sizer.size & (sizer.size - 1) == 0
+    assert starts == {0.25: 128, 2: 256, 80: CEILING // 2}
+    adapter.device = "cpu"
+    assert attach(adapter).size == 32 and not adapter.sizer.grow
+    adapter.requested_batch = 7
+    assert attach(adapter).size == 7 and not adapter.sizer.grow
