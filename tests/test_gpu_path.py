@@ -186,3 +186,20 @@ def test_gpu_start_follows_free_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     assert attach(adapter).size == 32 and not adapter.sizer.grow
     adapter.requested_batch = 7
     assert attach(adapter).size == 7 and not adapter.sizer.grow
+
+
+@pytest.mark.fast
+def test_bad_device_and_gpus_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.clirun import invoke
+
+    (tmp_path / "a.txt").write_text("some text")
+    monkeypatch.setenv(FAKE_GPUS_ENV, "cpu,cpu")
+    for options, said in (
+        (["--device", "cuda:x"], "unknown device 'cuda:x'"),
+        (["--gpus", "0,5"], "no GPU 5"),
+        (["--gpus", "all", "--engine", "ray"], "--gpus is for the local engine"),
+    ):
+        code, out, err = invoke("index", tmp_path, "--model", "toy", *options, expect=2)
+        assert said in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    ran = invoke("index", tmp_path, "--model", "toy", "--gpus", "1", "--json")
+    assert ran.json()["models"][0]["device"] == "cpu"  # one device named: embedded here, no worker
