@@ -6,6 +6,7 @@ a single-device run would. No Ray on one box: plain processes and queues."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
 import signal
 from collections.abc import Generator, Iterable
@@ -34,7 +35,9 @@ class WorkerSettings:
     precision: str
 
 
-def serve(settings: WorkerSettings, slot: int, device: str, inbox: Any, outbox: Any) -> None:
+def serve(
+    settings: WorkerSettings, slot: int, device: str, inbox: Any, outbox: Any, workers: int = 1
+) -> None:
     """A worker process: load the model on device, then embed units until told to stop (None)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the main process decides
     from .batching import attach
@@ -46,7 +49,12 @@ def serve(settings: WorkerSettings, slot: int, device: str, inbox: Any, outbox: 
         adapter = registry.family_adapter(settings.spec, settings.location)
         adapter.requested_batch = settings.requested_batch
         adapter.trust_remote_code, adapter.precision = settings.trust_remote_code, settings.precision
-        adapter.load(pick_device(device, adapter.needs_torch))
+        device = pick_device(device, adapter.needs_torch)
+        if device == "cpu" and adapter.needs_torch:  # cpu workers (tests, the smoke run) share the cores
+            import torch
+
+            torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // workers))
+        adapter.load(device)
         sizer = attach(adapter)
     except Exception as exc:  # noqa: BLE001 - reported to the main process as one line
         outbox.put(("failed", slot, f"{type(exc).__name__}: {str(exc)[:300]}"))
@@ -65,7 +73,9 @@ class DevicePool:
         self.devices = devices
         self.inbox, self.outbox = ctx.Queue(), ctx.Queue()
         self.procs = [
-            ctx.Process(target=serve, args=(settings, i, d, self.inbox, self.outbox), daemon=True)
+            ctx.Process(
+                target=serve, args=(settings, i, d, self.inbox, self.outbox, len(devices)), daemon=True
+            )
             for i, d in enumerate(devices)
         ]
         self.sizes: dict[int, int] = {}  # batch size per worker slot
