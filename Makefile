@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= models,media,test,lint,ray,milvus
+EXTRAS ?= models,media,test,lint,ray,milvus,hf,lancedb
 export HF_HUB_DISABLE_TELEMETRY := 1
 
 .PHONY: demo test test-fast bench lint typecheck clean venv system-deps

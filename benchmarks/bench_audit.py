@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -48,7 +49,7 @@ AUDIT = r"""
 import json, sys, time
 from pathlib import Path
 from contextlib import contextmanager
-from vexplore.engine.audit import graph, run
+from vexplore.engine.audit import graph, graphstore, run
 from vexplore.engine.query import open_explorer
 
 efs, ticks = [], []
@@ -58,7 +59,7 @@ def noted_ef(*args, **kwargs):
     with graph_ef(*args, **kwargs) as ef:
         efs.append(ef)
         yield ef
-graph.graph_ef = noted_ef
+graph.graph_ef = graphstore.graph_ef = noted_ef
 graph_s = []
 neighbor_graph = run.neighbor_graph
 def timed(*args, **kwargs):
@@ -78,9 +79,11 @@ def say(message):  # the graph's progress is shown live on stderr, the other ste
 report = run.audit(open_explorer(Path(sys.argv[1])), progress=say)
 wall = time.perf_counter() - t0
 fields = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+how = [m.split()[-1] for _, m in steps if m.startswith("neighbor graph ")]
 print(json.dumps({"wall": wall, "graph": graph_s[0][0], "exact": graph_s[0][1], "count": report.count,
                   "peak_mb": int(fields["VmHWM"].split()[0]) / 1024, "steps": steps,
-                  "graph_ef": efs[0] if efs else None, "progress_events": len(ticks)}))
+                  "graph_ef": efs[0] if efs else None, "progress_events": len(ticks),
+                  "how": how[0] if how else None}))
 """
 
 
@@ -162,6 +165,59 @@ def whole_audit(root: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def change_share(source: Path, target: Path, share: float) -> dict:
+    """A copy of the store at source with `share` of its files changed as an index run would leave it: a
+    third edited (a new vector), a third removed, a third added; the index updated and saved as the
+    indexer does (add, mark deleted, retune once enough changed)."""
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target)
+    rng = np.random.default_rng(4)
+    with Store(target, find_store_dir(target), create=True) as store:
+        model = store.model(MODEL)
+        assert model is not None
+        index = VectorIndex(store, model).open(persist=False)
+        ids, rows = store.embedded(model)
+        paths = store.paths_by_id(ids)
+        n, each = len(ids), max(1, int(len(ids) * share / 3))
+        pick = rng.choice(n, 3 * each, replace=False)
+        edited, removed, like = pick[:each], pick[each : 2 * each], pick[2 * each :]
+        vectors = np.asarray(store.vectors(model)[rows[np.r_[edited, like]]])
+        vectors = vectors + 0.05 * rng.normal(size=vectors.shape).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        gone = {paths[int(ids[i])] for i in removed}
+        added = [f"train/c00/new{i:07d}.txt" for i in range(each)]
+        keep = [p for p in paths.values() if p not in gone] + added
+        gone_ids, _, _ = store.sync_files([Entry(p, p.encode(), "text", 100, 0) for p in keep], {})
+        files = store.files()
+        names = [paths[int(ids[i])] for i in edited] + added
+        batch = [EmbeddedFile(files[p], v, 1.0) for p, v in zip(names, vectors, strict=True)]
+        model = store.commit_batch(store.model(MODEL) or model, batch)
+        index.remove(gone_ids)
+        index.add(np.array([files[p].id for p in names]), vectors)
+        if index.tuning_stale():
+            index.tune()
+        index.save()
+    return {"edited": each, "removed": each, "added": each, "of": n}
+
+
+def cached_and_incremental(root: Path, first: dict, share: float) -> dict:
+    """The audit again with the graph the first run saved, then on a copy with `share` of files changed."""
+    second = whole_audit(root)
+    changed = change_share(root, root.with_name(root.name + "-changed"), share)
+    third = whole_audit(root.with_name(root.name + "-changed"))
+    for name, run in (("first", first), ("cached", second), (f"{share:.0%} changed", third)):
+        ef = "" if run["graph_ef"] is None else f", ef {run['graph_ef']}"
+        print(
+            f"audit() {name}: {run['wall']:.1f} s (graph {run['graph']:.2f} s, {run['how']}{ef}), "
+            f"peak RSS {run['peak_mb']:.0f} MB"
+        )
+    print(f"changed: {json.dumps(changed)}")
+    return {
+        "cached": [second["wall"], second["graph"], second["how"]],
+        "changed": [third["wall"], third["graph"], third["how"]],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="*", default=[10_000, 20_000, 30_000, 100_000])
@@ -170,6 +226,12 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--exact-up-to", type=int, default=100_000, help="largest size the exact graph runs at")
     ap.add_argument("--dir", type=Path, default=Path("/tmp/vexplore-bench-audit"))
+    ap.add_argument(
+        "--changed",
+        type=float,
+        default=0.01,
+        help="after the audit: again (graph saved), then this share changed (0: neither)",
+    )
     args = ap.parse_args()
     sizes = sorted(set(args.sizes) | ({args.audit_n} if args.audit_n else set()))
     print(f"$ {' '.join(sys.argv)}")
@@ -189,6 +251,8 @@ def main() -> None:
         print("  " + json.dumps(row), flush=True)
     result: dict = {"graph": {r["n"]: [r["exact_graph_s"], r["index_graph_s"], r["recall"]] for r in rows}}
     if args.audit_n:
+        for saved in (args.dir / f"store-{args.audit_n}x{args.dim}").glob("**/graph.npz"):
+            saved.unlink()  # the first run builds the graph from nothing
         audit = whole_audit(args.dir / f"store-{args.audit_n}x{args.dim}")
         how = "exact" if audit["exact"] else f"index at ef {audit['graph_ef']}"
         print(
@@ -198,6 +262,10 @@ def main() -> None:
             f"peak RSS {audit['peak_mb']:.0f} MB; steps {audit['steps']}"
         )
         result["audit"] = {k: audit[k] for k in ("count", "wall", "graph", "exact", "graph_ef", "peak_mb")}
+        if args.changed:
+            result.update(
+                cached_and_incremental(args.dir / f"store-{args.audit_n}x{args.dim}", audit, args.changed)
+            )
     print(f"load average after {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     print(json.dumps(result))
 

@@ -49,6 +49,7 @@ QUICK = {
     "bench_images": (["--images", "200", "--rounds", "1"], "200 images, one round"),
     "bench_audio": (["--clips", "16", "--rounds", "1"], "16 clips, one round"),
     "bench_video": (["--videos", "3", "--seconds", "20"], "3 videos of 20 s"),
+    "bench_search": ([], "5,000 text files, cached in /tmp after the first run"),
 }
 
 

@@ -19,7 +19,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .diskfull import DiskFull, is_disk_full
 from .errors import StoreError
+from .filesystems import journal_mode
 from .migrations import check_version, columns, migrate
 from .scan import Entry
 from .table import FileTable, read_columns
@@ -60,8 +62,21 @@ def file_row(r: Sequence[Any]) -> FileRow:
 
 
 def damaged(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
-    """The one-line error for a catalog SQLite cannot read, naming the file (never a silent reset)."""
+    """The one-line error for a catalog SQLite cannot read, naming the file (never a silent reset). A full
+    disk is not damage: it gets its own error (diskfull.py), which never says to move the catalog aside."""
+    if is_disk_full(exc, path.parent):
+        return DiskFull(path.parent, what=f"writing {path.name}")
     return StoreError(f"catalog {path} is unreadable ({exc}); move it aside and re-index")
+
+
+def _set_journal(db: sqlite3.Connection, mode: str) -> None:
+    """WAL, or DELETE on a network file system. A WAL catalog another connection holds open stays WAL
+    until it is free (SQLite cannot switch under it): that is safe on the host that made it."""
+    try:
+        db.execute(f"PRAGMA journal_mode={mode}")
+    except sqlite3.OperationalError:
+        if mode == "WAL":
+            raise
 
 
 C = TypeVar("C", bound=type)
@@ -106,7 +121,7 @@ class Catalog:
                 db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
             else:
                 db = sqlite3.connect(path, timeout=30)
-                db.execute("PRAGMA journal_mode=WAL")
+                _set_journal(db, journal_mode(path.parent))
                 db.execute("PRAGMA synchronous=FULL")
                 migrate(db, root, path.parent)
                 if writer:

@@ -10,7 +10,7 @@ import numpy as np
 
 from .errors import UserError
 from .index import normalise
-from .labels import folder_labels
+from .labels import layout_of
 from .plain import record
 from .query import Explorer
 from .stats.report import indexed_name
@@ -119,7 +119,7 @@ def compare_models(
     pos_b, sim_b = _neighbors(explorer, b, common, queries, k)
     overlap = np.array([_jaccard(pa, pb) for pa, pb in zip(pos_a, pos_b, strict=False)])
 
-    labels = folder_labels(paths)
+    labels = layout_of(explorer.store.db, common, paths).labels
     agreement = None
     if labels is not None:
         lab = np.array([x or "" for x in labels], dtype=object)

@@ -34,6 +34,19 @@ class Embeddings:
         )
         return [file_row(r) for r in rows]
 
+    def transcripts_due(self, model: ModelRow) -> list[tuple[FileRow, str]]:
+        """Files of other kinds whose stored text (a transcript) this text model has not embedded for their
+        current fingerprint, with that text."""
+        marks = ",".join("?" * len(model.modalities))
+        rows = self.db.execute(
+            f"SELECT {FILE_COLUMNS}, f.text FROM files f "
+            f"LEFT JOIN embeddings e ON e.file_id = f.id AND e.model_id = ? WHERE f.text IS NOT NULL "
+            f"AND f.modality NOT IN ({marks}) "
+            f"AND (e.file_id IS NULL OR e.size != f.size OR e.mtime_ns != f.mtime_ns) ORDER BY f.path",
+            (model.id, *model.modalities),
+        )
+        return [(file_row(r), r[-1]) for r in rows]
+
     def live_rows(self, model: ModelRow) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(file ids, first rows, row counts) of every stored file's vectors, in row order: the file vector
         and, after it, its window vectors when it has more than one part."""

@@ -117,6 +117,17 @@ class NoticeEvent(_Kind):
 
 
 @dataclass(frozen=True)
+class StallEvent(_Kind):
+    """The run has held one file (decoding it, or embedding its batch) for `seconds` without a commit:
+    sent again every stall interval while it lasts, so a watcher can tell a hang from a slow file."""
+
+    kind = "stall"
+    model: str
+    path: str
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Compacted(_Kind):
     """A model's vector file rewritten with its live rows (also an entry of the summary's compaction)."""
 
@@ -249,6 +260,7 @@ Event = (
     | ProgressEvent
     | ErrorEvent
     | NoticeEvent
+    | StallEvent
     | Compacted
     | CompactionSkipped
     | DoneEvent
@@ -263,6 +275,7 @@ _READERS: dict[str, Callable[[Mapping[str, Any]], Event]] = {
     ProgressEvent.kind: ProgressEvent.from_figures,
     ErrorEvent.kind: ErrorEvent.from_figures,
     NoticeEvent.kind: NoticeEvent.from_figures,
+    StallEvent.kind: StallEvent.from_figures,
     Compacted.kind: Compacted.from_figures,
     CompactionSkipped.kind: CompactionSkipped.from_figures,
     DoneEvent.kind: DoneEvent.from_figures,

@@ -3,10 +3,13 @@
 ImageFolder style: a file's label is the name of the folder it sits in. A top-level folder named like a
 split (train, test, val, valid, validation, dev, eval, in any case, or the names given with --splits)
 is a split, and the label is then the folder below it: `train/cat/1.jpg` is split `train`, label `cat`.
+A store imported from a vectors source with a label column holds each row's label in files.meta
+("label") instead; `layout_of` reads whichever the store has.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -63,3 +66,31 @@ def _if_labelled(labels: list[str | None]) -> list[str | None] | None:
 def folder_labels(paths: Sequence[str]) -> list[str | None] | None:
     """ImageFolder-style labels of paths, or None when the folder is not laid out by label."""
     return layout(paths).labels
+
+
+def source_labels(db: sqlite3.Connection, file_ids: Iterable[int]) -> list[str | None] | None:
+    """Labels an imported source's label column gave (files.meta "label"), aligned with file_ids; None
+    when no file has one (a folder's store: its labels come from the layout)."""
+    found = dict(
+        db.execute(
+            "SELECT id, json_extract(meta, '$.label') FROM files "
+            "WHERE json_extract(meta, '$.label') IS NOT NULL"
+        ).fetchall()
+    )
+    if not found:
+        return None
+    return [None if (v := found.get(int(i))) is None else str(v) for i in file_ids]
+
+
+def layout_of(
+    db: sqlite3.Connection,
+    file_ids: Iterable[int],
+    paths: Sequence[str],
+    split_names: Iterable[str] | None = None,
+) -> Layout:
+    """Labels and splits of the files, from the one place stats, compare and the audit read them: a
+    source's label column when the store holds one, else the folder layout."""
+    labels = source_labels(db, file_ids)
+    if labels is None:
+        return layout(paths, split_names)
+    return Layout(labels, None)

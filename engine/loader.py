@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import cast
 
 from .catalog import FileRow
+from .hang_hook import hang_here
 from .models.base import Adapter, Decoded, DecodeError
 from .results import FailedFile
 
@@ -41,6 +42,7 @@ def _decode(adapter: Adapter, root: Path, f: FileRow) -> tuple[FileRow, Decoded]
         before = os.stat(path)
         if not stat.S_ISREG(before.st_mode):  # replaced since the scan (a FIFO would block the read forever)
             return "no longer a regular file"
+        hang_here(f.path)
         decoded = adapter.decode(path, f.modality)
         after = os.stat(path)
         if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):

@@ -11,6 +11,7 @@ from .catalog import FileRow
 from .device_pool import DevicePool, Unit, WorkerSettings
 from .errors import UserError
 from .events import Emit, LoadEvent
+from .heartbeat import Heartbeat
 from .loader import decoded, default_workers
 from .models.base import Adapter, Decoded
 from .results import FailedFile, FileResult
@@ -21,9 +22,11 @@ FILES_PER_COMMIT = 256
 
 class LocalStages:
     """Decode in loader worker processes and embed in this process (the default engine), or, with
-    `--gpus`, in one worker process per GPU (device_pool.py)."""
+    `--gpus`, in one worker process per GPU (device_pool.py). The heartbeat (if any) hears which file
+    is in hand: the next to decode, or the first of the batch being embedded."""
 
-    def __init__(self) -> None:
+    def __init__(self, beat: Heartbeat | None = None) -> None:
+        self.beat = beat
         self.pool: DevicePool | None = None
         self.pool_batch: int | None = None  # the workers' batch size when their pool closed
 
@@ -88,7 +91,11 @@ class LocalStages:
         workers = opts.workers
         if workers is None and self.pool is not None:  # the model here is on the cpu but idle: GPU-sized pool
             workers = default_workers("cuda")
-        for item in decoded(adapter, root, todo, workers):
+        beat = self.beat
+        hand = (lambda at: beat.hand(adapter.name, todo[at].path)) if beat else (lambda at: None)
+        if todo:
+            hand(0)
+        for i, item in enumerate(decoded(adapter, root, todo, workers)):
             if isinstance(item, FailedFile):
                 errors.append(item)
             else:
@@ -98,9 +105,13 @@ class LocalStages:
             # grown past FILES_PER_COMMIT still gets full batches to time.
             size = self.batch_size(adapter)
             if parts >= size * 4 or len(pending) + len(errors) >= max(FILES_PER_COMMIT, size * 4):
+                hand(i)  # the batch that ends with this file is embedded now
                 yield pending, errors
                 pending, errors, parts = [], [], 0
+            if i + 1 < len(todo):
+                hand(i + 1)
         if pending or errors:
+            hand(len(todo) - 1)
             yield pending, errors
 
     def close(self) -> None:

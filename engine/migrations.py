@@ -88,7 +88,44 @@ def m003_schema_version(db: sqlite3.Connection, root: Path) -> None:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('root', ?)", (str(root.resolve()),))
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_tables, m002_models_vectors, m003_schema_version)
+KEYWORD_INDEX = """
+CREATE VIRTUAL TABLE files_fts USING fts5(path, text, content='files', content_rowid='id');
+CREATE TRIGGER files_fts_insert AFTER INSERT ON files BEGIN
+    INSERT INTO files_fts(rowid, path, text) VALUES (new.id, new.path, new.text);
+END;
+CREATE TRIGGER files_fts_delete AFTER DELETE ON files BEGIN
+    INSERT INTO files_fts(files_fts, rowid, path, text) VALUES ('delete', old.id, old.path, old.text);
+END;
+CREATE TRIGGER files_fts_update AFTER UPDATE OF path, text ON files BEGIN
+    INSERT INTO files_fts(files_fts, rowid, path, text) VALUES ('delete', old.id, old.path, old.text);
+    INSERT INTO files_fts(rowid, path, text) VALUES (new.id, new.path, new.text);
+END;
+"""
+
+
+def m004_keyword_index(db: sqlite3.Connection, root: Path) -> None:
+    """files_fts, an FTS5 index over files.path and files.text kept in step by triggers on files (so every
+    commit that stores a file's text indexes it); built once from what the catalog holds. A SQLite built
+    without FTS5 leaves it out: keyword search then says so."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name='files_fts'").fetchone() is not None:
+        return
+    try:
+        db.executescript(
+            "BEGIN;" + KEYWORD_INDEX + "INSERT INTO files_fts(files_fts) VALUES ('rebuild'); COMMIT;"
+        )
+    except sqlite3.OperationalError as exc:
+        if db.in_transaction:
+            db.rollback()
+        if "fts5" not in str(exc):
+            raise
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_tables,
+    m002_models_vectors,
+    m003_schema_version,
+    m004_keyword_index,
+)
 
 
 def migrate(db: sqlite3.Connection, root: Path, directory: Path) -> None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .diskfull import DiskFull, is_disk_full
 from .errors import UserError
 from .extras import require
 from .index import normalise
@@ -140,7 +141,10 @@ class _ExportRecord:
             self.db = sqlite3.connect(store.dir / STATE_FILE if writable else ":memory:", timeout=30)
             self.db.execute(schema)
         except sqlite3.Error as exc:
+            if is_disk_full(exc, store.dir):
+                raise DiskFull(store.dir, what="opening the Milvus export record") from exc
             raise UserError(f"cannot keep the export record in {store.dir}: {exc}") from exc
+        self.dir = store.dir
 
     def load(self) -> dict[int, str]:
         rows = self.db.execute("SELECT file_id, fingerprint FROM exported WHERE target=?", (self.target,))
@@ -155,6 +159,8 @@ class _ExportRecord:
                     ((self.target, fid, fp) for fid, fp in current.items()),
                 )
         except sqlite3.Error as exc:
+            if is_disk_full(exc, self.dir):  # rolled back: the next export sends this batch again
+                raise DiskFull(self.dir, what="recording the Milvus export (it was sent)") from exc
             raise UserError(
                 f"exported, but could not record it in {STATE_FILE} ({exc}); delete that file "
                 "so the next export re-syncs in full"

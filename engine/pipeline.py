@@ -6,17 +6,18 @@ through `emit(event)` (the typed events of events.py) and stops cleanly after th
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
 from .catalog import FileRow, ModelRow
 from .compaction import compact_store
+from .diskfull import is_disk_full
 from .errors import UserError
 from .events import (
     DoneEvent,
@@ -27,20 +28,21 @@ from .events import (
     ModelEvent,
     ModelReport,
     NoticeEvent,
-    PlanEvent,
     ProgressEvent,
     ScanEvent,
 )
+from .heartbeat import Heartbeat
 from .index import VectorIndex
-from .loader import file_path
 from .local_stages import LocalStages
 from .lock import WriterLock
 from .models import registry
 from .models.base import Adapter, ModelSpec
+from .plan import open_index, plan, save_indexes
 from .results import EmbeddedFile, FailedFile, FileResult
-from .scan import Entry, Skipped, content_hash, scan
+from .scan import scan
 from .stages import Options, Stages
-from .store import Store
+from .store import Store, placement_notice
+from .transcripts import embed_transcripts
 
 
 @dataclass
@@ -48,6 +50,7 @@ class Tally:
     embedded: set[int] = field(default_factory=set)
     failed: dict[int, tuple[str, str]] = field(default_factory=dict)  # file id -> (path, reason)
     models: list[ModelReport] = field(default_factory=list)
+    adapters: dict[str, Adapter] = field(default_factory=dict)  # loaded in this process, by model name
 
 
 def choose_models(store: Store, requested: list[str], modalities: set[str]) -> list[ModelSpec]:
@@ -136,7 +139,7 @@ class _ModelRun:
         return used(self.adapter) if callable(used) else None
 
 
-def make_stages(opts: Options) -> Stages:
+def make_stages(opts: Options, beat: Heartbeat | None = None) -> Stages:
     """The runner of the decode → embed stages that opts.engine names."""
     if opts.engine == "ray":
         from .distributed import RayStages
@@ -144,7 +147,7 @@ def make_stages(opts: Options) -> Stages:
         return RayStages(opts.ray_address)
     if opts.engine != "local":
         raise UserError(f"unknown engine {opts.engine!r}: use local or ray")
-    return LocalStages()
+    return LocalStages(beat)
 
 
 def index_folder(
@@ -157,126 +160,75 @@ def index_folder(
     if not root.is_dir():
         raise UserError(f"{root}: not a folder" if root.exists() else f"{root}: no such folder")
     started = time.monotonic()
-    with WriterLock(store_dir), Store(root, store_dir, create=True) as store:
-        entries, skipped = scan(root, skip_dirs=(store_dir,))
-        emit(ScanEvent(len(entries), len(skipped)))
-        specs = choose_models(store, opts.models, {e.modality for e in entries})
-
-        indexes, removed, new, changed = _plan(root, store, entries, skipped, emit)
-
-        tally = Tally()
-        present = {e.modality for e in entries}
-        with closing(make_stages(opts)) as stages:
-            for spec in specs:
-                if stop.is_set():
-                    break
-                tally.models.append(
-                    _index_model(root, store, spec, indexes, opts, emit, tally, stop, present, stages)
-                )
-        # Vector files rid of the rows no file references any more; the indexes (by file id) stay valid.
-        compaction = [] if stop.is_set() else compact_store(store, emit)
-        _save_indexes(indexes, removed, tally)
-
-        covered = {mod for spec in specs for mod in spec.modalities}
-        no_model = sorted(present - covered)
-        failed = [FileError(p, r) for p, r in tally.failed.values()]
-        failed += [FileError(s.path, s.reason) for s in skipped]
-        summary = IndexSummary(
-            files=len(entries),
-            embedded=len(tally.embedded - set(tally.failed)),
-            unchanged=len(entries) - new - changed,
-            removed=len(removed),
-            failed=len(failed),
-            errors=failed,
-            models=tally.models,
-            compaction=compaction,
-            no_model_for=no_model,
-            interrupted=stop.is_set(),
-            store=str(Path(store_dir).resolve()),
-            seconds=round(time.monotonic() - started, 3),
-        )
-        emit(DoneEvent(summary))
-        return summary
+    lock = WriterLock(store_dir, math.inf if opts.wait else 0.0, lambda m: emit(NoticeEvent(m)), stop)
+    if where := placement_notice(root, store_dir):
+        emit(NoticeEvent(where))
+    with lock, Store(root, store_dir, create=True) as store:
+        files = [0]
+        try:
+            return _index_locked(root, store, store_dir, opts, emit, stop, started, files)
+        except Exception as exc:
+            if not is_disk_full(exc, store_dir):
+                raise
+            raise store.settle_disk_full(files[0], "indexing") from exc
 
 
-class Plan(NamedTuple):
-    indexes: dict[str, VectorIndex]  # the indexes this run changes or mends, by model name
-    removed: list[int]  # ids of the files gone from the folder
-    new: int
-    changed: int
+def _index_locked(
+    root: Path,
+    store: Store,
+    store_dir: Path,
+    opts: Options,
+    emit: Emit,
+    stop: threading.Event,
+    started: float,
+    files: list[int],
+) -> IndexSummary:
+    """index_folder's run, under the writer lock; files[0] is set to the folder's file count for the
+    disk-full report."""
+    entries, skipped = scan(root, skip_dirs=(store_dir,))
+    files[0] = len(entries)
+    emit(ScanEvent(len(entries), len(skipped)))
+    specs = choose_models(store, opts.models, {e.modality for e in entries})
 
+    indexes, removed, new, changed = plan(root, store, entries, skipped, emit)
 
-def _plan(root: Path, store: Store, entries: list[Entry], skipped: list[Skipped], emit: Emit) -> Plan:
-    """Bring the catalog in line with the scan: vector files repaired, the indexes that must change
-    opened, new and changed files hashed, file rows inserted, updated and deleted."""
-    known = store.fingerprints()
-    seen = {e.path for e in entries}
-    gone = [p for p in known if p not in seen]
-    indexes = _open_indexes(store, bool(gone), emit)
-    hashes = _hash_changed(root, entries, known)
-    keep = [s.path for s in skipped if s.keep]
-    removed, new, changed = store.sync_files(entries, hashes, keep=keep) if hashes or gone else ([], 0, 0)
-    for index in indexes.values():
-        index.remove(removed)
-    emit(PlanEvent(new, changed, len(removed), len(hashes)))
-    return Plan(indexes, removed, new, changed)
+    tally = Tally()
+    present = {e.modality for e in entries}
+    with Heartbeat(emit) as beat, closing(make_stages(opts, beat)) as stages:
+        for spec in specs:
+            if stop.is_set():
+                break
+            tally.models.append(
+                _index_model(root, store, spec, indexes, opts, emit, tally, stop, present, stages)
+            )
+            beat.idle()
+        for spec in specs:  # after every model ran: this run's transcripts are stored by now
+            if not stop.is_set():
+                _index_transcripts(root, store, spec, indexes, opts, emit, tally, stop)
+    # Vector files rid of the rows no file references any more; the indexes (by file id) stay valid.
+    compaction = [] if stop.is_set() else compact_store(store, emit)
+    save_indexes(indexes, removed, {m.name for m in tally.models if m.embedded or m.failed})
 
-
-def _open_indexes(store: Store, gone: bool, emit: Emit) -> dict[str, VectorIndex]:
-    """Indexes of a store that lost files are opened before the catalog changes, so that removals
-    become mark_deleted on an index that matches the catalog rather than full rebuilds. A missing or
-    damaged one is opened (rebuilt, with a notice) even when nothing else changes, and saved at the end."""
-    indexes: dict[str, VectorIndex] = {}
-    for row in store.models():
-        repaired = store.repair_vectors(row)
-        if repaired:
-            emit(NoticeEvent(repaired))
-            row = store.model(row.name) or row
-        saved = VectorIndex(store, row)
-        # Damage is mended on every run, and so is an index a killed writer left behind the catalog
-        # (rebuilt and saved here once, rather than by every reader; the save also clears its temp file).
-        if gone or repaired or saved.problem() or saved.behind():
-            _open_index(store, row, indexes, emit)
-    return indexes
-
-
-def _hash_changed(
-    root: Path, entries: list[Entry], known: dict[str, tuple[int, int]]
-) -> dict[str, str | None]:
-    """Content hashes of the new and changed files (only those are read); None: unreadable, the decode
-    step records why."""
-    hashes: dict[str, str | None] = {}
-    for e in entries:
-        old = known.get(e.path)
-        if old != (e.size, e.mtime_ns):  # only new and changed files are read and hashed
-            try:
-                hashes[e.path] = content_hash(file_path(root, _as_file_row(e)), e.size)
-            except OSError:
-                hashes[e.path] = None  # unreadable: the decode step records why
-    return hashes
-
-
-def _save_indexes(indexes: dict[str, VectorIndex], removed: list[int], tally: Tally) -> None:
-    """Save the indexes that changed (tuned first when enough of them is new)."""
-    for name, index in indexes.items():
-        if index.hnsw is not None and (
-            index.rebuilt or removed or any(m.name == name and (m.embedded or m.failed) for m in tally.models)
-        ):
-            if index.tuning_stale():  # also a first index: built empty, then filled
-                index.tune()
-            index.save()
-
-
-def _open_index(store: Store, row: ModelRow, indexes: dict[str, VectorIndex], emit: Emit) -> VectorIndex:
-    if row.name not in indexes:
-        indexes[row.name] = VectorIndex(store, row).open(persist=False)
-        if notice := indexes[row.name].notice:
-            emit(NoticeEvent(notice))
-    return indexes[row.name]
-
-
-def _as_file_row(e: Entry) -> FileRow:
-    return FileRow(-1, e.path, e.raw, e.modality, e.size, e.mtime_ns, None, {})
+    covered = {mod for spec in specs for mod in spec.modalities}
+    no_model = sorted(present - covered)
+    failed = [FileError(p, r) for p, r in tally.failed.values()]
+    failed += [FileError(s.path, s.reason) for s in skipped]
+    summary = IndexSummary(
+        files=len(entries),
+        embedded=len(tally.embedded - set(tally.failed)),
+        unchanged=len(entries) - new - changed,
+        removed=len(removed),
+        failed=len(failed),
+        errors=failed,
+        models=tally.models,
+        compaction=compaction,
+        no_model_for=no_model,
+        interrupted=stop.is_set(),
+        store=str(Path(store_dir).resolve()),
+        seconds=round(time.monotonic() - started, 3),
+    )
+    emit(DoneEvent(summary))
+    return summary
 
 
 def _index_model(
@@ -314,11 +266,45 @@ def _index_model(
     todo = store.stale(row) if todo is None else todo
     if adapter.order_by_size:
         todo.sort(key=lambda f: f.size)  # similar lengths batch together: less padding
-    index = _open_index(store, row, indexes, emit)
+    index = open_index(store, row, indexes, emit)
     report.dim, report.device, report.source = row.dim, info["device"], adapter.location.describe()
     emit(ModelEvent.of(row.name, len(todo), row.dim, info))
     model_run = _ModelRun(root, store, adapter, row, index, opts, emit, tally, stop, stages)
     result = model_run.run(todo)
     report.batch_size = model_run.batch_size()
+    if isinstance(stages, LocalStages) and stages.pool_batch is None:
+        tally.adapters[spec.name] = adapter  # loaded here (not a --gpus run's cpu copy): transcripts reuse it
     report.embedded, report.failed, report.seconds = result["embedded"], result["failed"], result["seconds"]
     return report
+
+
+def _index_transcripts(
+    root: Path,
+    store: Store,
+    spec: ModelSpec,
+    indexes: dict[str, VectorIndex],
+    opts: Options,
+    emit: Emit,
+    tally: Tally,
+    stop: threading.Event,
+) -> None:
+    """A text model embeds the stored transcripts of audio and video files it has not embedded yet
+    (transcripts.py); loaded here unless this run loaded it already."""
+    row = store.model(spec.name)
+    if row is None or "text" not in row.modalities:
+        return
+    due = store.transcripts_due(row)
+    if not due:
+        return
+    adapter = tally.adapters.get(spec.name)
+    if adapter is None:
+        adapter = registry.create(spec)
+        adapter.requested_batch = opts.batch_size
+        adapter.trust_remote_code = opts.trust_remote_code
+        LocalStages().prepare(adapter, replace(opts, gpus=None), emit, row.dim)  # a few texts: one device
+    index = open_index(store, row, indexes, emit)
+    run = _ModelRun(root, store, adapter, row, index, opts, emit, tally, stop, LocalStages())
+    done, failed = embed_transcripts(adapter, due, run._commit, stop.is_set)
+    for report in tally.models:
+        if report.name == spec.name:
+            report.embedded, report.failed = report.embedded + done, report.failed + failed

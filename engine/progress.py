@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 
 from rich.console import Console
 from rich.progress import (
@@ -26,6 +27,7 @@ from .events import (
     ModelEvent,
     NoticeEvent,
     ProgressEvent,
+    StallEvent,
     to_line,
 )
 from .printable import printable
@@ -40,9 +42,12 @@ class JsonReporter:
     def __exit__(self, *exc: object) -> None:
         pass
 
+    _lock = threading.Lock()  # the heartbeat's thread emits too: one whole line at a time
+
     def emit(self, event: Event) -> None:
-        sys.stderr.write(to_line(event) + "\n")
-        sys.stderr.flush()
+        with self._lock:
+            sys.stderr.write(to_line(event) + "\n")
+            sys.stderr.flush()
 
     def summary(self, s: IndexSummary) -> None:
         sys.stdout.write(json.dumps(s.to_json(), ensure_ascii=False) + "\n")
@@ -85,6 +90,14 @@ class RichReporter:
             )
         elif isinstance(event, NoticeEvent):
             self.console.print(Text(printable(event.message), style="yellow"))
+        elif isinstance(event, StallEvent):
+            self.console.print(
+                Text(
+                    f"{printable(event.model)}: no progress for {event.seconds:.0f}s "
+                    f"on {printable(event.path)}",
+                    style="yellow",
+                )
+            )
         elif isinstance(event, Compacted):
             self.console.print(
                 Text(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,6 +17,9 @@ from .index import EXACT_MAX, VectorIndex
 from .store import ModelRow, Store
 
 if TYPE_CHECKING:
+    from .audit.graph import Progress
+    from .audit.graphfile import StoredGraph
+    from .audit.graphstore import Graph
     from .models.base import Adapter
 
 
@@ -25,6 +28,8 @@ class Hit:
     path: str
     score: float
     labels: list | None = None
+    why: str | None = None  # a search's reason beyond the score (keyword rank, per-term cosines)
+    snippet: str | None = None  # the passage a keyword matched (keywords.MARK_OPEN/CLOSE around words)
 
     def as_json(self) -> dict:
         out = {"path": self.path, "score": round(float(self.score), 6)}
@@ -51,11 +56,20 @@ class Explorer:
         self._indexes: dict[str, VectorIndex] = {}
         self._opened: dict[str, float] = {}
         self._adapters: dict[str, Adapter] = {}  # loaded for text queries, by model name
+        self._file_adapters: dict[str, Adapter] = {}  # loaded whole, to embed a query file, by model name
         self._exact: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}  # model -> (generation, ids, x)
         self.notices: list[str] = []  # an index found missing or damaged and rebuilt: for the user to see
+        self._graphs: dict[str, StoredGraph] = {}  # model -> its neighbor graph of one generation
+        self._graph_read: dict[str, int] = {}  # model -> the generation whose saved graph was last looked for
+        # Imported vectors were made elsewhere: the model the user names embeds text queries into their
+        # space (every stored model then takes text queries). None: each model embeds its own.
+        self.query_model: str | None = None
 
     def models(self) -> list[ModelRow]:
-        return [m for m in self.store.models() if m.rows > 0]
+        rows = [m for m in self.store.models() if m.rows > 0]
+        if self.query_model is not None:
+            rows = [replace(m, text_queries=True) for m in rows]
+        return rows
 
     def model(self, name: str | None, modality: str | None = None, text_query: bool = False) -> ModelRow:
         """The model asked for, else the one that fits the query's modality: a model made for that modality
@@ -138,7 +152,53 @@ class Explorer:
             raise UserError(
                 f"{path}: has no vector for model {model.name!r}" + (f" ({reason})" if reason else "")
             )
-        return model, self.nearest(model, vector, k, exclude=f.id)
+        hits = self._graph_hits(model, f.id, k) if self.backend is None else None
+        return model, hits if hits is not None else self.nearest(model, vector, k, exclude=f.id)
+
+    def neighbor_graph(
+        self,
+        model: ModelRow,
+        ids: np.ndarray,
+        x: np.ndarray,
+        k: int,
+        progress: Progress | None = None,
+        build: bool = True,
+    ) -> Graph | None:
+        """Every file's k nearest (ids ascending, x their unit vectors, model as read before them): the
+        store's saved graph when current, else updated or built and saved (audit/graphstore.py). Kept here
+        too, so single-file neighbors come from it while the catalog stays at this generation."""
+        from .audit.graphstore import model_graph, stored
+
+        got = model_graph(self.store, model, ids, x, k, lambda: self.index(model), progress, build=build)
+        if got is not None:
+            self._graphs[model.name] = stored(got.graph, model.generation, np.zeros(0, np.uint64), got.ef)
+            if got.notice:
+                self.notices.append(got.notice)
+        return got
+
+    def _graph_hits(self, model: ModelRow, file_id: int, k: int) -> list[Hit] | None:
+        """A file's k nearest from a graph of the catalog's current generation (held, or saved in the
+        store), when it is wide enough and the model too big for exact search; None sends the query to
+        exact search (whose answer a graph would repeat, bar float rounding among near-ties) or the index."""
+        from .audit import graphfile
+
+        self.index(model)  # opened as for any neighbor query: a missing or damaged one is mended
+        row = self.store.model(model.name) or model
+        if row.rows <= EXACT_MAX:
+            return None
+        now = row.generation
+        held = self._graphs.get(model.name)
+        if (held is None or held.generation != now) and self._graph_read.get(model.name) != now:
+            self._graph_read[model.name] = now
+            saved, _problem = graphfile.read(self.store.model_dir(model), now)
+            if saved is not None:
+                self._graphs[model.name] = held = saved
+        if held is None or held.generation != now or k > held.k:
+            return None
+        at = int(np.searchsorted(held.ids, file_id))
+        if at >= len(held.ids) or held.ids[at] != file_id:
+            return None
+        return self._hits(model, held.neighbors[at, :k], held.sims[at, :k], None, k)
 
     def nearest(self, model: ModelRow, vector: np.ndarray, k: int, exclude: int | None = None) -> list[Hit]:
         """The k files nearest to any vector of the model's space (a file's, a query's), minus exclude."""
@@ -199,16 +259,32 @@ class Explorer:
         return model, self.nearest(model, self.query_vector(model, query, device), k)
 
     def query_vector(self, model: ModelRow, query: str, device: str = "auto") -> np.ndarray:
-        adapter = self._adapters.get(model.name)
+        name = self.query_model or model.name
+        adapter = self._adapters.get(name)
+        if adapter is None:
+            from .devices import pick_device
+            from .models import registry
+
+            adapter = registry.create(registry.resolve(name))
+            # only the text tower of a two-tower model
+            adapter.load_for_queries(pick_device(device, adapter.needs_torch))
+            self._adapters[name] = adapter
+        vector = adapter.embed_text([query])[0]
+        if len(vector) != model.dim:
+            raise UserError(f"model {name!r} gives {len(vector)} dimensions, {model.name!r} has {model.dim}")
+        return vector
+
+    def file_adapter(self, model: ModelRow, device: str = "auto") -> Adapter:
+        """The whole model (not only a text tower), loaded once, to embed a file given as a query."""
+        adapter = self._file_adapters.get(model.name)
         if adapter is None:
             from .devices import pick_device
             from .models import registry
 
             adapter = registry.create(registry.resolve(model.name))
-            # only the text tower of a two-tower model
-            adapter.load_for_queries(pick_device(device, adapter.needs_torch))
-            self._adapters[model.name] = adapter
-        return adapter.embed_text([query])[0]
+            adapter.load(pick_device(device, adapter.needs_torch))
+            self._file_adapters[model.name] = adapter
+        return adapter
 
 
 def open_explorer(root: Path, store: str | Path | None = None, backend: Backend | None = None) -> Explorer:
@@ -240,9 +316,21 @@ def exact_knn_of(
     step = max(1, block_bytes // (4 * max(len(ids), 1)))
     for start in range(0, len(q), step):
         scores = q[start : start + step] @ x.T
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < len(ids) else np.argsort(-scores, axis=1)
-        part = np.take_along_axis(scores, top, axis=1)
-        order = np.lexsort((ids[top], -part), axis=1)
-        out_ids[start : start + step] = ids[np.take_along_axis(top, order, axis=1)]
-        out_scores[start : start + step] = np.take_along_axis(part, order, axis=1)
+        out_ids[start : start + step], out_scores[start : start + step] = _best(scores, ids, k)
     return out_ids, out_scores
+
+
+def _best(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k best columns as (ids, scores), ties by id, a tie at the k-th place included: every
+    column that reaches the row's k-th score is a candidate, so which tied files make the cut is the
+    rule's choice, not the partition's (the neighbor graph breaks ties the same way)."""
+    b = len(scores)
+    if k == 0:
+        return np.zeros((b, 0), ids.dtype), np.zeros((b, 0), np.float32)
+    kth = np.partition(scores, len(ids) - k, axis=1)[:, len(ids) - k]
+    r, c = np.nonzero(scores >= kth[:, None])
+    v = scores[r, c]
+    order = np.lexsort((ids[c], -v, r))
+    r, c, v = r[order], c[order], v[order]
+    keep = np.arange(len(r)) - np.searchsorted(r, np.arange(b))[r] < k
+    return ids[c[keep]].reshape(b, k), v[keep].reshape(b, k).astype(np.float32)

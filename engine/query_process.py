@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import UserError
+from .hang_hook import hang_here
+from .heartbeat import hang_seconds
 from .memory import trim_heap
 from .query import Backend, Explorer, Hit
 from .store import ModelRow, Store
@@ -40,8 +42,10 @@ if TYPE_CHECKING:  # the reports' modules load with the first report, not with t
     from .audit.report import AuditReport
     from .audit.run import AuditOptions
     from .compare import CompareReport
+    from .search import SearchResult
     from .stats import StatsOptions
     from .stats.schema import StatsReport
+    from .terms import Term
 
 _CHILD = "from vexplore.engine.query_process import main; main()"
 
@@ -58,6 +62,7 @@ class QueryProcess:
             threading.Lock()
         )  # guards _proc and _closed, so close() never misses a starting child
         self._proc: subprocess.Popen | None = None
+        self.hang_after = hang_seconds()  # no answer and no progress this long: the child is stuck
         self._conn: Connection | None = None
         self._closed = False
 
@@ -78,6 +83,11 @@ class QueryProcess:
 
     def nearest(self, model_name: str, vector: np.ndarray, k: int, exclude: int | None = None) -> list[Hit]:
         return self._call("nearest", model_name, np.asarray(vector, dtype=np.float32), k, exclude)
+
+    def search(self, terms: list[Term], k: int, model_name: str | None, mode: str | None) -> SearchResult:
+        """A combined query (engine.search) answered in the child: a file given as a term is embedded
+        there, by a model the child loads once."""
+        return self._call("search", terms, k, model_name, mode)
 
     def stats(
         self,
@@ -145,11 +155,18 @@ class QueryProcess:
                         self._spawn()
                     assert self._conn is not None
                     self._conn.send((op, args))
-                    status, value, notices = self._conn.recv()
+                    status, value, notices = self._recv()
                     while status == "progress":  # a long request reports its steps before it answers
                         if progress is not None:
                             progress(value)
-                        status, value, notices = self._conn.recv()
+                        status, value, notices = self._recv()
+                except _Hung:  # no answer and no progress for hang_after: stuck, not slow
+                    why = f"no answer for {self.hang_after:.0f}s"
+                    self._death()
+                    if attempt == 2:
+                        raise UserError(f"the query process hung twice answering this ({why})") from None
+                    self.notices.append(f"the query process hung ({why}); stopped it and started a new one")
+                    continue
                 except (EOFError, OSError):  # it died on the way (killed, out of memory, a crash in hnswlib)
                     if self._closed:
                         raise UserError("the query process is closed") from None
@@ -163,6 +180,13 @@ class QueryProcess:
                     raise value
                 return value
         raise AssertionError("unreachable")
+
+    def _recv(self) -> tuple:
+        """The child's next message, or _Hung when none comes within hang_after."""
+        assert self._conn is not None
+        if not self._conn.poll(self.hang_after):
+            raise _Hung
+        return self._conn.recv()
 
     def _spawn(self) -> None:
         parent, child = multiprocessing.Pipe()
@@ -206,6 +230,10 @@ class QueryProcess:
         return f"exit status {code}"
 
 
+class _Hung(Exception):
+    pass
+
+
 def _stop(proc: subprocess.Popen) -> int | None:
     """End and reap the child: SIGTERM (it only reads, so nothing is lost), then SIGKILL if it lingers.
     Returns its exit code (negative: the signal that ended it)."""
@@ -237,6 +265,14 @@ def _neighbors(
 
 def _nearest(ex: Explorer, model_name: str, vector: np.ndarray, k: int, exclude: int | None) -> list[Hit]:
     return ex.nearest(ex.model(model_name), vector, k, exclude)
+
+
+def search_terms(
+    ex: Explorer, terms: list[Term], k: int, model: str | None, mode: str | None
+) -> SearchResult:
+    from .search import search
+
+    return search(ex, terms, k, model, mode)
 
 
 def _stats(
@@ -285,6 +321,7 @@ OPERATIONS: dict[str, Callable[..., Any]] = {
     "models": lambda ex: ex.models(),
     "neighbors": _neighbors,
     "nearest": _nearest,
+    "search": lambda ex, terms, k, model, mode: search_terms(ex, terms, k, model, mode),
     "stats": _stats,
     "audit": _audit,
     "compare": _compare,
@@ -312,6 +349,7 @@ def serve(conn: Connection, root: str, store_dir: str, backend: Backend | None) 
         except (EOFError, OSError, KeyboardInterrupt):
             return
         op, args = request
+        hang_here(f"{op} {args[0] if args else ''}")
         try:
             if explorer is None:
                 explorer = Explorer(Store(Path(root), Path(store_dir), readonly=True), backend)

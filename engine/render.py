@@ -21,6 +21,25 @@ def hits_table(title: str, hits) -> None:
     Console(highlight=False).print(table)
 
 
+def matches_table(result) -> None:
+    """A search's results and why each matched: the cosine to the query and per term, the keyword hit."""
+    from .keywords import plain_snippet
+
+    table = Table(title=Text(printable(result.header())), title_justify="left", show_edge=False)
+    for col, justify in (("#", "right"), ("score", "right"), ("path", "left"), ("why", "left")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for rank, m in enumerate(result.matches, 1):
+        why = []
+        if m.vector is not None:
+            why.append(f"cos {m.vector:.3f}")
+        if m.terms and len(m.terms) > 1:
+            why += [f"{t.label()} {s:.2f}" for t, s in zip(result.terms, m.terms, strict=False)]
+        if m.keyword is not None:
+            why.append(f"keyword #{m.keyword.rank}: {plain_snippet(m.keyword.snippet)}")
+        table.add_row(str(rank), f"{m.score:.3f}", Text(printable(m.path)), Text(printable("; ".join(why))))
+    Console(highlight=False).print(table)
+
+
 def models_table(rows: list[dict]) -> None:
     table = Table(show_edge=False)
     for col in ("name", "modalities", "dim", "backend", "offline", "source"):

@@ -1,7 +1,8 @@
 """Walking a folder: which files exist, what modality each has, and their cheap fingerprint.
 
-The walk follows a symlink only when its target stays inside the root, never enters hidden folders or
-the store, and never visits a directory twice (symlink loops)."""
+The walk follows a symlink only when its target stays inside the root, never enters hidden folders, the
+store or the store of a vectors source beside its source (`SOURCE.vexplore`), and never visits a
+directory twice (symlink loops)."""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def scan(root: Path, skip_dirs: tuple[Path, ...] = ()) -> tuple[list[Entry], lis
         for item in listing:
             name = item.name
             rel = rel_dir + b"/" + name if rel_dir else name
-            if name.startswith(b"."):
+            if name.startswith(b".") or name.endswith(b".vexplore"):  # hidden, or an imported source's store
                 continue
             try:
                 is_link = item.is_symlink()

@@ -26,13 +26,14 @@ K = TypeVar("K")
 class Options:
     models: list[str] = field(default_factory=list)  # empty: what the store has plus the defaults
     device: str = "auto"
-    gpus: str | None = None  # "0,1" or "all": one embedding worker process per GPU (device_pool.py)
-    precision: str = "auto"  # autocast dtype: auto (bf16/fp16 on a GPU, fp32 elsewhere), fp32, bf16, fp16
     batch_size: int | None = None
     workers: int | None = None
     trust_remote_code: bool = False
     engine: str = "local"  # where decode → embed run: "local" (this process + loader workers) or "ray"
     ray_address: str | None = None  # a Ray cluster to join (None: RAY_ADDRESS, else a local Ray)
+    wait: bool = False  # another writer holds the store: wait for it (True) or refuse (False)
+    gpus: str | None = None  # "0,1" or "all": one embedding worker process per GPU (device_pool.py)
+    precision: str = "auto"  # autocast dtype: auto (bf16/fp16 on a GPU, fp32 elsewhere), fp32, bf16, fp16
 
 
 class Stages(Protocol):

@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from .catalog import Catalog, FileRow, ModelRow
+from .diskfull import DiskFull, estimate_needed
 from .embeddings import Embeddings
 from .errors import StoreError
+from .filesystems import kind_of, shared, store_warning
 from .lock import ReadersLock
 from .results import EmbeddedFile, FileResult
 from .scan import Entry
@@ -57,7 +59,22 @@ def find_store_dir(root: Path, store: str | Path | None = None, create: bool = F
         return fallback
     if not create:
         raise StoreError(f"no index for {root} yet: run `vexplore index {root}` first")
-    return inside if os.access(root, os.W_OK) else fallback
+    # A folder on a network or FUSE file system keeps its store on this machine (placement_notice says so).
+    return inside if os.access(root, os.W_OK) and not shared(root) else fallback
+
+
+def placement_notice(root: Path, store_dir: Path) -> str | None:
+    """What a writer should say about where its store is: kept in the local cache because root is on a
+    network file system (said once, when the store is made), or a warning for a store on one (--store)."""
+    fstype = shared(root)
+    if fstype and store_dir == _fallback_dir(root):
+        if (store_dir / "catalog.sqlite").exists():
+            return None
+        return (
+            f"{root} is on a {kind_of(fstype)} file system ({fstype}): its store is kept on this machine, "
+            f"in {store_dir} (SQLite's WAL does not work over a network); --store puts it elsewhere"
+        )
+    return store_warning(store_dir)
 
 
 class Store:
@@ -163,6 +180,9 @@ class Store:
     def stale(self, model: ModelRow) -> list[FileRow]:
         return self.embeddings.stale(model)
 
+    def transcripts_due(self, model: ModelRow) -> list[tuple[FileRow, str]]:
+        return self.embeddings.transcripts_due(model)
+
     def live_rows(self, model: ModelRow) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self.embeddings.live_rows(model)
 
@@ -248,6 +268,22 @@ class Store:
         self.embeddings.record_batch(current, results, current.rows)
         self._maps.forget(current.id)
         return self.catalog.current(model.name)
+
+    def settle_disk_full(self, files: int, what: str = "") -> DiskFull:
+        """After a write failed on a full disk: roll back the open transaction, cut every vector file back
+        to its committed rows and remove uncommitted successors, so the next run finds a store exactly as
+        the last commit left it. Returns the error to report: committed files and room needed for `files`."""
+        if self.db.in_transaction:
+            self.db.rollback()
+        models = self.catalog.models()
+        for model in models:
+            self.remove_stray_vectors(model)
+            self.vector_file(model).cut_to(model.rows)
+        self._maps.forget()
+        ids, marks = self.catalog.file_states()
+        committed = int(np.count_nonzero(marks == 1))
+        needed = estimate_needed(files - committed, [m.dim for m in models], self.dir)
+        return DiskFull(self.dir, committed, needed, what)
 
     def switch_vectors(
         self, model: ModelRow, name: str, file_ids: np.ndarray, rows: np.ndarray, total: int

@@ -49,15 +49,20 @@ class VectorFile:
 
     def append(self, rows: np.ndarray, committed: int) -> None:
         """Append rows after the `committed` valid ones and fsync, before the catalog records them.
-        A file longer than the committed rows holds what a crash left: it is cut first, never trusted."""
+        A file longer than the committed rows holds what a crash left: it is cut first, never trusted.
+        A failed write (a full disk) cuts what it left, so no partial row outlives it."""
         self.folder.mkdir(parents=True, exist_ok=True)
         with open(self.path, "ab") as fh:
             if fh.tell() != self._bytes(committed):
                 fh.truncate(self._bytes(committed))
                 fh.seek(0, os.SEEK_END)
-            fh.write(np.ascontiguousarray(rows, dtype="<f4").tobytes())
-            fh.flush()
-            os.fsync(fh.fileno())
+            try:
+                fh.write(np.ascontiguousarray(rows, dtype="<f4").tobytes())
+                fh.flush()
+                os.fsync(fh.fileno())
+            except OSError:
+                fh.truncate(self._bytes(committed))  # frees what the failed write took
+                raise
 
     def read(self, start: int, count: int) -> np.ndarray:
         """Rows [start, start + count), by one pread. A browser looks up one file at a time, and through
@@ -111,11 +116,15 @@ class VectorFile:
 
     def write(self, chunks: Iterable[np.ndarray]) -> None:
         """Write a whole new file and make it durable, name included, before the catalog names it."""
-        with open(self.path, "wb") as fh:
-            for chunk in chunks:
-                fh.write(np.asarray(chunk, dtype="<f4").tobytes())
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            with open(self.path, "wb") as fh:
+                for chunk in chunks:
+                    fh.write(np.asarray(chunk, dtype="<f4").tobytes())
+                fh.flush()
+                os.fsync(fh.fileno())
+        except BaseException:
+            self.path.unlink(missing_ok=True)  # a half-written successor (a full disk) is never left behind
+            raise
         fsync_dir(self.folder)
 
     def remove(self) -> None:

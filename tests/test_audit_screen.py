@@ -26,7 +26,9 @@ from vexplore.tui.app import VexploreApp
 from vexplore.tui.screens import audit as audit_screen
 from vexplore.tui.screens.audit import AuditScreen, count, kind_paths
 from vexplore.tui.screens.browse import BrowseScreen
+from vexplore.tui.screens.pair import PairScreen
 from vexplore.tui.widgets.file_list import Only
+from vexplore.tui.widgets.preview import PreviewPane
 
 pytestmark = [pytest.mark.anyio, pytest.mark.fast]
 
@@ -254,6 +256,25 @@ async def test_picked_file_and_cluster_filter_reach_the_browse_list(toy_ui_root)
         await wait_for(pilot, lambda: browse.current == "code/fib.py", what="the outlier")
         assert browse.files.only is None and browse.files.current.path == "code/fib.py"
         await wait_for(pilot, lambda: browse.neighbors.hits, what="the outlier's neighbors")
+
+        # A leak opens beside its match (both previews read from the store); `o` opens the match.
+        app.push_screen(AuditScreen(None, "toy", report=report(), reader=browse.reader), browse._audited)
+        await pilot.pause()
+        await pilot.press("2", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PairScreen), what="the side-by-side view")
+        pair = app.screen
+        left, right = pair.query_one("#pair-left", PreviewPane), pair.query_one("#pair-right", PreviewPane)
+        await wait_for(
+            pilot,
+            lambda: (left.shown_path, right.shown_path) == ("space/orbit.txt", "space/planets.md"),
+            what="both previews",
+        )
+        shown = right.query_one(".preview-text", Static).content  # markdown shows highlighted
+        assert (toy_ui_root / "space/planets.md").read_text()[:20] in getattr(shown, "code", str(shown))
+        caption = str(pair.query_one("#pair-caption", Static).content)
+        assert caption == "test: space/orbit.txt  ↔  train: space/planets.md · cosine 0.9700"
+        await pilot.press("o")
+        await wait_for(pilot, lambda: browse.current == "space/planets.md", what="the match, opened")
 
 
 async def test_a_long_tab_lists_its_first_rows_and_f_still_narrows_to_all(monkeypatch):

@@ -78,10 +78,13 @@ def test_one_writer_at_a_time_readers_see_a_consistent_store_and_a_killed_writer
     # A second writer refuses at once, with one line that names the holder.
     second = run_cli("index", str(folder), "--store", str(store_dir), "--json", *ARGS)
     assert second.returncode == 2
-    assert second.stderr.strip().splitlines() == [
-        f"vexplore: error: another `vexplore index` (pid {writer.proc.pid}) is writing this store; "
-        "wait for it to finish or stop it"
-    ]
+    lines = second.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"vexplore: error: another `vexplore index` (pid {writer.proc.pid}, writing since "
+    )
+    assert lines[0].endswith(
+        "is writing this store; wait for it to finish (`vexplore index --wait`) or stop it"
+    )
     with pytest.raises(LockedError), WriterLock(store_dir):
         pass
 

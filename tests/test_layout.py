@@ -97,3 +97,25 @@ def test_every_package_folder_is_in_the_distribution():
         for init in (REPO / folder).rglob("__init__.py")
     }
     assert found == listed
+
+
+def test_no_merge_conflict_markers_are_left_in_the_tree():
+    """A merge resolved in a hurry once left `<<<<<<<` … `>>>>>>>` in the README."""
+    import subprocess
+
+    listed = subprocess.run(
+        ["git", "ls-files", "*.py", "*.md", "*.toml", "*.tcss", "Makefile", ".ci/*"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    if listed.returncode != 0:
+        pytest.fail(f"git ls-files failed: {listed.stderr.strip()}")
+    markers = ("<" * 7 + " ", ">" * 7 + " ", "=" * 7)
+    found = [
+        f"{name}:{number}"
+        for name in listed.stdout.split()
+        for number, line in enumerate((REPO / name).read_text(errors="replace").splitlines(), 1)
+        if line.startswith(markers) and (not line.startswith("=" * 7) or line == "=" * 7)
+    ]
+    assert not found, found

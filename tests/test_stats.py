@@ -146,6 +146,15 @@ def test_clusters_and_projection_match_numpy(labelled):
     topics = [p.split("/")[0] for p in paths]
     purity = sum(max(np.sum((labels == c) & (np.array(topics) == t)) for t in set(topics)) for c in range(4))
     assert purity / len(paths) >= 0.8
+    # Each cluster is named; one that a topic folder holds most of is named by that folder's share.
+    for c in range(4):
+        cluster = next(k for k in clusters.clusters if k.id == c)
+        held = [t for t, m in zip(topics, labels == c, strict=True) if m]
+        top = max(set(held), key=held.count)
+        share = round(100 * held.count(top) / len(held))
+        if held.count(top) > len(held) / 2 and top != "misc":
+            assert cluster.name.startswith(f"{top} ({share}%)"), (cluster.name, top, share)
+        assert cluster.name and len(cluster.keywords) <= 5
 
     # PCA projection: the top two principal axes of the centred vectors (up to sign).
     proj = np.array([[p.x, p.y] for p in sorted(r.projection.points, key=lambda p: paths.index(p.path))])
@@ -189,9 +198,13 @@ def test_sampled_knn_figures_estimate_the_full_ones(tmp_path):
     x = centres[rng.integers(0, 6, 3000)] + 0.7 * rng.normal(size=(3000, 24))
     root = synthetic_store(tmp_path / "s", x)
     explorer = open_explorer(root)
-    full = vector_stats(explorer, "synthetic", StatsOptions(knn_sample=None))
-    part = vector_stats(explorer, "synthetic", StatsOptions(knn_sample=1000))
+    part = vector_stats(explorer, "synthetic", StatsOptions(knn_sample=1000))  # no graph saved yet
+    full = vector_stats(explorer, "synthetic", StatsOptions(knn_sample=None))  # builds and saves the graph
     assert "knn" not in full.sampled and full.hubness.antihub_share is not None
+    # Once the store holds a current graph, the sample is not needed: every file's row is read from it.
+    again = vector_stats(explorer, "synthetic", StatsOptions(knn_sample=1000))
+    assert "knn" not in again.sampled and "hubness" not in again.sampled
+    assert again.knn == full.knn and again.hubness == full.hubness and again.duplicates == full.duplicates
     for key in (
         "knn",
         "hubness",

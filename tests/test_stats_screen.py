@@ -84,6 +84,11 @@ async def _stats_screen_shows_histograms_projection_and_duplicates(
         assert view.selected != first
         info = _text(screen.query_one("#projection-info", Static))
         assert view.points[view.selected].path in info
+        names = {c.id: c.name for c in screen.report.clusters.clusters}
+        assert all(names.values()) and len(set(names.values())) == len(names)  # every colour is named
+        assert names[view.points[view.selected].cluster] in info
+        first_cluster = screen.report.clusters.clusters[0]
+        assert f"{first_cluster.name} ({first_cluster.size})" in _text(screen.query_one("#legend", Static))
         await pilot.press("c")  # colour by folder: the legend names the folders
         assert "astronomy" in _text(screen.query_one("#legend", Static))
         picked = view.points[view.selected].path

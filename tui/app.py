@@ -54,6 +54,7 @@ class VexploreApp(App):
             Reader(root, store_dir, backend) if (store_dir / "catalog.sqlite").exists() else None
         )
         self.index_run: IndexRun | None = None
+        self.imported = False  # the store holds a vectors source's import: there is no folder to index
 
     def get_default_screen(self) -> Screen:
         if self.reader is not None:
@@ -104,6 +105,9 @@ class VexploreApp(App):
         if self.reader is not None:
             self.reader.indexing = state.active
         self.run_state = state  # the browse screen watches it (always_update: the same object, changed)
+        if state.alert:
+            self.notify(state.alert, title="indexing stopped", severity="error", timeout=30, markup=False)
+            state.alert = None
 
     # ---- actions -----------------------------------------------------------------------------
     def action_help(self) -> None:
@@ -113,6 +117,9 @@ class VexploreApp(App):
             self.push_screen(HelpScreen(self.screen))
 
     def action_index(self) -> None:
+        if self.imported:
+            self.notify("these vectors were imported: `vexplore import SOURCE` brings them up to date")
+            return
         if self.reader is not None:
             self.start_index(self.reader.root, [])
 
@@ -196,7 +203,11 @@ def wants_pictures(root: Path, store_dir: Path) -> bool:
 
 
 def run_app(
-    path: Path, store: str | None = None, backend: Backend | None = None, index_args: tuple[str, ...] = ()
+    path: Path,
+    store: str | None = None,
+    backend: Backend | None = None,
+    imported: bool = False,
+    index_args: tuple[str, ...] = (),
 ) -> None:
     """`vexplore PATH`: the explorer over PATH (the CLI's default command). backend: where neighbor
     queries go (None: the local hnswlib index; the CLI passes e.g. a Milvus backend); index_args: extra
@@ -209,4 +220,6 @@ def run_app(
     from . import first_paint  # the start-up benchmark's probe, used only when it asks for one
 
     app_class = first_paint.FirstPaintProbe if first_paint.ENV in os.environ else VexploreApp
-    app_class(root, store_dir, index_args=index_args, backend=backend).run()
+    app = app_class(root, store_dir, index_args=index_args, backend=backend)
+    app.imported = imported
+    app.run()

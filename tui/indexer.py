@@ -6,6 +6,7 @@ stops (a second cancel stops it at once)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -25,8 +26,12 @@ from vexplore.engine.events import (
     PlanEvent,
     ProgressEvent,
     ScanEvent,
+    StallEvent,
     from_json,
 )
+from vexplore.engine.heartbeat import hang_seconds
+
+EXIT_DISK_FULL = 75  # vexplore/exits.py's status for a full disk (the UI does not import the CLI)
 
 
 @dataclass
@@ -58,6 +63,8 @@ class RunState:
     notices: list[str] = field(default_factory=list)
     summary: IndexSummary | None = None
     started: float = field(default_factory=time.monotonic)
+    alert: str | None = None  # a notification the app shows once (a full disk, a hang), then clears
+    stall: str | None = None  # the file in hand when the child last reported a stall
 
     @property
     def active(self) -> bool:
@@ -95,6 +102,9 @@ class RunState:
             self.errors.append((event.path, event.model, event.reason))
         elif isinstance(event, NoticeEvent):
             self.notices.append(event.message)
+        elif isinstance(event, StallEvent):
+            self.stall = event.path
+            self.message = f"{event.model}: no progress for {event.seconds:.0f}s on {event.path}"
         elif isinstance(event, DoneEvent):
             self._done(event.summary)
 
@@ -136,14 +146,37 @@ class IndexRun:
         models: list[str],
         on_change: Callable[[RunState], None],
         extra: tuple[str, ...] = (),
+        hang_after: float | None = None,
     ):
         self.root, self.store_dir, self.models, self.extra = root, store_dir, models, extra
+        self.hang_after = hang_after or hang_seconds()
         self.state = RunState()
         self.on_change = on_change
         self.proc: asyncio.subprocess.Process | None = None
         self._tail: list[str] = []  # the last lines that were not events (a traceback, a one-line error)
 
     async def run(self) -> RunState:
+        """Run the child; one that hangs (hang_after without progress) is killed and started once more,
+        with a notice; a second hang ends the run, naming the file in hand."""
+        for attempt in (1, 2):
+            stalled = await self._run_once()
+            if stalled is None:
+                break
+            what = f"the indexer made no progress for {self.hang_after:.0f}s on {stalled}"
+            if attempt == 1:
+                self.state.notices.append(f"{what}; stopped it and started it again")
+                self.state.alert = self.state.notices[-1]
+                self.state.phase, self.state.message = "starting", "restarting the indexer…"
+                self.on_change(self.state)
+            else:
+                self.state.phase = "failed"
+                self.state.message = f"{what} twice; stopped it (committed batches are kept)"
+                self.state.alert = self.state.message
+        self.on_change(self.state)
+        return self.state
+
+    async def _run_once(self) -> str | None:
+        """One child, to its end; the file it hung on (it was killed), else None."""
         env = dict(
             os.environ, PYTHONUNBUFFERED="1", HF_HUB_DISABLE_PROGRESS_BARS="1", TOKENIZERS_PARALLELISM="false"
         )
@@ -159,31 +192,55 @@ class IndexRun:
             )
         except OSError as exc:
             self.state.phase, self.state.message = "failed", f"cannot start the indexer: {exc}"
-            self.on_change(self.state)
-            return self.state
+            return None
         self.on_change(self.state)
         assert proc.stdout is not None and proc.stderr is not None  # both are pipes (above)
         stdout = asyncio.ensure_future(proc.stdout.read())
-        async for raw in proc.stderr:
+        stalled = await self._read_events(proc.stderr)
+        if stalled is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # its decode workers too: they share its session
+        code = await proc.wait()
+        await stdout
+        if stalled is None and self.state.summary is None:
+            self._ended(code)
+        return stalled
+
+    async def _read_events(self, stderr: asyncio.StreamReader) -> str | None:
+        """Fold the child's events into the state until it closes stderr; the file in hand when it hung:
+        a stall event past hang_after, or, once embedding, no line at all for that long (a child frozen
+        so hard that its heartbeat cannot speak)."""
+        while True:
+            try:
+                raw = await asyncio.wait_for(stderr.readline(), self.hang_after)
+            except TimeoutError:
+                states = {m.state for m in self.state.models.values()}
+                if "embedding" in states and "loading" not in states:  # a model load may be a download
+                    return self.state.stall or "an unknown file"
+                continue
+            if not raw:
+                return None
             line = raw.decode("utf-8", errors="replace").rstrip("\n")
             event = from_json(line)
             if event is not None:
                 self.state.apply(event)
                 self.on_change(self.state)
+                if isinstance(event, StallEvent) and event.seconds >= self.hang_after:
+                    return event.path
             elif line.strip():
                 self._tail = (self._tail + [line])[-20:]
-        code = await proc.wait()
-        await stdout
-        if self.state.summary is None:
-            self.state.phase = "cancelled" if code in (130, -signal.SIGINT) else "failed"
-            last = next((t for t in reversed(self._tail) if t.strip()), f"exit status {code}")
-            self.state.message = (
-                "cancelled — batches done so far are kept"
-                if self.state.phase == "cancelled"
-                else f"indexing failed: {last.strip()}"
-            )
-        self.on_change(self.state)
-        return self.state
+
+    def _ended(self, code: int) -> None:
+        self.state.phase = "cancelled" if code in (130, -signal.SIGINT) else "failed"
+        last = next((t for t in reversed(self._tail) if t.strip()), f"exit status {code}")
+        self.state.message = (
+            "cancelled — batches done so far are kept"
+            if self.state.phase == "cancelled"
+            else f"indexing failed: {last.strip()}"
+        )
+        if code == EXIT_DISK_FULL:  # the child's one line says what is kept and how much room to make
+            self.state.message = last.strip().removeprefix("vexplore: error: ")
+            self.state.alert = self.state.message
 
     def cancel(self) -> None:
         """First call: stop after the current batch. Second call: stop now."""

@@ -23,8 +23,10 @@ BROWSE: list[BindingType] = [
         "slash",
         "search",
         "Search",
-        tooltip="by meaning: free text → nearest text files (and images with a CLIP model)",
+        tooltip="by meaning and keyword: words, files (./path), + and - (see the README's query syntax)",
     ),
+    Binding("L", "search_file", "Search by file", show=False, tooltip="a path prompt: any file on disk"),
+    Binding("l", "like_this", "More like this", show=False, tooltip="the current file as a search term"),
     Binding("f", "filter", "Filter", tooltip="the file list by name"),
     Binding("F", "all_files", "All files", show=False, tooltip="undo the audit's filter: every file again"),
     Binding("left_square_bracket,alt+left", "back", "Back", tooltip="to the file before this jump"),
@@ -60,7 +62,9 @@ GROUPS = ("Browse", "Find", "Index", "Screens")
 OTHER = "On this screen"  # the group of an action GROUP_OF does not name (a statistics tab, say)
 GROUP_OF: dict[str, str] = {
     **dict.fromkeys(("back", "forward", "more", "fewer", "focus_neighbors", "escape"), "Browse"),
-    **dict.fromkeys(("search", "filter", "all_files", "cycle_modality", "cycle_sort"), "Find"),
+    **dict.fromkeys(
+        ("search", "search_file", "like_this", "filter", "all_files", "cycle_modality", "cycle_sort"), "Find"
+    ),
     **dict.fromkeys(("index", "cancel_index", "errors", "models"), "Index"),
     **dict.fromkeys(("stats", "audit", "compare", "help", "quit"), "Screens"),
 }

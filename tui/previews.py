@@ -31,6 +31,19 @@ class Preview:
     problem: str | None = None  # why part of the preview is missing
 
 
+def stored_preview(meta: dict, text: str | None) -> Preview:
+    """A row imported from a vectors source (modality "vector") has no file: its preview is the text the
+    source's text column gave, and its label."""
+    facts = {"label": meta["label"]} if meta.get("label") is not None else {}
+    preview = Preview("vector", facts=facts)
+    if text:
+        lines = text.replace("\r\n", "\n").splitlines()
+        preview.text = "\n".join(lines[:HEAD_LINES])
+    else:
+        preview.problem = "no text stored for this row (name one with --text-column)"
+    return preview
+
+
 def load_preview(path: Path, modality: str, meta: dict, thumb: bytes | None) -> Preview:
     """Everything the preview pane needs for one file; never raises for a bad file."""
     loader = {"text": _text, "image": _image, "audio": _audio, "video": _video}.get(modality)

@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -26,6 +26,10 @@ from vexplore.engine.query import Backend, Explorer, Hit
 from vexplore.engine.query_process import QueryProcess
 from vexplore.engine.store import FileRow, ModelRow, Store, StoreError
 from vexplore.engine.table import FileTable
+
+if TYPE_CHECKING:
+    from vexplore.engine.search import SearchResult
+    from vexplore.engine.terms import Term
 
 HEAD_ROWS = 200  # more than any terminal shows
 # While the indexer commits batch after batch, neighbors come from an index at most this many seconds
@@ -166,6 +170,15 @@ class Reader:
         vector = await loop.run_in_executor(self._model_thread, explorer.query_vector, model, query)
         self.loaded_models.add(model.name)
         return await self._on_knn_thread(self.queries.nearest, model.name, vector, k)
+
+    async def search_terms(
+        self, terms: list[Term], k: int, model: str | None, mode: str | None
+    ) -> SearchResult:
+        """A combined query (text and files, keyword and meaning), answered by the query process."""
+        result = await self._on_knn_thread(self.queries.search, terms, k, model, mode)
+        if result.model is not None:
+            self.loaded_models.add(result.model.name)
+        return result
 
     def warm_up(self) -> None:
         """Start the query process and have it open every index now, in the background, so the first

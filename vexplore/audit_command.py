@@ -7,7 +7,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import click
 from rich.text import Text
@@ -15,7 +14,8 @@ from rich.text import Text
 from vexplore.engine.audit.report import KINDS
 
 from .exits import fail, guarded, json_line
-from .options import model_option, store_option
+from .options import SourceArgs, model_option, source_options, store_option
+from .where import resolve
 
 
 @click.command()
@@ -51,7 +51,8 @@ from .options import model_option, store_option
     help="Exit 1 when any problem of this kind is found (repeatable).",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout (keys in the README).")
-def audit(path, model, store, k, splits, threshold, clusters, fail_on, as_json) -> None:
+@source_options
+def audit(path, model, store, k, splits, threshold, clusters, fail_on, as_json, source: SourceArgs) -> None:
     """Audit one model's files: likely mislabelled files, leaks between splits, duplicates and outliers
     over every file, and clusters with names."""
     from vexplore.engine.audit.run import AuditOptions
@@ -63,7 +64,8 @@ def audit(path, model, store, k, splits, threshold, clusters, fail_on, as_json) 
         names = tuple(s.strip() for s in splits.split(",") if s.strip())
         if not names:
             fail("--splits takes folder names separated by commas, e.g. --splits train,test")
-    explorer = guarded(open_explorer, Path(path), store)
+    target = resolve(path, store, source)
+    explorer = guarded(open_explorer, target.root, target.store)
     opts = AuditOptions(k=k, splits=names, clusters=clusters, duplicate_threshold=threshold)
     with progress_line() as say:
         report = guarded(run_audit, explorer, model, opts, say)

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import click
 
 from .audit_command import audit
 from .exits import finished, guarded
+from .import_command import import_cmd
 from .index_command import index
 from .inspect_commands import compare, export, models, stats
-from .options import backend_options, chosen_backend, gpus_option, store_option
+from .options import SourceArgs, backend_options, chosen_backend, gpus_option, source_options, store_option
 from .query_commands import neighbors, search
+from .where import resolve
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -41,18 +42,26 @@ def main() -> None:
 @click.argument("path", default=".", type=click.Path())
 @store_option
 @backend_options
+@source_options
 @click.option("--device", default=None, help="Where the indexing child embeds: auto, cpu, cuda, cuda:N, mps.")
 @gpus_option
-def open_cmd(path: str, store: str | None, backend, milvus_uri, collection, device, gpus) -> None:
-    """Open the explorer over PATH (the default when no command is given)."""
+def open_cmd(
+    path: str, store: str | None, backend, milvus_uri, collection, source: SourceArgs, device, gpus
+) -> None:
+    """Open the explorer over PATH, a folder or a vectors source (the default when no command is given)."""
     from vexplore.tui.app import run_app
 
     chosen = chosen_backend(backend, milvus_uri, collection)
+    target = resolve(path, store, source, quiet=False)
+    extra = {"backend": chosen} if chosen else {}
+    if target.source is not None:
+        extra["imported"] = True
     index_args = (*(("--device", device) if device else ()), *(("--gpus", gpus) if gpus else ()))
-    guarded(run_app, Path(path), store, **({"backend": chosen} if chosen else {}), index_args=index_args)
+    store_arg = None if target.store is None else str(target.store)
+    guarded(run_app, target.root, store_arg, **extra, index_args=index_args)
 
 
-for command in (index, search, neighbors, models, export, stats, compare, audit):
+for command in (index, import_cmd, search, neighbors, models, export, stats, compare, audit):
     main.add_command(command)
 
 

@@ -12,9 +12,11 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from vexplore.engine.diskfull import DiskFull, is_disk_full
 from vexplore.engine.errors import UserError
 
 T = TypeVar("T")
+EXIT_DISK_FULL = 75  # sysexits' EX_TEMPFAIL: nothing is wrong with the store; retry with room to spare
 finished = {"quick_exit": False}  # set by a command whose results are committed and closed when it returns
 
 
@@ -24,21 +26,31 @@ def json_line(obj: Any, stream=None) -> None:
     stream.flush()
 
 
-def fail(message: str) -> NoReturn:
+def fail(message: str, status: int = 2) -> NoReturn:
     from vexplore.engine.printable import printable
 
     click.echo(f"vexplore: error: {printable(message)}", err=True)
-    sys.exit(2)
+    sys.exit(status)
 
 
 def guarded(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """fn's result; a UserError (or a SQLite error) becomes one line and exit 2, Ctrl-C exit 130."""
+    """fn's result; a UserError (or a SQLite error) becomes one line and exit 2, a full disk one line and
+    EXIT_DISK_FULL, Ctrl-C exit 130."""
     try:
         return fn(*args, **kwargs)
+    except DiskFull as exc:
+        fail(str(exc), EXIT_DISK_FULL)
     except UserError as exc:
         fail(str(exc))
-    except sqlite3.DatabaseError as exc:  # the catalog names its own file (StoreError); any other: one line
-        fail(f"SQLite: {exc}")
+    except (OSError, sqlite3.DatabaseError) as exc:
+        if is_disk_full(exc):  # a write path that does not know its store: one line, its own status
+            fail(
+                f"disk full: {exc}; nothing committed is lost; free some space and run it again",
+                EXIT_DISK_FULL,
+            )
+        if isinstance(exc, OSError):
+            raise
+        fail(f"SQLite: {exc}")  # the catalog names its own file (StoreError); any other: one line
     except KeyboardInterrupt:
         click.echo("vexplore: interrupted", err=True)
         sys.exit(130)

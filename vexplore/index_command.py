@@ -50,6 +50,9 @@ from .options import gpus_option, store_option
     default=None,
     help="Ray cluster to join with --engine ray (default: RAY_ADDRESS, else a Ray started on this machine).",
 )
+@click.option(
+    "--wait", is_flag=True, help="If another `vexplore index` is writing the store, wait for it, then run."
+)
 def index(
     path,
     models,
@@ -63,6 +66,7 @@ def index(
     as_json,
     engine,
     ray_address,
+    wait,
 ) -> None:
     """Embed new and changed files of PATH and bring the index up to date."""
     from vexplore.engine.pipeline import Options, index_folder
@@ -71,6 +75,10 @@ def index(
 
     root = Path(path)
     if not root.is_dir():
+        from vexplore.engine.sources.detect import is_source
+
+        if is_source(path):
+            fail(f"{path}: a vectors source, not a folder of files: `vexplore import {path}` imports it")
         fail(f"{path}: not a folder" if root.exists() else f"{path}: no such folder")
     if ray_address and engine != "ray":
         fail("--ray-address needs --engine ray")
@@ -92,13 +100,14 @@ def index(
     opts = Options(
         list(models),
         device,
-        gpus,
-        precision,
         batch_size,
         workers,
         trust_remote_code,
         engine=engine,
         ray_address=ray_address,
+        wait=wait,
+        gpus=gpus,
+        precision=precision,
     )
     reporter: JsonReporter | RichReporter = JsonReporter() if as_json else RichReporter()
     with reporter:

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from .exits import fail, guarded, json_line
-from .options import collection_option, milvus_option, model_option, store_option
+from .options import SourceArgs, collection_option, milvus_option, model_option, source_options, store_option
+from .where import resolve
 
 
 @click.command()
@@ -49,7 +50,8 @@ def models(as_json) -> None:
 @milvus_option
 @collection_option
 @click.option("--json", "as_json", is_flag=True, help="The Milvus export summary as JSON on stdout.")
-def export(path, fmt, model, store, out, milvus_uri, collection, as_json) -> None:
+@source_options
+def export(path, fmt, model, store, out, milvus_uri, collection, as_json, source: SourceArgs) -> None:
     """Write one model's vectors with their paths (--format npy|parquet --out FILE), or upsert them into
     a Milvus collection (--milvus URI): a re-export sends only changed and deleted files."""
     from vexplore.engine.query import open_explorer
@@ -61,7 +63,8 @@ def export(path, fmt, model, store, out, milvus_uri, collection, as_json) -> Non
             fail("give either --milvus or --format/--out")
         from vexplore.engine.milvus import export_milvus
 
-        explorer = guarded(open_explorer, Path(path), store)
+        target = resolve(path, store, source)
+        explorer = guarded(open_explorer, target.root, target.store)
         used = [guarded(explorer.model, model)] if model else explorer.models()
         if not used:
             fail("the store holds no vectors yet: run `vexplore index` first")
@@ -83,7 +86,8 @@ def export(path, fmt, model, store, out, milvus_uri, collection, as_json) -> Non
         fail("give --format and --out (or --milvus URI)")
     from vexplore.engine.export import export_vectors
 
-    explorer = guarded(open_explorer, Path(path), store)
+    target = resolve(path, store, source)
+    explorer = guarded(open_explorer, target.root, target.store)
     n, name = guarded(export_vectors, explorer, fmt, model, Path(out))
     click.echo(f"wrote {n} vectors of {name} to {out}", err=True)
 
@@ -125,13 +129,17 @@ def export(path, fmt, model, store, out, milvus_uri, collection, as_json) -> Non
     help="Files queried for the k-NN figures on big stores (0: every file).",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout (keys in the README).")
-def stats(path, model, store, k, threshold, clusters, projection, knn_sample, as_json) -> None:
+@source_options
+def stats(
+    path, model, store, k, threshold, clusters, projection, knn_sample, as_json, source: SourceArgs
+) -> None:
     """Statistics of one model's vectors: norms, dimensions, anisotropy, PCA, intrinsic dimension,
     hubness, duplicates, outliers, clusters, a 2-D projection and the index's recall."""
     from vexplore.engine.query import open_explorer
     from vexplore.engine.stats import StatsOptions, vector_stats
 
-    explorer = guarded(open_explorer, Path(path), store)
+    target = resolve(path, store, source)
+    explorer = guarded(open_explorer, target.root, target.store)
     opts = StatsOptions(
         k=k,
         duplicate_threshold=threshold,
@@ -154,7 +162,8 @@ def stats(path, model, store, k, threshold, clusters, projection, knn_sample, as
 @store_option
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
-def compare(path, models, store, k, as_json) -> None:
+@source_options
+def compare(path, models, store, k, as_json, source: SourceArgs) -> None:
     """Compare two models indexed on the same files: neighbor overlap, the files they disagree on most,
     and (for a folder of labelled sub-folders) which model keeps each label together."""
     from vexplore.engine.compare import compare_models
@@ -163,7 +172,8 @@ def compare(path, models, store, k, as_json) -> None:
     names = [m.strip() for m in models.split(",") if m.strip()]
     if len(names) != 2:
         fail("--models takes exactly two model names separated by a comma, e.g. --models minilm,mpnet")
-    explorer = guarded(open_explorer, Path(path), store)
+    target = resolve(path, store, source)
+    explorer = guarded(open_explorer, target.root, target.store)
     report = guarded(compare_models, explorer, names[0], names[1], k)
     if as_json:
         json_line(report.to_json())

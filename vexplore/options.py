@@ -1,6 +1,10 @@
-"""Options that several commands share: the store, the model, and where neighbor queries go."""
+"""Options that several commands share: the store, the model, where neighbor queries go, and how a
+vectors source is read."""
 
 from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
 
 import click
 
@@ -57,3 +61,51 @@ def chosen_backend(backend: str | None, uri: str | None, collection: str | None)
     from vexplore.engine.milvus import MilvusBackend
 
     return MilvusBackend(uri, collection)
+
+
+@dataclass(frozen=True)
+class SourceArgs:
+    """The flags that say how to read a vectors source (None: found by convention or from the path)."""
+
+    vector_column: str | None = None
+    id_column: str | None = None
+    label_column: str | None = None
+    text_column: str | None = None
+    path_column: str | None = None
+    root: str | None = None
+    meta: str | None = None
+    table: str | None = None
+    source_kind: str | None = None
+
+
+_SOURCE_FLAGS = (
+    (
+        "--vector-column",
+        "Column (or npz array) holding the vectors (default: the one list-of-numbers column).",
+    ),
+    ("--id-column", "Column of row ids (default: id, path, file, filename, else the row number)."),
+    ("--label-column", "Column of labels for compare and audit (default: label)."),
+    (
+        "--text-column",
+        "Column of text for previews and keywords (default: text, content, caption, sentence).",
+    ),
+    ("--path-column", "Column of file paths, relative to --root, so previews show the real files."),
+    ("--root", "Folder that --path-column paths are relative to (default: the source's folder)."),
+    ("--meta", "Metadata for a .npy/.npz: CSV, JSON lines or parquet, one row per vector."),
+    ("--table", "The table, collection or split when the source holds several (llm, LanceDB, Milvus, HF)."),
+    ("--source-kind", "Read PATH as this kind of source: parquet, numpy, llm, hf, lancedb or milvus."),
+)
+
+
+def source_options(fn):
+    """The column flags of a vectors source, handed to the command as one `source: SourceArgs`."""
+
+    @functools.wraps(fn)
+    def command(*args, **kwargs):
+        names = [flag[2:].replace("-", "_") for flag, _ in _SOURCE_FLAGS]
+        kwargs["source"] = SourceArgs(**{name: kwargs.pop(name) for name in names})
+        return fn(*args, **kwargs)
+
+    for flag, text in reversed(_SOURCE_FLAGS):
+        command = click.option(flag, default=None, help=text)(command)
+    return command

@@ -125,7 +125,12 @@ def named_clusters(
         return []
     order = path_order(data.paths)
     k = n_clusters if n_clusters is not None else choose_k(data.x, order)
-    parts = partition(data.x, order, max(1, min(k, n)))
+    return name_partition(store, data, partition(data.x, order, max(1, min(k, n))))
+
+
+def name_partition(store: Store, data: AuditData, parts: Partition) -> list[NamedCluster]:
+    """Each cluster of a partition with its name, keywords, label mix and central files (the stats
+    screen names its k-means clusters with this too)."""
     mix = naming.label_mix(data.layout.labels, data.paths)
     members = [
         _members(data, mix, central, rows) for central, rows in zip(parts.central, parts.members, strict=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..labels import Layout, layout
+from ..labels import Layout, layout_of
 from ..query import Explorer
 from ..stats.report import model_vectors
 from ..store import ModelRow
@@ -51,5 +51,5 @@ def load(explorer: Explorer, model_name: str | None, opts: AuditOptions) -> Audi
         paths,
         [facts[int(i)][1] for i in ids],
         [facts[int(i)][2] for i in ids],
-        layout(paths, opts.splits),
+        layout_of(store.db, ids, paths, opts.splits),
     )

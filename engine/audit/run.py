@@ -17,7 +17,7 @@ from .duplicates import (
     outlier_scores,
     top_outliers,
 )
-from .graph import KnnGraph, knn_graph
+from .graph import KnnGraph
 from .leaks import find_leaks
 from .mislabel import find_mislabeled
 from .report import AuditReport, DuplicateGroup, Duplicates, Mislabeled, Outlier
@@ -80,12 +80,17 @@ def audit(
 
 
 def neighbor_graph(explorer: Explorer, data: AuditData, k: int, say: Progress | None = None) -> KnnGraph:
-    """Exact where that is cheap; the model's hnswlib index above the crossover (index.EXACT_MAX). The
-    graph is most of the audit's time at a million files, so its progress is said as it goes."""
-    from ..index import EXACT_MAX
-
-    index = explorer.index(data.model) if len(data.ids) > EXACT_MAX else None
+    """The store's graph for this generation (graphstore.py): read when current, updated when a few files
+    changed, else built: exact where that is cheap, the model's hnswlib index above the crossover
+    (index.EXACT_MAX). A build is most of the audit's time at a million files, so its progress is said."""
     tell = say or (lambda message: None)
-    return knn_graph(
-        data.ids, data.x, k, index, lambda done, total: tell(f"neighbors of {total:,} files: {done:,} done")
+    got = explorer.neighbor_graph(
+        data.model,
+        data.ids,
+        data.x,
+        k,
+        lambda done, total: tell(f"neighbors of {total:,} files: {done:,} done"),
     )
+    assert got is not None  # build=True always gives one
+    tell(f"neighbor graph {got.how}")
+    return got.graph

@@ -157,6 +157,11 @@ class Adapter(ABC):
         whole model; a model with separate towers loads only its text tower."""
         self.load(device)
 
+    def decode_text(self, text: str) -> Decoded:
+        """Text that is no file's own (an audio file's transcript) cut into parts as this model cuts a text
+        file; a model that does not embed text refuses."""
+        raise DecodeError(f"model {self.name!r} does not embed text")
+
     def embed_text(self, queries: list[str]) -> np.ndarray:
         """Embed free-text queries into this model's space (models with a text tower only)."""
         raise ModelError(f"model {self.name!r} has no text tower, so it cannot embed a text query")

@@ -122,9 +122,13 @@ class CLIPAdapter(ImageAdapter):
         if modality != "text":
             return super().decode(path, modality)
         text, meta = read_text(path)
+        decoded = self.decode_text(text)
+        decoded.meta.update(meta, truncated=decoded.meta["truncated"] or meta.get("truncated", False))
+        return decoded
+
+    def decode_text(self, text: str) -> Decoded:
         parts, dropped = self.windows(text)
-        meta.update(windows=len(parts), truncated=dropped or meta.get("truncated", False))
-        return Decoded(parts=parts, meta=meta)
+        return Decoded(parts=parts, meta={"windows": len(parts), "truncated": dropped}, text=text)
 
     # ---- embedding ----------------------------------------------------------------------------
     def _forward(self, pixels: Any) -> tuple[Any, None]:

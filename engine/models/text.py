@@ -97,9 +97,13 @@ class SentenceTransformerAdapter(Adapter):
 
     def decode(self, path: Path, modality: str) -> Decoded:
         text, meta = read_text(path)
+        decoded = self.decode_text(text)
+        decoded.meta.update(meta, truncated=decoded.meta["truncated"] or meta.get("truncated", False))
+        return decoded
+
+    def decode_text(self, text: str) -> Decoded:
         parts, truncated = self.windows(text)
-        meta.update(windows=len(parts), truncated=truncated or meta.get("truncated", False))
-        return Decoded(parts=parts, meta=meta)
+        return Decoded(parts=parts, meta={"windows": len(parts), "truncated": truncated}, text=text)
 
     def embed(self, parts: list[Any]) -> Embedded:
         return Embedded(self._encode(parts))

@@ -143,10 +143,9 @@ class ToyAdapter(Adapter):
     def decode(self, path: Path, modality: str) -> Decoded:
         if modality == "text":
             text, meta = read_text(path)
-            words = text.split()
-            parts = [" ".join(words[i : i + WINDOW_WORDS]) for i in range(0, len(words), WINDOW_WORDS)]
-            meta.update(windows=len(parts))
-            return Decoded(parts=parts or [text], meta=meta)
+            decoded = self.decode_text(text)
+            decoded.meta.update(meta)
+            return decoded
         if modality == "image":
             img, meta = read_image(path, THUMB_SIZE * 3 // 4)
             return Decoded(parts=[_shrink(img)], meta=meta, thumbnail=thumbnail_bytes(img))
@@ -161,6 +160,13 @@ class ToyAdapter(Adapter):
             samples, meta = load_audio(path)
             return Decoded(parts=windows(samples, seconds=AUDIO_SECONDS), meta=meta)
         raise DecodeError(f"the toy models do not read {modality} files")
+
+    def decode_text(self, text: str) -> Decoded:
+        if "text" not in self.modalities:
+            return super().decode_text(text)
+        words = text.split()
+        parts = [" ".join(words[i : i + WINDOW_WORDS]) for i in range(0, len(words), WINDOW_WORDS)]
+        return Decoded(parts=parts or [text], meta={"windows": len(parts)}, text=text)
 
     def embed(self, parts: list[Any]) -> Embedded:
         featurise = FEATURES[self.name]

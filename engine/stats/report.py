@@ -21,6 +21,7 @@ from . import clusters as km
 from . import neighbors as nb
 from . import projection as proj
 from . import space
+from .names import name_clusters
 from .schema import (
     Anisotropy,
     Clusters,
@@ -118,11 +119,14 @@ def _vector_stats(
     index = explorer.index(v.model)
     quality = nb.index_quality(index, v.ids, v.x, opts.k, opts.recall_target, RECALL_QUERIES)
     clock.step("knn")
-    knn_figures = _neighbor_figures(v, index, rng, opts, sampled)
+    knn_figures = _neighbor_figures(explorer, v, index, rng, opts, sampled)
     clock.step("clusters")
     centres, labels, inertia, fitted = km.kmeans(v.x, opts.clusters or km.default_k(v.n), seed=opts.seed)
     sampled.note("clusters_fit", fitted)
-    clusters = Clusters(len(centres), inertia, km.describe(v.x, centres, labels, v.paths))
+    described = km.describe(v.x, centres, labels, v.paths)
+    clock.step("cluster names")
+    described = name_clusters(explorer.store, v.model, v.ids, v.x, v.paths, labels, centres, described)
+    clusters = Clusters(len(centres), inertia, described)
     clock.step("projection")
     point_rows = _sample(rng, v.n, opts.points)
     sampled.note("projection", len(point_rows))
@@ -241,9 +245,17 @@ class _NeighborFigures(NamedTuple):
 
 
 def _neighbor_figures(
-    v: _Vectors, index: VectorIndex, rng: np.random.Generator, opts: StatsOptions, sampled: _Sampled
+    explorer: Explorer,
+    v: _Vectors,
+    index: VectorIndex,
+    rng: np.random.Generator,
+    opts: StatsOptions,
+    sampled: _Sampled,
 ) -> _NeighborFigures:
-    """The figures that need each vector's neighbors (none below two vectors)."""
+    """The figures that need each vector's neighbors (none below two vectors): from every file's row of
+    the neighbor graph where the store has one (current, or a few files from it), or where building it
+    is no dearer than the queries a sample would cost (every file is queried anyway); else from the
+    index on a sample of files, as `sampled` says."""
     k = min(opts.k, v.n - 1)
     if k < 1:
         return _NeighborFigures(
@@ -254,9 +266,14 @@ def _neighbor_figures(
             intrinsic_dimension=IntrinsicDimension("twonn", None),
         )
     queries = _sample(rng, v.n, opts.knn_sample)
-    for figure in ("knn", "hubness", "duplicates", "outliers", "intrinsic_dimension"):
-        sampled.note(figure, len(queries))
-    knn = nb.knn_of(index, v.ids, v.x, queries, k)
+    build = len(queries) == v.n  # every file would be queried: the graph costs no more, and is kept
+    got = explorer.neighbor_graph(v.model, v.ids, v.x, k, build=build)
+    if got is not None:
+        knn = nb.Knn(np.arange(v.n), got.graph.rows, got.graph.sims, 1.0)
+    else:
+        for figure in ("knn", "hubness", "duplicates", "outliers", "intrinsic_dimension"):
+            sampled.note(figure, len(queries))
+        knn = nb.knn_of(index, v.ids, v.x, queries, k)
     return _NeighborFigures(
         knn=KnnDistance(k, space.summary(nb.knn_distances(knn))),
         hubness=nb.hubness(knn, v.n, v.paths),

@@ -4,7 +4,7 @@ order, nesting is the JSON's nesting; the README's `stats --json` table document
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..plain import record
@@ -128,6 +128,8 @@ class Cluster:
     id: int
     size: int
     central: list[Central]
+    name: str = ""  # from the members' text, tags or label mix (stats/names.py)
+    keywords: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,13 @@
 finding (mislabelled files, leaks between splits, duplicates, outliers, named clusters) with its count.
 
 The screen is dismissed with a Pick: Enter on a row picks its file (the browse screen shows it with its
-neighbors); `f` also narrows the browse list to the row's cluster, or to every file of the tab's kind."""
+neighbors) — a leak or a duplicate first shows beside its match (pair.py), where either can be picked;
+`f` also narrows the browse list to the row's cluster, or to every file of the tab's kind."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from typing import ClassVar
 
@@ -24,6 +25,7 @@ from vexplore.engine.printable import printable
 from vexplore.engine.query_process import QueryProcess
 
 from ..literal import literal
+from ..reader import Reader
 from ..widgets.file_list import Only
 from .computed import ComputedReportScreen, Progress
 
@@ -52,6 +54,8 @@ class Row:
 
     path: str | None
     only: Only | None  # None: nothing to narrow to (the clusters tab's last line)
+    match: str | None = None  # the file shown beside it (a leak's match, a duplicate's first copy)
+    why: str = ""  # the caption over the two: splits and score
 
 
 def kind_paths(report: AuditReport, kind: str) -> frozenset[str]:
@@ -121,9 +125,12 @@ class AuditScreen(ComputedReportScreen[Pick | None, AuditReport]):
         model_name: str | None,
         options: AuditOptions | None = None,
         report: AuditReport | None = None,
+        reader: Reader | None = None,
     ) -> None:
+        """reader: where the side-by-side view of a leak or a duplicate reads its previews (without
+        one, Enter opens the row's file in the browse screen at once)."""
         super().__init__()
-        self.queries, self.model_name = queries, model_name
+        self.queries, self.model_name, self.reader = queries, model_name, reader
         self.options = options or AuditOptions()
         self.report: AuditReport | None = report
         self._rows: dict[str, Row] = {}
@@ -176,40 +183,43 @@ class AuditScreen(ComputedReportScreen[Pick | None, AuditReport]):
             table.clear(columns=True)
             table.add_columns(*COLUMNS[key])
             kind = Only(key, kind_paths(r, key)) if key != "clusters" else None
-            for i, (cells, path, only) in enumerate(islice(self._lines(r, key), ROWS_SHOWN + 1)):
+            for i, (cells, row) in enumerate(islice(self._lines(r, key), ROWS_SHOWN + 1)):
                 row_key = f"{key}:{i}"
                 if i == ROWS_SHOWN:  # a table of a million rows would take the UI minutes to build
                     more = "f narrows the file list to all of them" if kind else "the CLI's --json has all"
                     cells = [Text("")] * (len(COLUMNS[key]) - 1)
                     cells.append(Text(f"… the first {ROWS_SHOWN:,} rows only: {more}", style="dim"))
-                    path, only = None, None
-                self._rows[row_key] = Row(path, only or kind)
+                    row = Row(None, None)
+                self._rows[row_key] = replace(row, only=row.only or kind)
                 table.add_row(*cells, key=row_key)
 
     @staticmethod
-    def _lines(r: AuditReport, key: str) -> Iterator[tuple[list[Text], str | None, Only | None]]:
-        """(cells, the file Enter opens, the cluster `f` narrows to) for each row of tab key, made only
-        as far as they are read."""
+    def _lines(r: AuditReport, key: str) -> Iterator[tuple[list[Text], Row]]:
+        """(cells, what the row stands for) for each row of tab key, made only as far as they are read."""
         if key == "mislabeled":
             for m in r.mislabeled:
                 cells = [Text(f"{m.score:.3f}"), literal(m.label), literal(m.suggested), literal(m.path)]
-                yield cells, m.path, None
+                yield cells, Row(m.path, None)
         elif key == "leaks":
             for leak in r.leaks:
                 for j, match in enumerate(leak.matches):
                     how = "exact" if match.exact else f"{match.score:.4f}"
                     mine = [literal(leak.split), literal(leak.path)] if j == 0 else [Text(""), Text("")]
                     cells = [*mine, Text(how), literal(match.path), literal(match.split)]
-                    yield cells, leak.path, None
+                    why = "an exact copy" if match.exact else f"cosine {match.score:.4f}"
+                    caption = f"{leak.split}: {leak.path}  ↔  {match.split}: {match.path} · {why}"
+                    yield cells, Row(leak.path, None, match.path, caption)
         elif key == "duplicates":
             for g, group in enumerate(r.duplicates.groups, 1):
                 cosine = "exact" if group.exact else f"{group.min_cosine:.4f}"
                 for j, p in enumerate(group.paths):
                     head = [Text(str(g)), Text(str(len(group.paths))), Text(cosine)] if j == 0 else []
-                    yield [*(head or [Text("")] * 3), literal(p)], p, None
+                    other = group.paths[1 if j == 0 else 0]
+                    caption = f"duplicate group {g} of {len(group.paths)} · min cosine {cosine}"
+                    yield [*(head or [Text("")] * 3), literal(p)], Row(p, None, other, caption)
         elif key == "outliers":
             for o in r.outliers:
-                yield [Text(f"{o.score:.4f}"), literal(o.path)], o.path, None
+                yield [Text(f"{o.score:.4f}"), literal(o.path)], Row(o.path, None)
         else:
             for c in r.clusters:
                 only = Only(f"cluster {c.id}", frozenset(c.paths))
@@ -219,7 +229,7 @@ class AuditScreen(ComputedReportScreen[Pick | None, AuditReport]):
                 name = f"{c.name} · {', '.join(c.keywords)}" if c.keywords else c.name
                 for j, p in enumerate(c.central or c.paths[:1]):
                     head = [Text(str(c.id)), Text(str(c.size)), literal(name), literal(labels)]
-                    yield [*(head if j == 0 else [Text("")] * 4), literal(p)], p, only
+                    yield [*(head if j == 0 else [Text("")] * 4), literal(p)], Row(p, only)
 
     # ---- events ----------------------------------------------------------------------------------
     def _highlighted(self) -> Row | None:
@@ -232,8 +242,18 @@ class AuditScreen(ComputedReportScreen[Pick | None, AuditReport]):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         row = self._rows.get(str(event.row_key.value))
-        if row is not None and row.path is not None:
+        if row is None or row.path is None:
+            return
+        if row.match is None or self.reader is None:
             self.dismiss((row.path, None))
+            return
+        from .pair import PairScreen
+
+        def opened(path: str | None) -> None:
+            if path:
+                self.dismiss((path, None))
+
+        self.app.push_screen(PairScreen(self.reader, row.path, row.match, literal(row.why)), opened)
 
     def action_narrow(self) -> None:
         """Narrow the browse list to the highlighted row's cluster, or to every file of this tab's kind."""

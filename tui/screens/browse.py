@@ -23,6 +23,7 @@ from ..indexer import RunState
 from ..messages import FilesListed
 from ..reader import Reader
 from ..search import search_groups
+from ..suggest import PathSuggester
 from ..widgets.file_list import MODALITIES, SORTS, FileList, Only
 from ..widgets.index_panel import IndexPanel
 from ..widgets.neighbors import NeighborList, NeighborsPane
@@ -64,7 +65,11 @@ class BrowseScreen(ReportActions):
                 yield Input(placeholder="filter by name (f)", id="filter")
                 yield FileList(id="files")
             with Vertical(id="right"):
-                yield Input(placeholder="/ search by meaning: type words, Enter", id="search")
+                yield Input(
+                    placeholder="/ search: words or ./file, + -, Enter",
+                    id="search",
+                    suggester=PathSuggester(self.reader.root),
+                )
                 with Horizontal(id="panes"):
                     yield PreviewPane(id="preview")
                     yield NeighborsPane(id="neighbors")
@@ -277,11 +282,13 @@ class BrowseScreen(ReportActions):
     @work(group="search", exclusive=True)
     async def run_search(self, query: str) -> None:
         pane = self.neighbors
-        groups = await search_groups(self.reader, pane, query, self.k, explorer(self).model_name)
-        if groups is None:
+        answer = await search_groups(self.reader, pane, query, self.k, explorer(self).model_name)
+        if answer is None:
             return
-        pane.show_results(query, [(f"{m.name} · {'/'.join(m.modalities)}", hits) for m, hits in groups])
-        self._titles(pane, "Search results", " + ".join(m.name for m, _ in groups) + f" · k={self.k}")
+        header, groups = answer
+        pane.show_results(header, groups)
+        used = " + ".join(title.split(" · ")[0] for title, _ in groups)  # the models (or keyword index)
+        self._titles(pane, "Search results", f"{used} · k={self.k}")
         self.query_one(NeighborList).focus()
 
     # ---- filter ------------------------------------------------------------------------------
@@ -312,6 +319,21 @@ class BrowseScreen(ReportActions):
     # ---- actions -----------------------------------------------------------------------------
     def action_search(self) -> None:
         self.set_focus(self.query_one("#search", Input))  # now, not later: what is typed next goes there
+
+    def action_search_file(self) -> None:
+        """Search by a file: the search bar, its path prompt started (→ completes names on disk)."""
+        self._search_with("./")
+
+    def action_like_this(self) -> None:
+        """More like this: the current file as the query, to add words to or subtract from."""
+        if self.current:
+            self._search_with(f"./{self.current} ")
+
+    def _search_with(self, text: str) -> None:
+        box = self.query_one("#search", Input)
+        box.value = text
+        box.cursor_position = len(text)
+        self.set_focus(box)
 
     def action_filter(self) -> None:
         self.set_focus(self.query_one("#filter", Input))

@@ -38,7 +38,7 @@ class ReportActions(Screen):
         from .audit import AuditScreen
 
         if name := await self._report_model():
-            self.app.push_screen(AuditScreen(self.reader.queries, name), self._audited)
+            self.app.push_screen(AuditScreen(self.reader.queries, name, reader=self.reader), self._audited)
 
     def _audited(self, pick: tuple[str | None, Only | None] | None) -> None:
         """The audit's choice: (a file to show with its neighbors, a set of files to narrow the list to)."""

@@ -205,7 +205,7 @@ class StatsScreen(ComputedReportScreen[str | None, StatsReport]):
         pts = self.report.projection.points
         if self.colour_by == "cluster":
             groups = np.array([p.cluster for p in pts], dtype=np.int64)
-            names = {c.id: f"cluster {c.id} ({c.size})" for c in self.report.clusters.clusters}
+            names = {c.id: f"{c.name or f'cluster {c.id}'} ({c.size})" for c in self.report.clusters.clusters}
         else:
             folders = sorted({p.folder for p in pts})
             index = {f: i for i, f in enumerate(folders)}
@@ -261,21 +261,24 @@ class StatsScreen(ComputedReportScreen[str | None, StatsReport]):
                 c_rows.append(
                     (
                         str(c.id) if rank == 0 else "",
+                        c.name if rank == 0 else "",
                         str(c.size) if rank == 0 else "",
                         f"{m.cosine:.4f}",
                         m.path,
                     )
                 )
                 c_paths.append(m.path)
-        fill("clusters", ("cluster", "size", "cosine to centre", "most central files"), c_rows, c_paths)
+        columns = ("cluster", "name", "size", "cosine to centre", "most central files")
+        fill("clusters", columns, c_rows, c_paths)
 
     # ---- events ----------------------------------------------------------------------------------
     def on_projection_view_highlighted(self, event: ProjectionView.Highlighted) -> None:
         p = event.point
+        assert self.report is not None
+        names = {c.id: c.name for c in self.report.clusters.clusters}
+        cluster = printable(names.get(p.cluster) or f"cluster {p.cluster}")
         self.query_one("#projection-info", Static).update(
-            Text(
-                f"{printable(p.path)}  (cluster {p.cluster}, folder {printable(p.folder)})  — Enter opens it"
-            )
+            Text(f"{printable(p.path)}  ({cluster}, folder {printable(p.folder)})  — Enter opens it")
         )
 
     def on_projection_view_picked(self, event: ProjectionView.Picked) -> None:

@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from vexplore.engine.keywords import MARK_CLOSE, MARK_OPEN
 from vexplore.engine.query import Hit
 
 from ..literal import literal
@@ -36,8 +37,21 @@ def hit_prompt(rank: int, hit: Hit) -> Text:
     if hit.labels:
         tags = ", ".join(f"{name} {p:.0%}" for name, p in hit.labels[:2])
         text.append_text(literal(f"  {tags}", style="italic bright_black"))
-    text.no_wrap, text.overflow = True, "ellipsis"  # one line per hit, whatever the width
+    if hit.why:
+        text.append_text(literal(f"  {hit.why}", style="bright_black"))
+    if hit.snippet:
+        text.append("\n    ")
+        text.append_text(snippet_text(hit.snippet))
+    text.no_wrap, text.overflow = True, "ellipsis"  # one line per hit (and its passage), whatever the width
     return text
+
+
+def snippet_text(snippet: str) -> Text:
+    """The passage a keyword matched, literal, its matching words highlighted."""
+    out = Text(style="italic")
+    for i, piece in enumerate(snippet.replace(MARK_CLOSE, MARK_OPEN).split(MARK_OPEN)):
+        out.append_text(literal(piece, style="bold yellow" if i % 2 else ""))
+    return out
 
 
 class NeighborList(OptionList):

@@ -15,7 +15,7 @@ from vexplore.engine.loader import file_path
 
 from .. import graphics
 from ..literal import duration, human_size, literal
-from ..previews import Preview, load_preview
+from ..previews import Preview, load_preview, stored_preview
 from ..reader import Details, Reader
 
 if TYPE_CHECKING:
@@ -43,6 +43,8 @@ def facts_line(modality: str, size: int, facts: dict) -> Text:
             bits.append(f"{facts['sample_rate']} Hz")
         if facts.get("channels"):
             bits.append("mono" if facts["channels"] == 1 else f"{facts['channels']} channels")
+    elif modality == "vector" and facts.get("label") is not None:
+        bits.append(f"label {facts['label']}")
     elif modality == "video":
         bits.append(duration(facts.get("duration")))
         if facts.get("width"):
@@ -116,12 +118,20 @@ class PreviewPane(VerticalScroll, can_focus=True):
     @work(group="preview", exclusive=True)
     async def load(self, reader: Reader, path: str) -> None:
         """path's details and preview, read off the UI thread; shown unless another file was asked for."""
+        await self.fill(reader, path)
+
+    async def fill(self, reader: Reader, path: str) -> None:
+        """load's work, awaited in place (two panes side by side fill one after the other: the reader
+        answers only the newest request for details). Shown only if path is still `wanted`."""
         details = await reader.details(path)
         if details is None or path != self.wanted:
             return
         where = file_path(reader.root, details.file)
         file = details.file
-        preview = await asyncio.to_thread(load_preview, where, file.modality, file.meta, details.thumb)
+        if file.modality == "vector":
+            preview = stored_preview(file.meta, details.text)
+        else:
+            preview = await asyncio.to_thread(load_preview, where, file.modality, file.meta, details.thumb)
         if path == self.wanted:
             await self.show(path, details, preview)
 
