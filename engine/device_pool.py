@@ -147,6 +147,11 @@ class DevicePool:
         if self.closed:
             return
         self.closed = True
+        try:  # units not started yet are dropped: a stopped run should not wait for them
+            while True:
+                self.inbox.get_nowait()
+        except (queue.Empty, OSError, ValueError):
+            pass
         for p in self.procs:
             if p.is_alive():
                 self.inbox.put(None)

@@ -3,6 +3,7 @@ batch sizing with out-of-memory back-off, and mixed precision kept close to floa
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -203,3 +204,29 @@ def test_bad_device_and_gpus_are_one_line(tmp_path: Path, monkeypatch: pytest.Mo
         assert said in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     ran = invoke("index", tmp_path, "--model", "toy", "--gpus", "1", "--json")
     assert ran.json()["models"][0]["device"] == "cpu"  # one device named: embedded here, no worker
+
+
+@pytest.mark.fast
+def test_stopping_a_two_worker_run_keeps_what_was_committed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    root = tmp_path / "docs"
+    root.mkdir()
+    for i in range(60):
+        (root / f"doc{i:02d}.txt").write_text(f"document {i} " * (1 + i % 5))
+    monkeypatch.setenv(FAKE_GPUS_ENV, "cpu,cpu")
+    stop = threading.Event()
+
+    def emit(event) -> None:
+        if isinstance(event, ProgressEvent):
+            stop.set()  # Ctrl-C after the first commit
+
+    opts = Options(models=["toy"], gpus="all", batch_size=2, workers=0)
+    started = time.monotonic()
+    first = index_folder(root, root / ".vexplore", opts, emit, stop)
+    assert first.interrupted and 0 < first.embedded < 60 and time.monotonic() - started < 30
+    again = index_folder(root, root / ".vexplore", opts)
+    assert again.embedded == 60 - first.embedded and again.failed == 0
+    assert len(raw_vectors(root, "toy")[0]) == 60
