@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .batching import attach
 from .catalog import FileRow
 from .errors import UserError
 from .events import LoadEvent
@@ -90,6 +91,7 @@ class _Embedder:
 
                 torch.set_num_threads(threads)  # the CPUs Ray gave this actor, not the whole node
             adapter.load(device)
+            attach(adapter)  # OOM back-off (and growth on a GPU) on the actor too
         except Exception as exc:  # noqa: BLE001 - reported to the driver as one line
             self.fatal = _one_line(exc)
             return

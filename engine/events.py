@@ -99,6 +99,7 @@ class ProgressEvent(_Kind):
     current: str
     rate: float  # files per second
     eta: float | None  # seconds; None until a rate is known
+    batch_size: int | None = None  # parts per model call now (it grows and backs off); older engines: None
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,7 @@ class ModelReport:
     device: str | None = None
     source: str | None = None
     seconds: float | None = None
+    batch_size: int | None = None  # parts per model call at the end of the run (batching.py)
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in record(self).items() if v is not None}

@@ -79,13 +79,16 @@ def _as_is(item):
     return item
 
 
-def default_workers() -> int:
-    return max(0, min(8, len(os.sched_getaffinity(0)) - 1))
+def default_workers(device: str = "cpu") -> int:
+    """Decoder processes from the cores this process may use: all but one when a GPU embeds (the
+    model needs no cpu then), at most 8 on the cpu, where the model's threads need the cores too."""
+    cores = len(os.sched_getaffinity(0))
+    return max(0, min(32 if device.startswith("cuda") else 8, cores - 1))
 
 
 def decoded(adapter: Adapter, root: Path, files: list[FileRow], workers: int | None = None) -> Iterator[Item]:
     """(file as read, decoded), or why not, for every file, in order."""
-    workers = default_workers() if workers is None else workers
+    workers = default_workers(adapter.device) if workers is None else workers
     if not adapter.decode_in_workers or workers == 0 or len(files) < 2:
         for f in files:
             yield read_one(adapter, root, f)

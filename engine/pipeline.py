@@ -9,9 +9,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Generator
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,6 @@ from .events import (
     ErrorEvent,
     FileError,
     IndexSummary,
-    LoadEvent,
     ModelEvent,
     ModelReport,
     NoticeEvent,
@@ -35,18 +33,16 @@ from .events import (
 )
 from .heartbeat import Heartbeat
 from .index import VectorIndex
-from .loader import decoded
+from .local_stages import LocalStages
 from .lock import WriterLock
 from .models import registry
-from .models.base import Adapter, Decoded, ModelSpec
+from .models.base import Adapter, ModelSpec
 from .plan import open_index, plan, save_indexes
 from .results import EmbeddedFile, FailedFile, FileResult
 from .scan import scan
-from .stages import Options, Stages, embed_decoded
+from .stages import Options, Stages
 from .store import Store, placement_notice
 from .transcripts import embed_transcripts
-
-FILES_PER_COMMIT = 256
 
 
 @dataclass
@@ -132,58 +128,15 @@ class _ModelRun:
         rate = (done + failed) / elapsed
         eta = (total - done - failed) / rate if rate > 0 else None
         eta_s = None if eta is None else round(eta, 1)
-        self.emit(ProgressEvent(self.row.name, done + failed, total, failed, current, round(rate, 2), eta_s))
+        batch = self.batch_size()
+        self.emit(
+            ProgressEvent(self.row.name, done + failed, total, failed, current, round(rate, 2), eta_s, batch)
+        )
 
-
-class LocalStages:
-    """Decode in loader worker processes and embed in this process (the default engine). The heartbeat
-    (if any) hears which file is in hand: the next to decode, or the first of the batch being embedded."""
-
-    def __init__(self, beat: Heartbeat | None = None):
-        self.beat = beat
-
-    def prepare(self, adapter: Adapter, opts: Options, emit: Emit, stored_dim: int | None) -> dict:
-        """Load the model here; returns the device facts the model row records."""
-        from .devices import device_info, pick_device
-
-        try:
-            device = pick_device(opts.device, adapter.needs_torch)
-        except ValueError as exc:
-            raise UserError(str(exc)) from exc
-        emit(LoadEvent(adapter.name, adapter.location.describe(), device))
-        adapter.load(device)
-        return device_info(device) | {"source": adapter.location.describe()}
-
-    def batches(
-        self, adapter: Adapter, root: Path, todo: list[FileRow], opts: Options
-    ) -> Generator[list[FileResult[FileRow]], None, None]:
-        """Per-file results, one commit's worth at a time."""
-        pending: list[tuple[FileRow, Decoded]] = []
-        errors: list[FileResult[FileRow]] = []
-        budget = adapter.batch_size() * 4
-        parts = 0
-        beat = self.beat
-        hand = (lambda at: beat.hand(adapter.name, todo[at].path)) if beat else (lambda at: None)
-        if todo:
-            hand(0)
-        for i, item in enumerate(decoded(adapter, root, todo, opts.workers)):
-            if isinstance(item, FailedFile):
-                errors.append(item)
-            else:
-                pending.append(item)
-                parts += len(item[1].parts)
-            if parts >= budget or len(pending) + len(errors) >= FILES_PER_COMMIT:
-                hand(i)  # the batch that ends with this file is embedded now
-                yield (embed_decoded(adapter, pending) if pending else []) + errors
-                pending, errors, parts = [], [], 0
-            if i + 1 < len(todo):
-                hand(i + 1)
-        if pending or errors:
-            hand(len(todo) - 1)
-            yield (embed_decoded(adapter, pending) if pending else []) + errors
-
-    def close(self) -> None:
-        pass
+    def batch_size(self) -> int | None:
+        """The batch size the stages use now (None for stages that do not say, e.g. Ray's)."""
+        used = getattr(self.stages, "batch_size", None)
+        return used(self.adapter) if callable(used) else None
 
 
 def make_stages(opts: Options, beat: Heartbeat | None = None) -> Stages:
@@ -316,9 +269,11 @@ def _index_model(
     index = open_index(store, row, indexes, emit)
     report.dim, report.device, report.source = row.dim, info["device"], adapter.location.describe()
     emit(ModelEvent.of(row.name, len(todo), row.dim, info))
-    result = _ModelRun(root, store, adapter, row, index, opts, emit, tally, stop, stages).run(todo)
-    if isinstance(stages, LocalStages):
-        tally.adapters[spec.name] = adapter  # loaded here: the transcripts pass reuses it
+    model_run = _ModelRun(root, store, adapter, row, index, opts, emit, tally, stop, stages)
+    result = model_run.run(todo)
+    report.batch_size = model_run.batch_size()
+    if isinstance(stages, LocalStages) and stages.pool_batch is None:
+        tally.adapters[spec.name] = adapter  # loaded here (not a --gpus run's cpu copy): transcripts reuse it
     report.embedded, report.failed, report.seconds = result["embedded"], result["failed"], result["seconds"]
     return report
 
@@ -346,7 +301,7 @@ def _index_transcripts(
         adapter = registry.create(spec)
         adapter.requested_batch = opts.batch_size
         adapter.trust_remote_code = opts.trust_remote_code
-        LocalStages().prepare(adapter, opts, emit, row.dim)
+        LocalStages().prepare(adapter, replace(opts, gpus=None), emit, row.dim)  # a few texts: one device
     index = open_index(store, row, indexes, emit)
     run = _ModelRun(root, store, adapter, row, index, opts, emit, tally, stop, LocalStages())
     done, failed = embed_transcripts(adapter, due, run._commit, stop.is_set)

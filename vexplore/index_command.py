@@ -9,8 +9,10 @@ from pathlib import Path
 
 import click
 
+from vexplore.engine.precision import PRECISIONS
+
 from .exits import detach_output, fail, finished, guarded
-from .options import store_option
+from .options import gpus_option, store_option
 
 
 @click.command()
@@ -19,7 +21,15 @@ from .options import store_option
     "--model", "models", multiple=True, help="Model alias, HF id, local path or hub: spec (repeatable)."
 )
 @store_option
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or mps.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@gpus_option
+@click.option(
+    "--precision",
+    type=click.Choice(PRECISIONS),
+    default="auto",
+    show_default=True,
+    help="Autocast dtype: auto is bf16 on a GPU that has it (fp16 otherwise), fp32 elsewhere.",
+)
 @click.option("--batch-size", type=click.IntRange(1, 65536), default=None, help="Parts per model call.")
 @click.option(
     "--workers", type=click.IntRange(0, 64), default=None, help="Decoder processes (default: cores-1)."
@@ -44,7 +54,19 @@ from .options import store_option
     "--wait", is_flag=True, help="If another `vexplore index` is writing the store, wait for it, then run."
 )
 def index(
-    path, models, store, device, batch_size, workers, trust_remote_code, as_json, engine, ray_address, wait
+    path,
+    models,
+    store,
+    device,
+    gpus,
+    precision,
+    batch_size,
+    workers,
+    trust_remote_code,
+    as_json,
+    engine,
+    ray_address,
+    wait,
 ) -> None:
     """Embed new and changed files of PATH and bring the index up to date."""
     from vexplore.engine.pipeline import Options, index_folder
@@ -60,6 +82,8 @@ def index(
         fail(f"{path}: not a folder" if root.exists() else f"{path}: no such folder")
     if ray_address and engine != "ray":
         fail("--ray-address needs --engine ray")
+    if gpus and engine != "local":
+        fail("--gpus is for the local engine; Ray places its own GPU workers")
     stop = threading.Event()
 
     def on_signal(signum, frame):
@@ -82,6 +106,8 @@ def index(
         engine=engine,
         ray_address=ray_address,
         wait=wait,
+        gpus=gpus,
+        precision=precision,
     )
     reporter: JsonReporter | RichReporter = JsonReporter() if as_json else RichReporter()
     with reporter:

@@ -22,6 +22,12 @@ model_option = click.option(
     default=None,
     help="Which indexed model answers (default: the one for the query's modality).",
 )
+gpus_option = click.option(
+    "--gpus",
+    default=None,
+    metavar="0,1,…|all",
+    help="Embed with one worker process per GPU named (all: every visible GPU); decoding is shared.",
+)
 milvus_option = click.option(
     "--milvus",
     "milvus_uri",

@@ -11,12 +11,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from ..extras import require
 from .failures import ModelError, load_failure, missing_weights
+
+if TYPE_CHECKING:
+    from ..batching import BatchSizer
 
 __all__ = ["Adapter", "Decoded", "DecodeError", "Embedded", "Location", "ModelError", "ModelSpec"]
 
@@ -95,6 +98,8 @@ class Adapter(ABC):
         self.device = "cpu"
         self.dim: int = spec.dim or 0
         self.requested_batch: int | None = None
+        self.sizer: BatchSizer | None = None  # set once loaded for indexing (batching.attach)
+        self.precision = "auto"  # autocast: bf16/fp16 on a GPU (precision.py); fp32 or bf16 to force
         self.trust_remote_code = False  # only ever True when the user passed --trust-remote-code
 
     @property
@@ -161,9 +166,16 @@ class Adapter(ABC):
         """Embed free-text queries into this model's space (models with a text tower only)."""
         raise ModelError(f"model {self.name!r} has no text tower, so it cannot embed a text query")
 
+    def default_batch(self) -> int:
+        """Parts per model call when nothing else is known: a size that suits the device."""
+        return 128 if self.device.startswith("cuda") else 32
+
     def batch_size(self) -> int:
-        """Parts per model call: what the user asked for, else a size that suits the device."""
-        return self.requested_batch or (128 if self.device == "cuda" else 32)
+        """Parts per model call: the sizer's (which learns what fits), else what the user asked for,
+        else the default."""
+        if self.sizer is not None:
+            return self.sizer.size
+        return self.requested_batch or self.default_batch()
 
     def info(self) -> dict[str, Any]:
         return {"device": self.device, "dim": self.dim, "source": self.location.describe()}

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..decode.text import read_text
+from ..precision import autocast
 from .base import Decoded, Embedded, Location, ModelSpec
 from .imagebase import ImageAdapter, preprocess_from_hf
 from .resolve import locate_hf
@@ -139,10 +140,7 @@ class CLIPAdapter(ImageAdapter):
 
         out = []
         step = self.batch_size()
-        with (
-            torch.inference_mode(),
-            torch.autocast("cuda", dtype=torch.float16, enabled=self.device.startswith("cuda")),
-        ):
+        with torch.inference_mode(), autocast(self.device, self.precision):
             for start in range(0, len(queries), step):
                 tokens = self.tokenizer(
                     queries[start : start + step],

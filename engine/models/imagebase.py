@@ -19,6 +19,7 @@ import numpy as np
 
 from ..decode.image import THUMB_SIZE, read_image, thumbnail_bytes
 from ..decode.video import NEEDS as VIDEO_NEEDS
+from ..precision import autocast
 from .base import Adapter, Decoded, DecodeError, Embedded, Location, ModelSpec
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -200,8 +201,7 @@ class ImageAdapter(Adapter):
         vectors: list[np.ndarray] = []
         labels: list[list[tuple[str, float]]] = []
         step = self.batch_size()
-        cuda = self.device.startswith("cuda")
-        with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16, enabled=cuda):
+        with torch.inference_mode(), autocast(self.device, self.precision):
             for start in range(0, len(parts), step):
                 features, logits = self._forward(self.pixels(parts[start : start + step]))
                 vectors.append(features.float().cpu().numpy())

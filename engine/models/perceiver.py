@@ -17,6 +17,7 @@ import numpy as np
 from ..decode.audio import NEEDS as AUDIO_NEEDS
 from ..decode.audio import load_audio
 from ..decode.video import NEEDS as VIDEO_NEEDS
+from ..precision import autocast
 from .base import Adapter, Decoded, DecodeError, Embedded, Location, ModelSpec
 from .resolve import locate_hf
 
@@ -102,8 +103,8 @@ class PerceiverAdapter(Adapter):
         self.label_names = names if names and not all(n.startswith("LABEL_") for n in names) else None
         self.device, self.dim = device, int(cfg.d_latents)
 
-    def batch_size(self) -> int:
-        return self.requested_batch or (8 if self.device.startswith("cuda") else 2)
+    def default_batch(self) -> int:
+        return 8 if self.device.startswith("cuda") else 2
 
     def decode(self, path: Path, modality: str) -> Decoded:
         from ..decode.video import sample_frames
@@ -136,7 +137,7 @@ class PerceiverAdapter(Adapter):
             inputs["label"] = torch.zeros((len(batch), self.num_labels), device=self.device)
             # Decode one image and one audio point only: the latents are what we want; labels are cheap.
             sub = {"image": torch.arange(1), "audio": torch.arange(1), "label": None}
-            with torch.inference_mode():
+            with torch.inference_mode(), autocast(self.device, self.precision):
                 out = self.model.perceiver(inputs=inputs, subsampled_output_points=sub)
             vectors.append(out.last_hidden_state.mean(dim=1).float().cpu().numpy())
             if self.label_names:

@@ -66,7 +66,11 @@ def locate(spec: ModelSpec) -> Location:
 
 def create(spec: ModelSpec) -> Adapter:
     """An adapter for spec, with its weights located (not loaded yet)."""
-    location = locate(spec)
+    return family_adapter(spec, locate(spec))
+
+
+def family_adapter(spec: ModelSpec, location: Location) -> Adapter:
+    """An adapter for spec whose weights were located already (an embedding worker of a --gpus run)."""
     return _family(spec.family).ADAPTER(spec, location)
 
 

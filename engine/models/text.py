@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..decode.text import read_text
+from ..precision import autocast
 from .base import Adapter, Decoded, Embedded, Location, ModelSpec
 from .resolve import locate_hf
 from .windows import token_windows
@@ -79,8 +80,6 @@ class SentenceTransformerAdapter(Adapter):
             self.model = SentenceTransformer(source, device=device, trust_remote_code=self.trust_remote_code)
         except Exception as exc:  # noqa: BLE001 - any loading failure becomes one clear line
             raise self.load_failed(exc) from exc
-        if device == "cuda":
-            self.model.half()
         self.device = device
         get_dim = (
             getattr(self.model, "get_embedding_dimension", None)
@@ -113,10 +112,13 @@ class SentenceTransformerAdapter(Adapter):
         return self._encode(queries)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        vectors = self.model.encode(
-            texts, batch_size=self.batch_size(), convert_to_numpy=True, show_progress_bar=False
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with autocast(self.device, self.precision):
+            vectors = self.model.encode(
+                texts, batch_size=self.batch_size(), convert_to_tensor=True, show_progress_bar=False
+            )
+        return vectors.float().cpu().numpy()
 
 
 ADAPTER = SentenceTransformerAdapter

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..decode import audio
 from ..decode.audio import SAMPLE_RATE, load_audio, windows
+from ..precision import autocast
 from .base import Adapter, Decoded, Embedded, Location, ModelError, ModelSpec
 from .resolve import locate_hf
 
@@ -139,8 +140,8 @@ class WhisperBase(Adapter):
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k not in self._heavy}
 
-    def batch_size(self) -> int:
-        return self.requested_batch or (32 if self.device.startswith("cuda") else 8)
+    def default_batch(self) -> int:
+        return 32 if self.device.startswith("cuda") else 8
 
     def decode(self, path: Path, modality: str) -> Decoded:
         samples, meta = load_audio(path, SAMPLE_RATE, max_seconds=MAX_WINDOWS * WINDOW_SECONDS)
@@ -171,15 +172,15 @@ class HFWhisperAdapter(WhisperBase):
 
         try:
             config = WhisperConfig.from_pretrained(source)
-            dtype = torch.float16 if device.startswith("cuda") else torch.float32
-            self.encoder = WhisperModel.from_pretrained(source, dtype=dtype).get_encoder().to(device).eval()
+            model = WhisperModel.from_pretrained(source, dtype=torch.float32)
+            self.encoder = model.get_encoder().to(device).eval()
             try:
                 self.extractor = WhisperFeatureExtractor.from_pretrained(source)
             except OSError:  # a folder with weights but no preprocessor_config.json
                 self.extractor = WhisperFeatureExtractor(feature_size=config.num_mel_bins)
         except Exception as exc:  # noqa: BLE001 - any loading failure becomes one clear line
             raise self.load_failed(exc) from exc
-        self.device, self.dtype, self.dim = device, dtype, int(config.d_model)
+        self.device, self.dim = device, int(config.d_model)
 
     def features(self, samples: np.ndarray) -> np.ndarray:
         got = self.extractor(samples, sampling_rate=SAMPLE_RATE, return_tensors="np")
@@ -188,8 +189,11 @@ class HFWhisperAdapter(WhisperBase):
     def encode(self, features: np.ndarray) -> np.ndarray:
         import torch
 
-        with torch.inference_mode():
-            x = torch.from_numpy(features).to(self.device, self.dtype)
+        x = torch.from_numpy(features)
+        if self.device.startswith("cuda"):
+            x = x.pin_memory()
+        with torch.inference_mode(), autocast(self.device, self.precision):
+            x = x.to(self.device, non_blocking=True)
             return self.encoder(x).last_hidden_state.float().cpu().numpy()
 
 

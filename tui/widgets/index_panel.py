@@ -14,7 +14,7 @@ from ..literal import duration, literal
 
 
 def model_stats(m: ModelProgress) -> Text:
-    """`123/456 · 12.3 files/s · ETA 0:12 · 2 failed · cpu`, and the file in hand."""
+    """`123/456 · 12.3 files/s · ETA 0:12 · 2 failed · batch 256 · cpu`, and the file in hand."""
     bits = [f"{m.done}/{m.todo}"]
     if m.state == "loading":
         bits = ["loading…"]
@@ -26,6 +26,8 @@ def model_stats(m: ModelProgress) -> Text:
         bits.append("done")
     if m.failed:
         bits.append(f"{m.failed} failed")
+    if m.batch_size:
+        bits.append(f"batch {m.batch_size}")
     bits.append(m.gpu or m.device or "?")
     text = Text(" · ".join(bits), no_wrap=True, overflow="ellipsis")
     if m.failed:
