@@ -88,8 +88,8 @@ def search(
     device: str = "auto",
     query: str = "",
 ) -> SearchResult:
-    """Answer the terms in the mode asked for, else hybrid when both a model and the keyword index can,
-    else whichever can."""
+    """Answer the terms in the mode asked for, else hybrid when both a model and the keyword index can
+    (semantic when the keyword index then matches nothing), else whichever can."""
     if mode is not None and mode not in MODES:
         raise UserError(f"unknown mode {mode!r}: use {', '.join(MODES)}")
     has_words = keywords.fts_query(terms) is not None
@@ -101,6 +101,7 @@ def search(
         except UserError:
             if mode is not None or not can_keyword:
                 raise
+    chosen = mode is not None
     mode = mode or ("hybrid" if model is not None and can_keyword else "semantic" if model else "keyword")
     if mode == "hybrid" and not has_words:
         mode = "semantic"  # only files were given: nothing for the keyword index to look up
@@ -113,6 +114,8 @@ def search(
         semantic = _nearest(explorer, model, combine(terms, vectors), depth, exclude)
     found = keywords.search(explorer.store.db, terms, depth + len(exclude)) if mode != "semantic" else []
     found = [h for h in found if h.file_id not in exclude][:depth]
+    if mode == "hybrid" and not found and not chosen:
+        mode = "semantic"  # the keyword index matched nothing: the vectors alone answered, by cosine
     if model is None and mode == "keyword":
         model = _explaining_model(explorer, model_name, terms)
         vectors = [term_vector(explorer, model, t, device) for t in terms] if model is not None else []

@@ -121,6 +121,15 @@ def test_a_rare_word_only_the_keyword_index_knows_is_found_in_hybrid(tmp_path, c
     keyword = cli("search", root, rare, "--mode", "keyword", "--json").json()
     assert [r["path"] for r in keyword["results"]] == ["report.md"] and keyword["model"] is None
 
+    # Words no file holds: the vectors alone answer, ordered and scored by cosine (unless hybrid is asked).
+    unknown = cli("search", root, "quuxly", "-k", "3", "--json").json()
+    assert unknown["mode"] == "semantic"
+    assert [r["score"] for r in unknown["results"]] == [r["vector"] for r in unknown["results"]]
+    asked = cli("search", root, "quuxly", "-k", "3", "--mode", "hybrid", "--json").json()
+    assert asked["mode"] == "hybrid" and [r["path"] for r in asked["results"]] == [
+        r["path"] for r in unknown["results"]
+    ]
+
 
 def test_keyword_input_is_never_fts_syntax(cars, cli):
     for query in ['NEAR("red', "car*", "red:car", '"', "AND OR NOT"]:
