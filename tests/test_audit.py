@@ -17,6 +17,8 @@ from vexplore.engine.audit.mislabel import (
     class_thresholds,
     encode,
     find_mislabeled,
+    label_signal,
+    labels_signal,
     majority_flags,
     neighbor_votes,
 )
@@ -92,6 +94,35 @@ def test_confident_learning_beats_the_plain_vote_where_a_class_is_spread_out():
     assert _f1(set(ours), truth) > _f1(set(vote.tolist()), truth) + 0.1
     right = [r for r in ours if r in truth]
     assert sum(ours[r] == f"c{true[r]}" for r in right) >= 0.9 * len(right)
+
+
+def test_labels_the_vectors_cannot_tell_apart_flag_nothing():
+    """Labels unrelated to the vectors would make most files look mislabelled: the agreement with the
+    neighbors is no better than with shuffled labels, so nothing is flagged. Real classes, even spread
+    out and with noise, are clearly usable; the agreement figure is checked by a direct count."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(1500, 16))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    g = _graph(x)
+    noise = [f"c{v}" for v in rng.integers(0, 5, len(x))]
+    signal = labels_signal(g, noise)
+    assert signal is not None and not signal.usable
+    assert find_mislabeled(g, noise, signal=signal) == [] and len(find_mislabeled(g, noise)) > 500
+
+    x, _, given = gaussian_classes(0, [0.5] * 4 + [1.5] * 4, per=200, dim=16)
+    g = _graph(x)
+    y, names = encode([f"c{v}" for v in given])
+    got = label_signal(g, y, len(names))
+    votes = neighbor_votes(g, y, len(names))
+    wins = []
+    for i in range(len(y)):
+        other = max(
+            (p for c, p in zip(votes.slot_class[i], votes.slot_prob[i], strict=True) if c != y[i]),
+            default=0.0,
+        )
+        wins.append(votes.own[i] >= other)
+    assert got.usable and got.agreement == pytest.approx(np.mean(wins), abs=1e-6)
+    assert got.agreement > got.shuffled + 0.3
 
 
 def test_plain_vote_matches_a_direct_count():

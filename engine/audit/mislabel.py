@@ -5,7 +5,12 @@ A file's probabilities are a similarity-weighted vote of its k labelled neighbor
 they are out of sample), smoothed toward the class shares. A fixed majority vote flags far too many
 files of a class that is naturally spread out; confident learning instead gives each class j its own
 threshold t_j, the mean probability of j over the files labelled j, and flags a file only when another
-class's probability reaches that class's threshold and beats the file's own label."""
+class's probability reaches that class's threshold and beats the file's own label.
+
+Before anything is flagged, the labels must be predictable from the vectors at all: the share of files
+whose own label wins their neighbors' vote is compared with the same share after the labels are shuffled
+(seeded). When it is not clearly higher (Z_MIN standard errors), every file would look mislabelled for
+the same reason, so none is flagged and the report says why (`label_signal`)."""
 
 from __future__ import annotations
 
@@ -15,7 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .graph import KnnGraph
+from .report import LabelSignal
 
+Z_MIN = 3.0  # how many standard errors above the shuffled labels' agreement the real labels must be
+SHUFFLE_SEED = 0
 SMOOTHING = 1.0  # pseudo-neighbors spread over the classes by their shares (Laplace-style)
 SLACK = 0.9  # share of a class's threshold that counts as reaching it
 CHUNK_BYTES = 1 << 26  # bound on the [rows, k, k] comparison held at once
@@ -116,11 +124,45 @@ def majority_flags(graph: KnnGraph, y: np.ndarray, n_classes: int) -> tuple[np.n
     return flagged, counts[flagged].argmax(axis=1)
 
 
-def find_mislabeled(
-    graph: KnnGraph, labels: Sequence[str | None] | None, slack: float = SLACK, smoothing: float = SMOOTHING
-) -> list[LabelFlag]:
-    """Flags over every labelled file, most likely mislabelled first (ties by row)."""
+def agreement(votes: NeighborVotes, y: np.ndarray) -> float:
+    """Share of labelled files whose own label's probability is at least every other class's."""
+    held = y >= 0
+    if not held.any():
+        return 0.0
+    others = np.where((votes.slot_class >= 0) & (votes.slot_class != y[:, None]), votes.slot_prob, 0.0)
+    best_other = others.max(axis=1) if others.shape[1] else np.zeros(len(y))
+    return float(np.mean(votes.own[held] >= best_other[held]))
+
+
+def label_signal(graph: KnnGraph, y: np.ndarray, n_classes: int, smoothing: float = SMOOTHING) -> LabelSignal:
+    """The labels' agreement with their neighbors against the same with the labels shuffled."""
+    real = agreement(neighbor_votes(graph, y, n_classes, smoothing), y)
+    held = np.flatnonzero(y >= 0)
+    shuffled_y = y.copy()
+    shuffled_y[held] = np.random.default_rng(SHUFFLE_SEED).permutation(y[held])
+    chance = agreement(neighbor_votes(graph, shuffled_y, n_classes, smoothing), shuffled_y)
+    spread = np.sqrt(max(chance * (1 - chance), 1e-12) / max(len(held), 1))
+    return LabelSignal(round(real, 6), round(chance, 6), bool(real > chance + Z_MIN * spread))
+
+
+def labels_signal(graph: KnnGraph, labels: Sequence[str | None] | None) -> LabelSignal | None:
+    """label_signal of the given labels; None without two classes to tell apart."""
     if labels is None or graph.k == 0:
+        return None
+    y, names = encode(labels)
+    return label_signal(graph, y, len(names)) if len(names) >= 2 else None
+
+
+def find_mislabeled(
+    graph: KnnGraph,
+    labels: Sequence[str | None] | None,
+    slack: float = SLACK,
+    smoothing: float = SMOOTHING,
+    signal: LabelSignal | None = None,
+) -> list[LabelFlag]:
+    """Flags over every labelled file, most likely mislabelled first (ties by row); none when `signal`
+    says the labels are not predictable from the vectors."""
+    if labels is None or graph.k == 0 or (signal is not None and not signal.usable):
         return []
     y, names = encode(labels)
     if len(names) < 2:

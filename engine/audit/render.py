@@ -27,11 +27,23 @@ def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], to
     return table
 
 
+def _mislabeled_count(r: AuditReport) -> str:
+    if not r.labels:
+        return "— (no label folders)"
+    signal = r.label_signal
+    if signal is not None and not signal.usable:
+        return (
+            f"— (labels not predictable from these vectors: {signal.agreement:.0%} of files agree with"
+            f" their neighbors, {signal.shuffled:.0%} with shuffled labels)"
+        )
+    return str(len(r.mislabeled))
+
+
 def _counts(r: AuditReport) -> Table:
     table = Table(title="found", title_justify="left", show_edge=False, show_header=False)
     table.add_column()
     table.add_column(justify="right")
-    table.add_row("likely mislabelled files", str(len(r.mislabeled)) if r.labels else "— (no label folders)")
+    table.add_row("likely mislabelled files", _mislabeled_count(r))
     table.add_row("leaks between splits", str(len(r.leaks)) if r.splits else "— (no split folders)")
     table.add_row("duplicate groups", str(len(r.duplicates.groups)))
     table.add_row("files in them", str(sum(len(g.paths) for g in r.duplicates.groups)))

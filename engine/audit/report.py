@@ -12,6 +12,15 @@ KINDS = ("mislabeled", "leaks", "duplicates")  # what --fail-on accepts
 
 
 @dataclass(frozen=True)
+class LabelSignal:
+    """Whether the labels can be told from the vectors (mislabel.py says how): nothing is flagged when not."""
+
+    agreement: float  # share of labelled files whose own label wins their neighbors' vote
+    shuffled: float  # the same share with the labels shuffled among the files
+    usable: bool
+
+
+@dataclass(frozen=True)
 class Mislabeled:
     """A file whose neighbors say it belongs elsewhere: its given label, the likely one, and how sure
     (0..1, higher is more likely mislabelled)."""
@@ -90,6 +99,7 @@ class AuditReport:
     outliers: list[Outlier]
     outlier_fence: float | None  # the score a listed outlier exceeds: Q3 + 1.5 IQR of every file's score
     clusters: list[NamedCluster]
+    label_signal: LabelSignal | None = None  # None: fewer than two labels
     sampled: dict[str, Any] = field(default_factory=dict)  # {}: every file was looked at
     exact: bool = True  # the neighbor graph was exact (else from the hnswlib index)
     seconds: float = 0.0

@@ -19,7 +19,7 @@ from .duplicates import (
 )
 from .graph import KnnGraph
 from .leaks import find_leaks
-from .mislabel import find_mislabeled
+from .mislabel import find_mislabeled, labels_signal
 from .report import AuditReport, DuplicateGroup, Duplicates, Mislabeled, Outlier
 
 Progress = Callable[[str], None]
@@ -41,9 +41,10 @@ def audit(
     graph = neighbor_graph(explorer, data, opts.k, say)
     say("likely mislabelled files")
     paths = data.paths
+    signal = labels_signal(graph, data.layout.labels)
     mislabeled = [
         Mislabeled(paths[f.row], f.label, f.suggested, f.score)
-        for f in find_mislabeled(graph, data.layout.labels)
+        for f in find_mislabeled(graph, data.layout.labels, signal=signal)
     ]
     say("duplicates and outliers")
     threshold = opts.duplicate_threshold or derived_threshold(graph)
@@ -74,6 +75,7 @@ def audit(
         outliers=outliers,
         outlier_fence=None if fence is None else round(fence, 6),
         clusters=clusters,
+        label_signal=signal,
         exact=graph.exact,
         seconds=round(time.monotonic() - started, 3),
     )

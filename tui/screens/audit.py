@@ -86,6 +86,13 @@ def summary(r: AuditReport) -> Text:
     """The line under the title: what was looked at and how (no file data but labels, kept literal)."""
     text = Text(f"{r.count:,} files · ")
     text.append_text(literal(f"labels: {len(r.labels)}" if r.labels else "no labels"))
+    if r.label_signal is not None and not r.label_signal.usable:
+        signal = r.label_signal
+        text.append(
+            f" (not predictable from these vectors: {signal.agreement:.0%} agree with their neighbors,"
+            f" {signal.shuffled:.0%} when shuffled; nothing flagged)",
+            style="yellow",
+        )
     text.append(" · ")
     text.append_text(literal(f"splits: {', '.join(r.splits)}" if r.splits else "no splits"))
     if r.leak_threshold is not None:
