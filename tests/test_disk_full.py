@@ -62,18 +62,20 @@ def fill_before(disk: SmallDisk, monkeypatch, owner: object, name: str, call: in
     monkeypatch.setattr(owner, name, filled)
 
 
-def run(root: Path, store: Path, model: str = "toy"):
-    return index_folder(root, store, Options([model], "cpu", None, 0, False))
+def run(root: Path, store: Path, model: str = "toy", batch: int | None = None):
+    return index_folder(root, store, Options([model], "cpu", batch, 0, False))
 
 
-def stop_and_resume(disk: SmallDisk, monkeypatch, root: Path, model: str = "toy") -> DiskFull:
+def stop_and_resume(
+    disk: SmallDisk, monkeypatch, root: Path, model: str = "toy", batch: int | None = None
+) -> DiskFull:
     store = disk.mount / "store"
     with pytest.raises(DiskFull) as failed:
-        run(root, store, model)
+        run(root, store, model, batch)
     monkeypatch.undo()
     assert leftovers(root, store) == []
     disk.free()
-    run(root, store, model)
+    run(root, store, model, batch)
     return failed.value
 
 
@@ -101,9 +103,10 @@ def test_full_disk_at_each_write_point(disk, monkeypatch, tmp_path, owner, name,
 
 def test_full_disk_while_storing_thumbnails(disk, monkeypatch, tmp_path):
     root = images(tmp_path / "pics", 40)
-    monkeypatch.setattr("vexplore.engine.pipeline.FILES_PER_COMMIT", 16)
+    # A commit holds four batches and at least FILES_PER_COMMIT files: 16 here, so 40 pictures commit thrice.
+    monkeypatch.setattr("vexplore.engine.local_stages.FILES_PER_COMMIT", 16)
     fill_before(disk, monkeypatch, Embeddings, "record_batch", 2)
-    error = stop_and_resume(disk, monkeypatch, root, "toy-image")
+    error = stop_and_resume(disk, monkeypatch, root, "toy-image", batch=4)
     assert error.committed == 16
     assert snapshot(root, disk.mount / "store") == clean(tmp_path, root, "toy-image")
 
