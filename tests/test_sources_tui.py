@@ -29,11 +29,12 @@ async def test_explorer_opens_a_parquet_source_with_text_previews(tmp_path):
     target = resolve(str(src), None, SourceArgs())
     graphics.prepare(True)
     app = VexploreApp(target.root, target.store)
-    app.imported = True
+    app.imported, app.source = True, str(src)  # as run_app sets them for `vexplore v.parquet`
     async with app.run_test(size=(110, 32)) as pilot:
         screen = app.screen
         assert isinstance(screen, BrowseScreen)
         await wait_for(pilot, lambda: screen.files.total == data.N, what="the rows")
+        assert text_of(screen.query_one("#topbar")).split("·")[0].split() == ["vexplore", "v.parquet"]
         assert screen.files.visible_paths() == sorted(data.ids())
         first = sorted(data.ids())[0]
         await wait_for(pilot, lambda: screen.preview.shown_path == first, what="the first row's preview")

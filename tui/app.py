@@ -55,6 +55,7 @@ class VexploreApp(App):
         )
         self.index_run: IndexRun | None = None
         self.imported = False  # the store holds a vectors source's import: there is no folder to index
+        self.source: str | None = None  # that source as the user named it (the top bar shows it)
 
     def get_default_screen(self) -> Screen:
         if self.reader is not None:
@@ -208,6 +209,7 @@ def run_app(
     backend: Backend | None = None,
     imported: bool = False,
     index_args: tuple[str, ...] = (),
+    source: str | None = None,
 ) -> None:
     """`vexplore PATH`: the explorer over PATH (the CLI's default command). backend: where neighbor
     queries go (None: the local hnswlib index; the CLI passes e.g. a Milvus backend); index_args: extra
@@ -221,5 +223,6 @@ def run_app(
 
     app_class = first_paint.FirstPaintProbe if first_paint.ENV in os.environ else VexploreApp
     app = app_class(root, store_dir, index_args=index_args, backend=backend)
-    app.imported = imported
+    app.imported = imported or source is not None
+    app.source = source
     app.run()

@@ -55,7 +55,7 @@ def open_cmd(
     target = resolve(path, store, source, quiet=False)
     extra = {"backend": chosen} if chosen else {}
     if target.source is not None:
-        extra["imported"] = True
+        extra["source"] = path  # as typed: the top bar names it
     index_args = (*(("--device", device) if device else ()), *(("--gpus", gpus) if gpus else ()))
     store_arg = None if target.store is None else str(target.store)
     guarded(run_app, target.root, store_arg, **extra, index_args=index_args)

@@ -173,8 +173,9 @@ class BrowseScreen(ReportActions):
             f"Files {files.shown}/{files.total}{loading}",
             f"m {label} · s {files.sort}{only}",
         )
+        source = explorer(self).source
         self.query_one(TopBar).show(
-            self.reader.root.resolve().name,
+            source.rstrip("/").rsplit("/", 1)[-1] if source else self.reader.root.resolve().name,
             files.total,
             explorer(self).model_name or "auto",
             self.k,
