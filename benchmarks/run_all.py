@@ -50,6 +50,10 @@ QUICK = {
     "bench_audio": (["--clips", "16", "--rounds", "1"], "16 clips, one round"),
     "bench_video": (["--videos", "3", "--seconds", "20"], "3 videos of 20 s"),
     "bench_search": ([], "5,000 text files, cached in /tmp after the first run"),
+    "bench_import": (["--rows", "200000"], "a 200k × 384 parquet (the 1M figure: --full)"),
+    "bench_leaks": (["--files", "100000"], "100k files (the 1M figure: --full)"),
+    "bench_source_readers": (["--n", "20000", "--milvus-n", "5000"], "20k rows, Milvus 5k"),
+    "bench_ef": ([], "the 100k store bench_audit leaves in /tmp"),
 }
 
 
