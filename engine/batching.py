@@ -106,10 +106,23 @@ def weight_bytes(adapter: Adapter) -> int:
 
 
 def embed_parts(adapter: Adapter, parts: list[Any]) -> Embedded:
-    """adapter.embed over parts in batches of the sizer's size, halving and retrying on OOM."""
+    """adapter.embed over parts in batches of the sizer's size, halving and retrying on OOM. Texts are
+    batched longest first (as sentence-transformers does within one call), so a batch pads to lengths
+    like its own; the vectors come back in the parts' order."""
     sizer = adapter.sizer
     if sizer is None:
         return adapter.embed(parts)
+    if len(parts) > 1 and all(isinstance(p, str) for p in parts):
+        order = np.argsort([-len(p) for p in parts], kind="stable")
+        out = _embed_in_batches(adapter, sizer, [parts[i] for i in order])
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+        labels = None if out.labels is None else [out.labels[i] for i in back]
+        return Embedded(np.asarray(out.vectors)[back], labels)
+    return _embed_in_batches(adapter, sizer, parts)
+
+
+def _embed_in_batches(adapter: Adapter, sizer: BatchSizer, parts: list[Any]) -> Embedded:
     vectors: list[np.ndarray] = []
     labels: list[list[tuple[str, float]]] = []
     labelled = False

@@ -80,6 +80,22 @@ def test_oom_backs_off_without_losing_or_repeating_parts() -> None:
     assert sizer.size == 16 and sizer.oom == 3 and sizer.ceiling == 16
 
 
+@pytest.mark.fast
+def test_texts_are_batched_longest_first_and_come_back_in_order() -> None:
+    """One commit's texts are cut into batches of similar length (padding to a batch's longest text is
+    what a transformer pays for), as sentence-transformers orders within one call; vectors keep order."""
+    rng = np.random.default_rng(0)
+    texts = [f"w{i} " * int(n) for i, n in enumerate(rng.integers(1, 60, 100))]
+    expected = _toy().embed(texts).vectors
+    adapter = _toy(requested=16)
+    attach(adapter)
+    inner, batches = adapter.embed, []
+    adapter.embed = lambda parts: batches.append([len(p) for p in parts]) or inner(parts)
+    np.testing.assert_array_equal(embed_parts(adapter, texts).vectors, expected)
+    assert [len(b) for b in batches] == [16] * 6 + [4]
+    assert all(min(a) >= max(b) for a, b in zip(batches, batches[1:], strict=False))
+
+
 def test_torch_oom_at_one_part_fails_that_file_only(tmp_path: Path) -> None:
     """A real torch.cuda.OutOfMemoryError: backed off to one part, then only the file too big fails."""
     import torch
