@@ -157,3 +157,19 @@ def test_embedding_function_metadata_names_the_model_and_text(tmp_path):
     assert got.texts == ["embedded", "text"]  # the source column, before the 'text' convention
     np.testing.assert_array_equal(got.matrix, vectors)
     assert read_all(LanceSource(str(tmp_path / "db"), Columns(text="text")), 10).texts == ["other", "column"]
+
+
+def test_which_folders_are_databases(db, tmp_path):
+    """A database folder with a few stray files is still one; a folder of files is not, even with a
+    table copied in among them (a folder of many files is not listed to the end to find out)."""
+    from vexplore.engine.sources import lance
+
+    path = db[0]
+    (path / "README.md").write_text("our tables")
+    assert LanceSource.sniff(str(path)) and LanceSource.sniff(str(path / "docs.lance"))
+    files = tmp_path / "photos"
+    files.mkdir()
+    for i in range(lance.STRAYS + 1):
+        (files / f"{i:03d}.jpg").write_bytes(b"")
+    assert not LanceSource.sniff(str(files))
+    assert not LanceSource.sniff(str(tmp_path / "nothing-here"))

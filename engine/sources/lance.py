@@ -7,6 +7,7 @@ version is the fingerprint, since every write to a Lance table makes a new versi
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +22,24 @@ SUFFIX = ".lance"
 
 def _is_table(path: Path) -> bool:
     return path.name.endswith(SUFFIX) and (path / "_versions").is_dir()
+
+
+STRAYS = 16  # entries that are not tables a database folder may hold (a README, a notes file)
+
+
+def _is_database(folder: Path) -> bool:
+    """A LanceDB database folder: table folders, and little else. The listing is read only until it
+    shows a table or more than STRAYS other entries, so that every command on a folder of a million
+    files (which asks this first) does not list it all."""
+    strays = 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.endswith(SUFFIX) and _is_table(Path(entry.path)):
+                return True
+            strays += 1
+            if strays > STRAYS:
+                return False
+    return False
 
 
 def tables_in(folder: Path) -> list[str]:
@@ -84,7 +103,7 @@ class LanceSource(VectorSource):
         path = Path(location).expanduser()
         if not path.is_dir():
             return False
-        return _is_table(path) or any(_is_table(p) for p in path.iterdir() if p.name.endswith(SUFFIX))
+        return _is_table(path) or _is_database(path)
 
     def _locate(self, path: Path, table: str | None) -> tuple[Path, str]:
         """(database folder, table name) from a database folder or a table folder."""
