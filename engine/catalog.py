@@ -238,14 +238,19 @@ class Catalog:
                 for p in known.keys() - seen
                 if not any(k == "" or p == k or p.startswith(k + "/") for k in keep)
             ]
-            for start in range(0, len(gone), 900):
-                chunk = gone[start : start + 900]
-                marks = ",".join("?" * len(chunk))
-                self.db.execute(f"DELETE FROM embeddings WHERE file_id IN ({marks})", chunk)
-                self.db.execute(f"DELETE FROM files WHERE id IN ({marks})", chunk)
-            if gone:
-                self.db.execute("UPDATE models SET generation = generation + 1")
+            self.delete_files(gone)
         return gone, new, changed
+
+    def delete_files(self, ids: list[int]) -> None:
+        """Forget files and their embeddings (their vector rows are left for compaction), in the caller's
+        transaction; every model's generation moves on when any went."""
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            self.db.execute(f"DELETE FROM embeddings WHERE file_id IN ({marks})", chunk)
+            self.db.execute(f"DELETE FROM files WHERE id IN ({marks})", chunk)
+        if ids:
+            self.db.execute("UPDATE models SET generation = generation + 1")
 
     # ---- models ------------------------------------------------------------------------------
     def models(self) -> list[ModelRow]:

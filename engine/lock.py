@@ -185,7 +185,7 @@ class OwnerFile:
             host, pid, since = self.path.read_text().split()[:3]
         except (OSError, ValueError):
             return "an unknown writer"
-        if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+        if host == socket.gethostname() and pid.isdigit() and not alive(int(pid)):
             return None
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(int(since))) if since.isdigit() else "?"
         return f"host {host}, pid {pid}, writing since {when}; if it is gone, delete {self.path}"
@@ -196,11 +196,12 @@ class OwnerFile:
             self.held = False
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process of this host has that pid (one we may not signal counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except OSError:
         return True
     return True

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..lock import alive
 from ..vectorfile import fsync_dir
 
 FORMAT = 1
@@ -132,15 +133,5 @@ def _remove_leftovers(folder: Path) -> None:
     """Temp files of savers that were killed (their process is gone)."""
     for leftover in folder.glob(f"{NAME}.*.tmp"):
         pid = leftover.name.split(".")[-2]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)):
             leftover.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True

@@ -132,10 +132,4 @@ def _stage(
 def remove_rows(store: Store, file_ids: list[int]) -> None:
     """Forget the rows gone from the source (their vector rows are left for compaction)."""
     with store.db:
-        for start in range(0, len(file_ids), 900):
-            chunk = file_ids[start : start + 900]
-            marks = ",".join("?" * len(chunk))
-            store.db.execute(f"DELETE FROM embeddings WHERE file_id IN ({marks})", chunk)
-            store.db.execute(f"DELETE FROM files WHERE id IN ({marks})", chunk)
-        if file_ids:
-            store.db.execute("UPDATE models SET generation = generation + 1")
+        store.catalog.delete_files(file_ids)
