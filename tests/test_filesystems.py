@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.clirun import run_cli
+from tests.fullfs import need_root
 from tests.test_disk_full import texts
 from vexplore.engine.events import NoticeEvent, from_json
 from vexplore.engine.filesystems import fs_kind, fs_type, kind_of, mounts
@@ -28,8 +29,7 @@ def notices(stderr: str) -> list[str]:
 
 
 def _mount(args: list[str], point: Path) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("mounting needs root (CI runs as root)")
+    need_root("mounting a file system")
     point.mkdir(parents=True, exist_ok=True)
     subprocess.run(["mount", *args, str(point)], check=True)
 
