@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.clirun import run_cli
+from tests.clirun import child_env, run_cli
 from tests.indexrun import IndexRun, check_consistent
 from vexplore.engine.index import VectorIndex
 from vexplore.engine.lock import LockedError, WriterLock
@@ -72,7 +72,11 @@ def test_one_writer_at_a_time_readers_see_a_consistent_store_and_a_killed_writer
     folder, tmp_path
 ):
     store_dir = tmp_path / "store"
-    writer = IndexRun(folder, store_dir, *ARGS)
+    # Each file dawdles a tenth of a second in decoding (the hang tests' hook): the write then lasts
+    # longer than the readers' first search takes to load its model, however fast embedding gets (a
+    # faster writer once finished during that load, before a third partial view).
+    slow = child_env() | {"VEXPLORE_TEST_HANG": "doc", "VEXPLORE_TEST_HANG_SECONDS": "0.1"}
+    writer = IndexRun(folder, store_dir, *ARGS, env=slow)
     assert writer.wait_for(lambda e: e.kind == "plan") is not None
 
     # A second writer refuses at once, with one line that names the holder.
@@ -88,10 +92,12 @@ def test_one_writer_at_a_time_readers_see_a_consistent_store_and_a_killed_writer
     with pytest.raises(LockedError), WriterLock(store_dir):
         pass
 
-    # Readers while it writes; half way it is killed (by a thread watching its events), and the lock
-    # goes with it.
+    # Readers while it writes; half way, once they have had their look, it is killed (by a thread
+    # watching its events), and the lock goes with it.
+    looked = threading.Event()
+
     def kill_half_way() -> None:
-        if writer.wait_for(lambda e: e.kind == "progress" and e.done >= N_FILES // 2):
+        if writer.wait_for(lambda e: e.kind == "progress" and e.done >= N_FILES // 2) and looked.wait(60):
             writer.signal(signal.SIGKILL)
 
     killer = threading.Thread(target=kill_half_way, daemon=True)
@@ -104,6 +110,8 @@ def test_one_writer_at_a_time_readers_see_a_consistent_store_and_a_killed_writer
             _, hits = held.search("bread in the oven", k=3)
             assert hits and all(h.path in held.store.files() for h in hits)
             searched = True
+        if searched and partial_views >= 3:
+            looked.set()
         time.sleep(0.05)
     killer.join(timeout=60)
     writer.finish()
